@@ -1,0 +1,118 @@
+//! Change sets: the one write path of every store.
+
+use serde::{Deserialize, Serialize};
+
+use super::entity::{Entity, EntityRef, Record};
+
+/// One change inside a [`ChangeSet`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Change {
+    /// Insert a new row; fails with `AlreadyExists` if the id or a unique key is taken.
+    Insert(Record),
+    /// Replace a row whose stored version equals `expected_version`; `record` already
+    /// carries the next version.
+    Update {
+        /// The version the caller read.
+        expected_version: u64,
+        /// The new state (its version is `expected_version + 1`).
+        record: Record,
+    },
+    /// Delete a row (only if its version equals `expected_version`, when given).
+    Delete {
+        /// What to delete.
+        target: EntityRef,
+        /// The version the caller read, or `None` to delete whatever version is stored.
+        expected_version: Option<u64>,
+    },
+}
+
+impl Change {
+    /// The entity this change touches.
+    pub fn target(&self) -> EntityRef {
+        match self {
+            Change::Insert(r) | Change::Update { record: r, .. } => r.entity_ref(),
+            Change::Delete { target, .. } => *target,
+        }
+    }
+}
+
+/// An ordered list of changes applied all-or-nothing by [`super::CrmStore::apply`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[must_use]
+pub struct ChangeSet {
+    /// The changes, applied in order.
+    pub changes: Vec<Change>,
+}
+
+impl ChangeSet {
+    /// An empty change set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an insert of `entity` (its version should be 1).
+    pub fn insert<E: Entity>(mut self, entity: E) -> Self {
+        self.push_insert(entity);
+        self
+    }
+
+    /// Adds an update: `entity` carries the version the caller read; the stored row gets
+    /// that version plus one.
+    pub fn update<E: Entity>(mut self, entity: E) -> Self {
+        self.push_update(entity);
+        self
+    }
+
+    /// Adds a delete of the entity with `id`, guarded by `expected_version` when given.
+    pub fn delete<E: Entity>(mut self, id: E::Id, expected_version: Option<u64>) -> Self {
+        self.push_delete::<E>(id, expected_version);
+        self
+    }
+
+    /// In-place form of [`ChangeSet::insert`].
+    pub fn push_insert<E: Entity>(&mut self, entity: E) {
+        self.changes.push(Change::Insert(entity.into_record()));
+    }
+
+    /// In-place form of [`ChangeSet::update`].
+    pub fn push_update<E: Entity>(&mut self, mut entity: E) {
+        let expected_version = entity.version();
+        entity.set_version(expected_version + 1);
+        self.changes.push(Change::Update {
+            expected_version,
+            record: entity.into_record(),
+        });
+    }
+
+    /// In-place form of [`ChangeSet::delete`].
+    pub fn push_delete<E: Entity>(&mut self, id: E::Id, expected_version: Option<u64>) {
+        self.changes.push(Change::Delete {
+            target: EntityRef::new(E::KIND, id.into()),
+            expected_version,
+        });
+    }
+
+    /// Appends all changes of `other`.
+    pub fn extend(mut self, other: ChangeSet) -> Self {
+        self.changes.extend(other.changes);
+        self
+    }
+
+    /// Whether there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+}
+
+/// What a successful [`super::CrmStore::apply`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Number of changes applied.
+    pub changes: usize,
+}

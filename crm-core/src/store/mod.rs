@@ -1,0 +1,85 @@
+//! The storage contract.
+//!
+//! Reads go through [`EntityRead<E>`], one read trait per aggregate (instantiated for every
+//! entity type), and all writes go through one method, [`CrmStore::apply`], which applies a
+//! [`ChangeSet`] atomically. Stores only store: every business rule lives in
+//! [`crate::Crm`]. What a store must enforce is exactly what a SQL schema would:
+//! tenant scoping, optimistic versions, unique keys ([`EntityRules::unique_keys`]) and
+//! references ([`EntityRules::references`]).
+
+mod changeset;
+mod entity;
+mod page;
+
+pub use changeset::{Applied, Change, ChangeSet};
+pub(crate) use entity::impl_entity;
+pub use entity::{Entity, EntityFilter, EntityKind, EntityRef, EntityRules, Record, SortKey};
+pub use page::{paginate, Cursor, Direction, ListQuery, Page, SortValue, MAX_PAGE_SIZE};
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::id::TenantId;
+use crate::model::*;
+
+/// Typed reads of one aggregate. Every method is scoped to `tenant`: an id that exists only
+/// in another tenant reads as absent.
+#[async_trait]
+pub trait EntityRead<E: Entity>: Send + Sync {
+    /// The entity with this id in this tenant, if any.
+    async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>>;
+
+    /// One page of the tenant's entities that match the query's filter, in the query's
+    /// order (ties broken by id), after the query's cursor.
+    async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>>;
+
+    /// How many of the tenant's entities match `filter`.
+    async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64>;
+}
+
+/// A complete store: reads for every aggregate plus the one atomic write path.
+///
+/// Use it as `Arc<dyn CrmStore>` or as a generic parameter of [`crate::Crm`].
+#[async_trait]
+pub trait CrmStore:
+    EntityRead<Customer>
+    + EntityRead<Contact>
+    + EntityRead<ContactPoint>
+    + EntityRead<Location>
+    + EntityRead<Consent>
+    + EntityRead<Lead>
+    + EntityRead<Pipeline>
+    + EntityRead<Deal>
+    + EntityRead<StageChange>
+    + EntityRead<Activity>
+    + EntityRead<Interaction>
+    + EntityRead<Note>
+    + EntityRead<Tag>
+    + EntityRead<TagAssignment>
+    + EntityRead<FollowUp>
+    + EntityRead<OwnedItem>
+    + EntityRead<Attachment>
+    + Send
+    + Sync
+    + 'static
+{
+    /// Applies every change of `changes` in order, atomically: either all of them are
+    /// written or, on the first failure, none is and that failure is returned.
+    ///
+    /// Failures: [`crate::CrmError::Conflict`] for an update or delete whose expected
+    /// version is stale, [`crate::CrmError::NotFound`] for an update or delete of a missing
+    /// row or an insert referring to a missing row, [`crate::CrmError::AlreadyExists`] for a
+    /// duplicate id or unique key, [`crate::CrmError::InUse`] for a delete of a row still
+    /// referred to, [`crate::CrmError::Validation`] for a record of another tenant.
+    async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied>;
+}
+
+/// Reads any entity type from any store without naming the trait instance:
+/// `get::<Customer, _>(&store, tenant, id)`.
+pub async fn get<E: Entity, S: EntityRead<E> + ?Sized>(
+    store: &S,
+    tenant: TenantId,
+    id: E::Id,
+) -> Result<Option<E>> {
+    store.get(tenant, id).await
+}
