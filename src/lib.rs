@@ -1,1 +1,35 @@
-//! crm facade
+//! # crm
+//!
+//! An embeddable, tenant-scoped CRM domain for ERP applications: customers (people and
+//! companies), contacts and contact points, locations, consent, leads, deals in
+//! configurable pipelines, activities, interactions, notes, tags, follow-ups, owned items
+//! and attachments, with a typed service API ([`Crm`]) over pluggable storage.
+//!
+//! Everything of [`crm_core`] is re-exported here. Stores:
+//! - [`memory`]: the complete in-memory store (always available).
+//!
+//! ```
+//! use crm::{memory::MemoryStore, Actor, Crm, Customer, TenantId, UserId};
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let crm = Crm::new(MemoryStore::new());
+//! let me = Actor::new(TenantId::new(), UserId::new());
+//! let now = chrono::Utc::now();
+//! let acme = crm.create_customer(&me, Customer::company(me.tenant, "Acme GmbH", now)?, now).await?;
+//! let view = crm.customer_360(&me, acme.id).await?;
+//! assert_eq!(view.customer.name, "Acme GmbH");
+//! # Ok::<(), crm::CrmError>(())
+//! # }).unwrap();
+//! ```
+#![warn(missing_docs)]
+
+pub use crm_core::*;
+
+/// The in-memory store.
+pub mod memory {
+    pub use crm_store_memory::MemoryStore;
+}
+
+/// The README's code blocks, compiled as doctests so the README stays correct.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,1 +1,368 @@
-//! memory
+//! # crm-store-memory
+//!
+//! A complete in-memory implementation of [`crm_core::store::CrmStore`], for tests, caches
+//! and small hosts.
+//!
+//! - **Isolation**: data is partitioned per tenant; no method can reach another partition.
+//! - **Indexes**: rows are kept per tenant and kind in ordered maps; a reverse-reference
+//!   index answers "children of X" (contacts of a customer, activities of a deal, targets
+//!   of a tag) and guards deletes; a unique-key index enforces the entities'
+//!   [`EntityRules::unique_keys`].
+//! - **Atomicity**: a change set is applied under one write lock with an undo log; the
+//!   first failing change rolls back the earlier ones before the lock is released, so no
+//!   reader ever sees a partial change set.
+//! - **Concurrency**: a `parking_lot::RwLock` is taken only inside synchronous sections and
+//!   never held across an `.await`, so the store is safe to share between many tasks.
+
+#![warn(missing_docs)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use crm_core::model::Customer;
+use crm_core::search;
+use crm_core::store::{
+    paginate, Applied, Change, ChangeSet, CrmStore, Entity, EntityFilter, EntityKind, EntityRead,
+    EntityRef, ListQuery, Page, Record,
+};
+use crm_core::{CrmError, Result, TenantId};
+
+/// The in-memory store. Cloning is cheap and shares the same data.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<RwLock<HashMap<TenantId, Partition>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of rows of all kinds in one tenant (for diagnostics and tests).
+    pub fn row_count(&self, tenant: TenantId) -> usize {
+        self.inner
+            .read()
+            .get(&tenant)
+            .map(|p| p.tables.values().map(BTreeMap::len).sum())
+            .unwrap_or(0)
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("tenants", &self.inner.read().len())
+            .finish()
+    }
+}
+
+/// One tenant's data and indexes.
+#[derive(Default)]
+struct Partition {
+    /// Rows per kind, ordered by id.
+    tables: HashMap<EntityKind, BTreeMap<Uuid, Record>>,
+    /// Unique keys per kind -> owning row id.
+    unique: HashMap<(EntityKind, String), Uuid>,
+    /// Referenced row -> rows referring to it.
+    referrers: HashMap<EntityRef, HashSet<EntityRef>>,
+}
+
+/// How to take back one applied change.
+enum Undo {
+    /// Remove a row that was inserted.
+    Remove(EntityRef),
+    /// Put back the previous state of an updated row.
+    Restore(Record),
+    /// Re-insert a deleted row.
+    Reinsert(Record),
+}
+
+impl Partition {
+    fn get(&self, r: EntityRef) -> Option<&Record> {
+        self.tables.get(&r.kind).and_then(|t| t.get(&r.id))
+    }
+
+    fn exists(&self, r: EntityRef) -> bool {
+        self.get(r).is_some()
+    }
+
+    fn index_add(&mut self, rec: &Record) {
+        let me = rec.entity_ref();
+        for key in rec.unique_keys() {
+            self.unique.insert((me.kind, key), me.id);
+        }
+        for parent in rec.references() {
+            self.referrers.entry(parent).or_default().insert(me);
+        }
+    }
+
+    fn index_remove(&mut self, rec: &Record) {
+        let me = rec.entity_ref();
+        for key in rec.unique_keys() {
+            if self.unique.get(&(me.kind, key.clone())) == Some(&me.id) {
+                self.unique.remove(&(me.kind, key));
+            }
+        }
+        for parent in rec.references() {
+            if let Some(set) = self.referrers.get_mut(&parent) {
+                set.remove(&me);
+                if set.is_empty() {
+                    self.referrers.remove(&parent);
+                }
+            }
+        }
+    }
+
+    fn put(&mut self, rec: Record) {
+        self.index_add(&rec);
+        self.tables
+            .entry(rec.kind())
+            .or_default()
+            .insert(rec.id(), rec);
+    }
+
+    fn take(&mut self, r: EntityRef) -> Option<Record> {
+        let rec = self.tables.get_mut(&r.kind)?.remove(&r.id)?;
+        self.index_remove(&rec);
+        Some(rec)
+    }
+
+    fn check_references(&self, rec: &Record) -> Result<()> {
+        for parent in rec.references() {
+            if !self.exists(parent) {
+                return Err(CrmError::not_found(parent.kind.name(), parent.id));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_unique(&self, rec: &Record) -> Result<()> {
+        let me = rec.entity_ref();
+        for key in rec.unique_keys() {
+            if let Some(owner) = self.unique.get(&(me.kind, key.clone())) {
+                if *owner != me.id {
+                    return Err(CrmError::AlreadyExists {
+                        entity: me.kind.name(),
+                        key,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_one(&mut self, tenant: TenantId, change: Change, undo: &mut Vec<Undo>) -> Result<()> {
+        match change {
+            Change::Insert(rec) => {
+                check_tenant(tenant, &rec)?;
+                let me = rec.entity_ref();
+                if self.exists(me) {
+                    return Err(CrmError::AlreadyExists {
+                        entity: me.kind.name(),
+                        key: format!("id {}", me.id),
+                    });
+                }
+                self.check_references(&rec)?;
+                self.check_unique(&rec)?;
+                self.put(rec);
+                undo.push(Undo::Remove(me));
+            }
+            Change::Update {
+                expected_version,
+                record,
+            } => {
+                check_tenant(tenant, &record)?;
+                let me = record.entity_ref();
+                let current = self
+                    .get(me)
+                    .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+                if current.version() != expected_version {
+                    return Err(CrmError::conflict(me.kind.name(), me.id));
+                }
+                if record.version() != expected_version + 1 {
+                    return Err(CrmError::validation(
+                        "version",
+                        "an update must carry the read version plus one",
+                    ));
+                }
+                self.check_references(&record)?;
+                self.check_unique(&record)?;
+                let old = self.take(me).ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+                self.put(record);
+                undo.push(Undo::Restore(old));
+            }
+            Change::Delete {
+                target,
+                expected_version,
+            } => {
+                let current = self
+                    .get(target)
+                    .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+                if expected_version.is_some_and(|v| v != current.version()) {
+                    return Err(CrmError::conflict(target.kind.name(), target.id));
+                }
+                if let Some(by) = self.referrers.get(&target).and_then(|s| s.iter().min()) {
+                    return Err(CrmError::InUse {
+                        entity: target.kind.name(),
+                        id: target.id.to_string(),
+                        by: by.to_string(),
+                    });
+                }
+                let old = self
+                    .take(target)
+                    .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+                undo.push(Undo::Reinsert(old));
+            }
+            other => {
+                return Err(CrmError::validation(
+                    "change",
+                    format!("unsupported change {:?}", other.target()),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self, undo: Vec<Undo>) {
+        for u in undo.into_iter().rev() {
+            match u {
+                Undo::Remove(r) => {
+                    self.take(r);
+                }
+                Undo::Restore(old) => {
+                    self.take(old.entity_ref());
+                    self.put(old);
+                }
+                Undo::Reinsert(old) => self.put(old),
+            }
+        }
+    }
+
+    /// Rows of kind `E` that may match `filter`, narrowed by the indexes.
+    fn candidates<'a, E: Entity>(&'a self, filter: &E::Filter) -> Vec<&'a E> {
+        let Some(table) = self.tables.get(&E::KIND) else {
+            return Vec::new();
+        };
+        let mut rows: Vec<&E> = match filter.parent() {
+            Some(parent) => self
+                .referrers
+                .get(&parent)
+                .into_iter()
+                .flatten()
+                .filter(|r| r.kind == E::KIND)
+                .filter_map(|r| table.get(&r.id))
+                .filter_map(E::from_record_ref)
+                .collect(),
+            None => table.values().filter_map(E::from_record_ref).collect(),
+        };
+        if let Some(tag) = filter.tag() {
+            let tagged: HashSet<Uuid> = self
+                .referrers
+                .get(&EntityRef::new(EntityKind::Tag, tag.into()))
+                .into_iter()
+                .flatten()
+                .filter_map(|a| self.get(*a))
+                .filter_map(|rec| match rec {
+                    Record::TagAssignment(a) if a.target.kind == E::KIND => Some(a.target.id),
+                    _ => None,
+                })
+                .collect();
+            rows.retain(|e| tagged.contains(&e.id().into()));
+        }
+        if let Some(text) = filter.text() {
+            let terms = search::query_terms(text);
+            rows.retain(|e| {
+                let rec = self.get(e.entity_ref());
+                match rec {
+                    Some(Record::Customer(c)) => search::matches(&self.customer_document(c), &terms),
+                    _ => false,
+                }
+            });
+        }
+        rows
+    }
+
+    fn customer_document(&self, c: &Customer) -> String {
+        let children: Vec<&Record> = self
+            .referrers
+            .get(&c.entity_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.get(*r))
+            .collect();
+        let contacts = children.iter().filter_map(|r| match r {
+            Record::Contact(x) => Some(x),
+            _ => None,
+        });
+        let points = children.iter().filter_map(|r| match r {
+            Record::ContactPoint(x) => Some(x),
+            _ => None,
+        });
+        search::customer_document(c, contacts, points)
+    }
+}
+
+fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
+    if rec.tenant_id() == tenant {
+        Ok(())
+    } else {
+        Err(CrmError::validation(
+            "tenant_id",
+            format!("{} belongs to another tenant than the change set", rec.entity_ref()),
+        ))
+    }
+}
+
+#[async_trait]
+impl<E: Entity> EntityRead<E> for MemoryStore {
+    async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>> {
+        let guard = self.inner.read();
+        Ok(guard
+            .get(&tenant)
+            .and_then(|p| p.get(EntityRef::new(E::KIND, id.into())))
+            .and_then(E::from_record_ref)
+            .cloned())
+    }
+
+    async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
+        query.validate()?;
+        let guard = self.inner.read();
+        let Some(p) = guard.get(&tenant) else {
+            return Ok(Page::empty());
+        };
+        Ok(paginate(p.candidates::<E>(&query.filter), query))
+    }
+
+    async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
+        let guard = self.inner.read();
+        let Some(p) = guard.get(&tenant) else {
+            return Ok(0);
+        };
+        Ok(p.candidates::<E>(filter)
+            .into_iter()
+            .filter(|e| filter.matches(e))
+            .count() as u64)
+    }
+}
+
+#[async_trait]
+impl CrmStore for MemoryStore {
+    async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
+        let n = changes.changes.len();
+        let mut guard = self.inner.write();
+        let partition = guard.entry(tenant).or_default();
+        let mut undo = Vec::with_capacity(n);
+        for change in changes.changes {
+            if let Err(e) = partition.apply_one(tenant, change, &mut undo) {
+                partition.rollback(undo);
+                return Err(e);
+            }
+        }
+        Ok(Applied { changes: n })
+    }
+}

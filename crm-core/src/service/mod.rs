@@ -1,1 +1,460 @@
-//! placeholder
+//! The [`Crm`] service: the API a host calls.
+//!
+//! `Crm<S>` is generic over the store and holds every business rule, so the rules are
+//! written once and behave the same on every backend. Each call takes the [`Actor`] it acts
+//! for (its tenant scopes everything) and, where time matters, an explicit `now`.
+//!
+//! CRUD is generic: [`Crm::create`], [`Crm::get`], [`Crm::update`], [`Crm::delete`] and
+//! [`Crm::list`] work for every entity type and apply the per-entity rules in
+//! [`Crm::plan_write`]. Use cases that touch several entities ([`Crm::delete_customer`],
+//! [`Crm::set_primary_contact`], [`Crm::tag`], [`Crm::customer_360`], [`Crm::timeline`], ...)
+//! are methods of their own and always write one atomic change set.
+
+mod customer360;
+mod rules;
+mod timeline;
+
+pub use customer360::Customer360;
+pub use timeline::TimelineEntry;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{CrmError, Result};
+use crate::id::{Actor, ContactId, ContactPointId, CustomerId, LocationId, TagId};
+use crate::model::*;
+use crate::store::{Applied, ChangeSet, CrmStore, Entity, EntityRead, EntityRef, ListQuery, Page};
+
+/// How often a change set failing with a retryable storage error is tried again.
+pub const MAX_RETRIES: usize = 3;
+
+/// Tenant-independent settings of the service.
+#[derive(Debug, Clone, Default)]
+pub struct CrmConfig {
+    /// Region (ISO-3166 alpha-2) phone numbers without `+` are read in.
+    pub default_phone_region: Option<String>,
+}
+
+/// The CRM service over a store `S` (a concrete store or `dyn CrmStore`).
+pub struct Crm<S: ?Sized> {
+    store: Arc<S>,
+    config: CrmConfig,
+}
+
+impl<S: ?Sized> Clone for Crm<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S: CrmStore> Crm<S> {
+    /// A service over `store` with default settings.
+    pub fn new(store: S) -> Self {
+        Self::from_arc(Arc::new(store))
+    }
+}
+
+impl<S: CrmStore + ?Sized> Crm<S> {
+    /// A service over a shared store.
+    pub fn from_arc(store: Arc<S>) -> Self {
+        Self {
+            store,
+            config: CrmConfig::default(),
+        }
+    }
+
+    /// Replaces the settings.
+    #[must_use]
+    pub fn with_config(mut self, config: CrmConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CrmConfig {
+        &self.config
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Applies a change set for the actor's tenant, retrying retryable storage failures up
+    /// to [`MAX_RETRIES`] times.
+    pub async fn apply(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
+        let mut attempt = 0;
+        loop {
+            match self.store.apply(actor.tenant, changes.clone()).await {
+                Err(e) if e.is_retryable() && attempt < MAX_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    // ----- generic CRUD -------------------------------------------------------------
+
+    /// Reads one entity; `NotFound` if it does not exist in the actor's tenant (or is a
+    /// private note of another author).
+    pub async fn get<E: Entity>(&self, actor: &Actor, id: E::Id) -> Result<E>
+    where
+        S: EntityRead<E>,
+    {
+        self.find(actor, id)
+            .await?
+            .ok_or_else(|| CrmError::not_found(E::KIND.name(), id))
+    }
+
+    /// Reads one entity if it exists (and is visible to the actor).
+    pub async fn find<E: Entity>(&self, actor: &Actor, id: E::Id) -> Result<Option<E>>
+    where
+        S: EntityRead<E>,
+    {
+        let found = EntityRead::<E>::get(&*self.store, actor.tenant, id).await?;
+        Ok(found.filter(|e| visible(actor, e)))
+    }
+
+    /// Lists entities of the actor's tenant (private notes of other authors are never
+    /// returned).
+    pub async fn list<E: Entity>(&self, actor: &Actor, mut query: ListQuery<E>) -> Result<Page<E>>
+    where
+        S: EntityRead<E>,
+    {
+        restrict_filter(actor, &mut query.filter);
+        EntityRead::<E>::list(&*self.store, actor.tenant, &query).await
+    }
+
+    /// Counts entities of the actor's tenant matching `filter`.
+    pub async fn count<E: Entity>(&self, actor: &Actor, mut filter: E::Filter) -> Result<u64>
+    where
+        S: EntityRead<E>,
+    {
+        restrict_filter(actor, &mut filter);
+        EntityRead::<E>::count(&*self.store, actor.tenant, &filter).await
+    }
+
+    /// Every entity matching `filter`, following pages (for bounded sets such as the
+    /// contacts of one customer).
+    pub async fn list_all<E: Entity>(&self, actor: &Actor, filter: E::Filter) -> Result<Vec<E>>
+    where
+        S: EntityRead<E>,
+    {
+        let mut out = Vec::new();
+        let mut query = ListQuery::<E>::filter(filter).limit(crate::store::MAX_PAGE_SIZE);
+        loop {
+            let page = self.list(actor, query.clone()).await?;
+            out.extend(page.items);
+            match page.next {
+                Some(c) => query.after = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Creates an entity after validating it and applying its rules (e.g. a new primary
+    /// contact demotes the old one in the same change set). Returns what was stored.
+    pub async fn create<E: Entity>(&self, actor: &Actor, mut entity: E, now: DateTime<Utc>) -> Result<E>
+    where
+        S: EntityRead<E>,
+    {
+        entity.set_version(1);
+        entity.touch(now);
+        let record = self.plan_write(actor, entity.into_record(), true, now).await?;
+        let stored = record.0;
+        self.apply(actor, record.1).await?;
+        E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+    }
+
+    /// Updates an entity; `entity.version` must be the version that was read, else
+    /// `Conflict`. Returns the stored state (version + 1).
+    pub async fn update<E: Entity>(&self, actor: &Actor, mut entity: E, now: DateTime<Utc>) -> Result<E>
+    where
+        S: EntityRead<E>,
+    {
+        if self.find::<E>(actor, entity.id()).await?.is_none() {
+            return Err(CrmError::not_found(E::KIND.name(), entity.id()));
+        }
+        entity.touch(now);
+        let (stored, changes) = self.plan_write(actor, entity.into_record(), false, now).await?;
+        self.apply(actor, changes).await?;
+        E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+    }
+
+    /// Deletes an entity, guarded by the version the caller read (`None`: any version).
+    /// Fails with `InUse` while other rows refer to it; see [`Crm::delete_customer`] for a
+    /// cascading delete.
+    pub async fn delete<E: Entity>(&self, actor: &Actor, id: E::Id, expected_version: Option<u64>) -> Result<()>
+    where
+        S: EntityRead<E>,
+    {
+        if self.find::<E>(actor, id).await?.is_none() {
+            return Err(CrmError::not_found(E::KIND.name(), id));
+        }
+        self.apply(actor, ChangeSet::new().delete::<E>(id, expected_version))
+            .await
+            .map(|_| ())
+    }
+
+    // ----- customers ----------------------------------------------------------------
+
+    /// Creates a customer.
+    pub async fn create_customer(&self, actor: &Actor, customer: Customer, now: DateTime<Utc>) -> Result<Customer> {
+        self.create(actor, customer, now).await
+    }
+
+    /// Reads a customer.
+    pub async fn get_customer(&self, actor: &Actor, id: CustomerId) -> Result<Customer> {
+        self.get(actor, id).await
+    }
+
+    /// Deletes a customer together with everything that belongs to it (contacts, contact
+    /// points, locations, consent, owned items, tag assignments, and the activities,
+    /// interactions, notes, follow-ups and attachments linked to it or its contacts), in one
+    /// atomic change set. Deals and converted leads are kept: while any refers to the
+    /// customer the delete fails with `InUse` and nothing is removed.
+    pub async fn delete_customer(&self, actor: &Actor, id: CustomerId, expected_version: Option<u64>) -> Result<()> {
+        let customer = self.get_customer(actor, id).await?;
+        let deals = self
+            .count::<Deal>(actor, DealFilter { customer_id: Some(id), ..Default::default() })
+            .await?;
+        if deals > 0 {
+            return Err(CrmError::InUse {
+                entity: "customer",
+                id: id.to_string(),
+                by: format!("{deals} deal(s)"),
+            });
+        }
+        let mut cs = ChangeSet::new();
+        let contacts = self
+            .list_all::<Contact>(actor, ContactFilter { customer_id: Some(id), ..Default::default() })
+            .await?;
+        let links = crate::model::LinkFilter { customer_id: Some(id), ..Default::default() };
+        // Linked records first (they refer to contacts and the customer).
+        for a in self.list_all::<Activity>(actor, ActivityFilter { links, ..Default::default() }).await? {
+            cs.push_delete::<Activity>(a.id, Some(a.version));
+        }
+        for i in self.list_all::<Interaction>(actor, InteractionFilter { links, ..Default::default() }).await? {
+            cs.push_delete::<Interaction>(i.id, Some(i.version));
+        }
+        // Private notes of other authors must go too: read them from the store directly.
+        let notes = self
+            .store_list_all::<Note>(actor, NoteFilter { links, ..Default::default() })
+            .await?;
+        for n in notes {
+            cs.push_delete::<Note>(n.id, Some(n.version));
+        }
+        for f in self.list_all::<FollowUp>(actor, FollowUpFilter { links, ..Default::default() }).await? {
+            cs.push_delete::<FollowUp>(f.id, Some(f.version));
+        }
+        for a in self.list_all::<Attachment>(actor, AttachmentFilter { links, ..Default::default() }).await? {
+            cs.push_delete::<Attachment>(a.id, Some(a.version));
+        }
+        for c in self.list_all::<Consent>(actor, ConsentFilter { customer_id: Some(id), ..Default::default() }).await? {
+            cs.push_delete::<Consent>(c.id, Some(c.version));
+        }
+        for p in self
+            .list_all::<ContactPoint>(actor, ContactPointFilter { customer_id: Some(id), ..Default::default() })
+            .await?
+        {
+            cs.push_delete::<ContactPoint>(p.id, Some(p.version));
+        }
+        for l in self.list_all::<Location>(actor, LocationFilter { customer_id: Some(id), ..Default::default() }).await? {
+            cs.push_delete::<Location>(l.id, Some(l.version));
+        }
+        for o in self.list_all::<OwnedItem>(actor, OwnedItemFilter { customer_id: Some(id), ..Default::default() }).await? {
+            cs.push_delete::<OwnedItem>(o.id, Some(o.version));
+        }
+        let mut targets = vec![customer.entity_ref()];
+        targets.extend(contacts.iter().map(Entity::entity_ref));
+        for t in targets {
+            for a in self
+                .list_all::<TagAssignment>(actor, TagAssignmentFilter { target: Some(t), ..Default::default() })
+                .await?
+            {
+                cs.push_delete::<TagAssignment>(a.id, None);
+            }
+        }
+        for c in &contacts {
+            cs.push_delete::<Contact>(c.id, Some(c.version));
+        }
+        cs.push_delete::<Customer>(id, expected_version.or(Some(customer.version)));
+        self.apply(actor, cs).await.map(|_| ())
+    }
+
+    async fn store_list_all<E: Entity>(&self, actor: &Actor, filter: E::Filter) -> Result<Vec<E>>
+    where
+        S: EntityRead<E>,
+    {
+        let mut out = Vec::new();
+        let mut query = ListQuery::<E>::filter(filter).limit(crate::store::MAX_PAGE_SIZE);
+        loop {
+            let page = EntityRead::<E>::list(&*self.store, actor.tenant, &query).await?;
+            out.extend(page.items);
+            match page.next {
+                Some(c) => query.after = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    // ----- primaries ----------------------------------------------------------------
+
+    /// Makes `contact` its customer's primary contact, demoting the previous one in the
+    /// same change set.
+    pub async fn set_primary_contact(&self, actor: &Actor, contact: ContactId, now: DateTime<Utc>) -> Result<Contact> {
+        let mut c = self.get::<Contact>(actor, contact).await?;
+        c.is_primary = true;
+        self.update(actor, c, now).await
+    }
+
+    /// Makes a contact point the primary one of its kind for its owner, demoting the
+    /// previous one in the same change set.
+    pub async fn set_primary_contact_point(&self, actor: &Actor, point: ContactPointId, now: DateTime<Utc>) -> Result<ContactPoint> {
+        let mut p = self.get::<ContactPoint>(actor, point).await?;
+        p.primary = true;
+        self.update(actor, p, now).await
+    }
+
+    /// Makes a location its customer's primary address, demoting the previous one.
+    pub async fn set_primary_location(&self, actor: &Actor, location: LocationId, now: DateTime<Utc>) -> Result<Location> {
+        let mut l = self.get::<Location>(actor, location).await?;
+        l.primary = true;
+        self.update(actor, l, now).await
+    }
+
+    /// Adds a contact point to a customer (or to one of its contacts), normalising the value
+    /// with the configured default phone region.
+    pub async fn add_contact_point(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        contact: Option<ContactId>,
+        kind: ContactPointKind,
+        raw: &str,
+        primary: bool,
+        now: DateTime<Utc>,
+    ) -> Result<ContactPoint> {
+        let mut p = ContactPoint::new(
+            actor.tenant,
+            customer,
+            contact,
+            kind,
+            raw,
+            self.config.default_phone_region.as_deref(),
+            now,
+        )?;
+        p.primary = primary;
+        self.create(actor, p, now).await
+    }
+
+    // ----- tags ---------------------------------------------------------------------
+
+    /// The tag with this name (case-insensitive), created with `colour` if missing.
+    pub async fn ensure_tag(&self, actor: &Actor, name: &str, colour: Option<&str>, now: DateTime<Utc>) -> Result<Tag> {
+        let found = self
+            .list::<Tag>(actor, ListQuery::filter(TagFilter { name: Some(name.trim().to_string()) }).limit(1))
+            .await?;
+        if let Some(t) = found.items.into_iter().next() {
+            return Ok(t);
+        }
+        let tag = Tag::new(actor.tenant, name, colour, now)?;
+        match self.create(actor, tag, now).await {
+            // Lost a race with another creator: read theirs.
+            Err(CrmError::AlreadyExists { .. }) => {
+                let again = self
+                    .list::<Tag>(actor, ListQuery::filter(TagFilter { name: Some(name.trim().to_string()) }).limit(1))
+                    .await?;
+                again
+                    .items
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| CrmError::not_found("tag", name))
+            }
+            other => other,
+        }
+    }
+
+    /// Puts a tag on a customer, contact, lead or deal. Tagging twice is a no-op that
+    /// returns the existing assignment.
+    pub async fn tag(&self, actor: &Actor, tag: TagId, target: EntityRef, now: DateTime<Utc>) -> Result<TagAssignment> {
+        if let Some(a) = self.assignment(actor, tag, target).await? {
+            return Ok(a);
+        }
+        let a = TagAssignment::new(actor.tenant, tag, target, now)?;
+        self.create(actor, a, now).await
+    }
+
+    /// Removes a tag from a target; returns whether it was there.
+    pub async fn untag(&self, actor: &Actor, tag: TagId, target: EntityRef) -> Result<bool> {
+        match self.assignment(actor, tag, target).await? {
+            Some(a) => {
+                self.delete::<TagAssignment>(actor, a.id, None).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The tags on a target, by name.
+    pub async fn tags_of(&self, actor: &Actor, target: EntityRef) -> Result<Vec<Tag>> {
+        let assignments = self
+            .list_all::<TagAssignment>(actor, TagAssignmentFilter { target: Some(target), ..Default::default() })
+            .await?;
+        let mut tags = Vec::with_capacity(assignments.len());
+        for a in assignments {
+            if let Some(t) = self.find::<Tag>(actor, a.tag_id).await? {
+                tags.push(t);
+            }
+        }
+        tags.sort_by_key(|t| t.name.to_lowercase());
+        Ok(tags)
+    }
+
+    /// Deletes a tag and all its assignments atomically.
+    pub async fn delete_tag(&self, actor: &Actor, tag: TagId) -> Result<()> {
+        let t = self.get::<Tag>(actor, tag).await?;
+        let mut cs = ChangeSet::new();
+        for a in self
+            .list_all::<TagAssignment>(actor, TagAssignmentFilter { tag_id: Some(tag), ..Default::default() })
+            .await?
+        {
+            cs.push_delete::<TagAssignment>(a.id, None);
+        }
+        cs.push_delete::<Tag>(tag, Some(t.version));
+        self.apply(actor, cs).await.map(|_| ())
+    }
+
+    async fn assignment(&self, actor: &Actor, tag: TagId, target: EntityRef) -> Result<Option<TagAssignment>> {
+        let page = self
+            .list::<TagAssignment>(
+                actor,
+                ListQuery::filter(TagAssignmentFilter {
+                    tag_id: Some(tag),
+                    target: Some(target),
+                    ..Default::default()
+                })
+                .limit(1),
+            )
+            .await?;
+        Ok(page.items.into_iter().next())
+    }
+}
+
+/// Whether the actor may see this entity (private notes are their author's only).
+fn visible<E: Entity>(actor: &Actor, e: &E) -> bool {
+    (e as &dyn Any)
+        .downcast_ref::<Note>()
+        .is_none_or(|n| n.visible_to(actor.user))
+}
+
+/// Narrows a filter to what the actor may see.
+fn restrict_filter<F: Any>(actor: &Actor, filter: &mut F) {
+    if let Some(f) = (filter as &mut dyn Any).downcast_mut::<NoteFilter>() {
+        f.visible_to = Some(actor.user);
+    }
+}
