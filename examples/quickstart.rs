@@ -5,9 +5,10 @@
 use chrono::{Duration, TimeZone, Utc};
 use crm::memory::MemoryStore;
 use crm::{
-    Activity, ActivityKind, Actor, Channel, Consent, Contact, ContactPointKind, ContactRole, Crm, CrmConfig,
-    CrmError, Customer, CustomerStatus, FollowUp, Interaction, InteractionDirection, LifecycleStage, Links,
-    Entity, Location, Money, Note, Priority, TenantId, TimelineEntry, UserId,
+    Activity, ActivityKind, Actor, Channel, Consent, Contact, ContactPointKind, ContactRole, Crm,
+    CrmConfig, CrmError, Customer, CustomerStatus, Entity, FollowUp, Interaction,
+    InteractionDirection, LifecycleStage, Links, Location, Money, Note, Priority, TenantId,
+    TimelineEntry, UserId,
 };
 
 #[tokio::main]
@@ -16,7 +17,10 @@ async fn main() -> Result<(), CrmError> {
         default_phone_region: Some("DE".into()),
     });
     let alice = Actor::new(TenantId::new(), UserId::new());
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).single().expect("valid date");
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .expect("valid date");
     let at = |days: i64, hours: i64| t0 + Duration::days(days) + Duration::hours(hours);
 
     // A company customer with two people, addresses and ways to reach them.
@@ -26,7 +30,7 @@ async fn main() -> Result<(), CrmError> {
     acme.industry = Some("Machinery".into());
     acme.website = Some("https://acme-maschinenbau.example".into());
     acme.company_size = Some(240);
-    acme.annual_revenue = Some(Money::new(48_000_000_00, "EUR")?);
+    acme.annual_revenue = Some(Money::new(4_800_000_000, "EUR")?);
     acme.preferred_language = Some("de-DE".into());
     acme.timezone = Some("Europe/Berlin".into());
     acme.external_ref = Some("ERP-10042".into());
@@ -43,18 +47,61 @@ async fn main() -> Result<(), CrmError> {
     jonas.role = Some(ContactRole::User);
     let jonas = crm.create(&alice, jonas, t0).await?;
 
-    crm.add_contact_point(&alice, acme.id, None, ContactPointKind::Email, "info@acme-maschinenbau.example", true, t0)
-        .await?;
-    crm.add_contact_point(&alice, acme.id, None, ContactPointKind::Phone, "030 901820", true, t0)
-        .await?;
-    crm.add_contact_point(&alice, acme.id, Some(greta.id), ContactPointKind::Email, "G.Schulz@Acme-Maschinenbau.example", true, t0)
-        .await?;
-    crm.add_contact_point(&alice, acme.id, Some(greta.id), ContactPointKind::Mobile, "0171 5550123", true, t0)
-        .await?;
-    crm.add_contact_point(&alice, acme.id, Some(jonas.id), ContactPointKind::Mobile, "+49 160 5550987", true, t0)
-        .await?;
+    crm.add_contact_point(
+        &alice,
+        acme.id,
+        None,
+        ContactPointKind::Email,
+        "info@acme-maschinenbau.example",
+        t0,
+    )
+    .await?;
+    crm.add_contact_point(
+        &alice,
+        acme.id,
+        None,
+        ContactPointKind::Phone,
+        "030 901820",
+        t0,
+    )
+    .await?;
+    crm.add_contact_point(
+        &alice,
+        acme.id,
+        Some(greta.id),
+        ContactPointKind::Email,
+        "G.Schulz@Acme-Maschinenbau.example",
+        t0,
+    )
+    .await?;
+    crm.add_contact_point(
+        &alice,
+        acme.id,
+        Some(greta.id),
+        ContactPointKind::Mobile,
+        "0171 5550123",
+        t0,
+    )
+    .await?;
+    crm.add_contact_point(
+        &alice,
+        acme.id,
+        Some(jonas.id),
+        ContactPointKind::Mobile,
+        "+49 160 5550987",
+        t0,
+    )
+    .await?;
 
-    let mut hq = Location::new(alice.tenant, acme.id, Some("Industriestraße 7"), Some("10115"), Some("Berlin"), Some("DE"), t0)?;
+    let mut hq = Location::new(
+        alice.tenant,
+        acme.id,
+        Some("Industriestraße 7"),
+        Some("10115"),
+        Some("Berlin"),
+        Some("DE"),
+        t0,
+    )?;
     hq.label = Some("Headquarters".into());
     hq.primary = true;
     crm.create(&alice, hq, t0).await?;
@@ -68,19 +115,40 @@ async fn main() -> Result<(), CrmError> {
     let mut ben = Customer::person(alice.tenant, "Ben", "Okafor", t0)?;
     ben.source = Some("website".into());
     let ben = crm.create_customer(&alice, ben, t0).await?;
-    crm.add_contact_point(&alice, ben.id, None, ContactPointKind::Email, "ben.okafor@example.org", true, t0)
-        .await?;
+    crm.add_contact_point(
+        &alice,
+        ben.id,
+        None,
+        ContactPointKind::Email,
+        "ben.okafor@example.org",
+        t0,
+    )
+    .await?;
 
     // Tags.
-    let key = crm.ensure_tag(&alice, "Key account", Some("#d4a017"), t0).await?;
-    let service = crm.ensure_tag(&alice, "Service contract", Some("#2e86c1"), t0).await?;
+    let key = crm
+        .ensure_tag(&alice, "Key account", Some("#d4a017"), t0)
+        .await?;
+    let service = crm
+        .ensure_tag(&alice, "Service contract", Some("#2e86c1"), t0)
+        .await?;
     crm.tag(&alice, key.id, acme.entity_ref(), t0).await?;
     crm.tag(&alice, service.id, acme.entity_ref(), t0).await?;
 
     // A sales opportunity in the default pipeline.
     let pipeline = crm.default_pipeline(&alice, t0).await?;
-    let stage = pipeline.stage_named("Qualification").expect("standard stage").id;
-    let mut deal = crm::Deal::new(alice.tenant, "Line 3 retrofit", &pipeline, stage, Money::new(185_000_00, "EUR")?, at(1, 0))?;
+    let stage = pipeline
+        .stage_named("Qualification")
+        .expect("standard stage")
+        .id;
+    let mut deal = crm::Deal::new(
+        alice.tenant,
+        "Line 3 retrofit",
+        &pipeline,
+        stage,
+        Money::new(18_500_000, "EUR")?,
+        at(1, 0),
+    )?;
     deal.customer_id = Some(acme.id);
     deal.contact_id = Some(greta.id);
     let deal = crm.create(&alice, deal, at(1, 0)).await?;
@@ -89,22 +157,49 @@ async fn main() -> Result<(), CrmError> {
     crm.update(&alice, moved, at(6, 3)).await?;
 
     // What happened.
-    let mut call = Interaction::new(alice.tenant, Channel::Phone, InteractionDirection::Outbound,
-        Links { contact_id: Some(greta.id), ..Links::default() }, at(1, 1), at(1, 1))?;
+    let mut call = Interaction::new(
+        alice.tenant,
+        Channel::Phone,
+        InteractionDirection::Outbound,
+        Links {
+            contact_id: Some(greta.id),
+            ..Links::default()
+        },
+        at(1, 1),
+        at(1, 1),
+    )?;
     call.subject = Some("Intro call about line 3".into());
-    call.summary = Some("Greta wants a retrofit offer before the budget freeze in December.".into());
+    call.summary =
+        Some("Greta wants a retrofit offer before the budget freeze in December.".into());
     call.duration_seconds = Some(22 * 60);
     call.author = Some(alice.user);
     crm.create(&alice, call, at(1, 1)).await?;
 
-    let mut mail = Interaction::new(alice.tenant, Channel::Email, InteractionDirection::Inbound,
-        Links { contact_id: Some(jonas.id), ..Links::default() }, at(4, 5), at(4, 5))?;
+    let mut mail = Interaction::new(
+        alice.tenant,
+        Channel::Email,
+        InteractionDirection::Inbound,
+        Links {
+            contact_id: Some(jonas.id),
+            ..Links::default()
+        },
+        at(4, 5),
+        at(4, 5),
+    )?;
     mail.subject = Some("Spindle vibration on line 3".into());
     mail.summary = Some("Jonas sent measurements; supports the retrofit case.".into());
     crm.create(&alice, mail, at(4, 5)).await?;
 
-    let mut visit = Activity::new(alice.tenant, ActivityKind::Meeting, "On-site visit at line 3",
-        Links { deal_id: Some(deal.id), ..Links::default() }, at(2, 0))?;
+    let mut visit = Activity::new(
+        alice.tenant,
+        ActivityKind::Meeting,
+        "On-site visit at line 3",
+        Links {
+            deal_id: Some(deal.id),
+            ..Links::default()
+        },
+        at(2, 0),
+    )?;
     visit.starts_at = Some(at(9, 1));
     visit.ends_at = Some(at(9, 3));
     visit.due_at = Some(at(9, 1));
@@ -112,32 +207,75 @@ async fn main() -> Result<(), CrmError> {
     visit.priority = Priority::High;
     crm.create(&alice, visit, at(2, 0)).await?;
 
-    let mut note = Note::new(alice.tenant, alice.user, "Budget owner is the CFO; Greta prepares the decision.", Links::customer(acme.id), at(3, 0))?;
+    let mut note = Note::new(
+        alice.tenant,
+        alice.user,
+        "Budget owner is the CFO; Greta prepares the decision.",
+        Links::customer(acme.id),
+        at(3, 0),
+    )?;
     note.title = Some("Decision process".into());
     note.pinned = true;
     crm.create(&alice, note, at(3, 0)).await?;
 
-    let follow = FollowUp::new(alice.tenant, "Send retrofit proposal", at(8, 0), Links::deal(deal.id), at(6, 4))?;
+    let follow = FollowUp::new(
+        alice.tenant,
+        "Send retrofit proposal",
+        at(8, 0),
+        Links::deal(deal.id),
+        at(6, 4),
+    )?;
     crm.create(&alice, follow, at(6, 4)).await?;
 
     // Customer 360.
     let v = crm.customer_360(&alice, acme.id).await?;
     let c = &v.customer;
-    println!("== Customer 360: {} ({:?}, {:?})", c.name, c.status, c.lifecycle_stage);
-    println!("   ERP ref {}  industry {}  employees {}  revenue {}",
-        c.external_ref.as_deref().unwrap_or("-"), c.industry.as_deref().unwrap_or("-"),
+    println!(
+        "== Customer 360: {} ({:?}, {:?})",
+        c.name, c.status, c.lifecycle_stage
+    );
+    println!(
+        "   ERP ref {}  industry {}  employees {}  revenue {}",
+        c.external_ref.as_deref().unwrap_or("-"),
+        c.industry.as_deref().unwrap_or("-"),
         c.company_size.map_or("-".into(), |n| n.to_string()),
-        c.annual_revenue.map_or("-".into(), |m| m.to_string()));
-    println!("   first contact {}  last contact {}",
+        c.annual_revenue.map_or("-".into(), |m| m.to_string())
+    );
+    println!(
+        "   first contact {}  last contact {}",
         c.first_contact_at.map_or("-".into(), |t| t.to_rfc3339()),
-        c.last_contact_at.map_or("-".into(), |t| t.to_rfc3339()));
-    println!("   tags: {}", v.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "));
+        c.last_contact_at.map_or("-".into(), |t| t.to_rfc3339())
+    );
+    println!(
+        "   tags: {}",
+        v.tags
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("-- contacts");
     for ct in &v.contacts {
-        let points: Vec<String> = v.contact_points.iter().filter(|p| p.contact_id == Some(ct.id))
-            .map(|p| format!("{:?} {}{}", p.kind, p.value, if p.primary { " *" } else { "" })).collect();
-        println!("   {}{} - {} [{}]", ct.full_name(), if ct.is_primary { " (primary)" } else { "" },
-            ct.job_title.as_deref().unwrap_or("-"), points.join("; "));
+        let points: Vec<String> = v
+            .contact_points
+            .iter()
+            .filter(|p| p.contact_id == Some(ct.id))
+            .map(|p| {
+                format!(
+                    "{:?} {}{}",
+                    p.kind,
+                    p.value,
+                    if p.primary { " *" } else { "" }
+                )
+            })
+            .collect();
+        println!(
+            "   {}{} - {} [{}]",
+            ct.full_name(),
+            if ct.is_primary { " (primary)" } else { "" },
+            ct.job_title.as_deref().unwrap_or("-"),
+            points.join("; ")
+        );
     }
     println!("-- company contact points");
     for p in v.contact_points.iter().filter(|p| p.contact_id.is_none()) {
@@ -145,21 +283,47 @@ async fn main() -> Result<(), CrmError> {
     }
     println!("-- locations");
     for l in &v.locations {
-        println!("   {}: {}", l.label.as_deref().unwrap_or("address"), l.one_line());
+        println!(
+            "   {}: {}",
+            l.label.as_deref().unwrap_or("address"),
+            l.one_line()
+        );
     }
     println!("-- consent");
     for k in &v.consent {
-        let who = v.contacts.iter().find(|c| Some(c.id) == k.contact_id).map_or(c.name.clone(), |c| c.full_name());
-        println!("   {who}: may call {}, may e-mail {} - {}", k.may_call(), k.may_email(), k.notes.as_deref().unwrap_or(""));
+        let who = v
+            .contacts
+            .iter()
+            .find(|c| Some(c.id) == k.contact_id)
+            .map_or(c.name.clone(), |c| c.full_name());
+        println!(
+            "   {who}: may call {}, may e-mail {} - {}",
+            k.may_call(),
+            k.may_email(),
+            k.notes.as_deref().unwrap_or("")
+        );
     }
     println!("-- open deals");
     for d in &v.open_deals {
         let stage = pipeline.stage(d.stage_id).map_or("?", |s| s.name.as_str());
-        println!("   {}: {} in {} ({}), weighted {}", d.name, d.amount, stage, d.probability, d.weighted_amount()?);
+        println!(
+            "   {}: {} in {} ({}), weighted {}",
+            d.name,
+            d.amount,
+            stage,
+            d.probability,
+            d.weighted_amount()?
+        );
     }
     println!("-- open activities");
     for a in &v.open_activities {
-        println!("   {:?} {:?}: {} due {}", a.kind, a.priority, a.subject, a.due_at.map_or("-".into(), |t| t.to_rfc3339()));
+        println!(
+            "   {:?} {:?}: {} due {}",
+            a.kind,
+            a.priority,
+            a.subject,
+            a.due_at.map_or("-".into(), |t| t.to_rfc3339())
+        );
     }
     println!("-- open follow-ups");
     for f in &v.open_follow_ups {
@@ -177,11 +341,21 @@ async fn main() -> Result<(), CrmError> {
         let page = crm.timeline(&alice, acme.id, 2, cursor).await?;
         for e in &page.items {
             let what = match e {
-                TimelineEntry::Interaction(i) => format!("{:?} {:?}: {}", i.channel, i.direction, i.subject.as_deref().unwrap_or("")),
+                TimelineEntry::Interaction(i) => format!(
+                    "{:?} {:?}: {}",
+                    i.channel,
+                    i.direction,
+                    i.subject.as_deref().unwrap_or("")
+                ),
                 TimelineEntry::Activity(a) => format!("activity {:?}: {}", a.kind, a.subject),
                 TimelineEntry::Note(n) => format!("note: {}", n.title.as_deref().unwrap_or("")),
-                TimelineEntry::StageChange(s) => format!("deal moved to {} ({})",
-                    pipeline.stage(s.to_stage).map_or("?", |st| st.name.as_str()), s.probability),
+                TimelineEntry::StageChange(s) => format!(
+                    "deal moved to {} ({})",
+                    pipeline
+                        .stage(s.to_stage)
+                        .map_or("?", |st| st.name.as_str()),
+                    s.probability
+                ),
             };
             println!("   {}  {}", e.at().format("%Y-%m-%d %H:%M"), what);
         }
@@ -192,10 +366,40 @@ async fn main() -> Result<(), CrmError> {
     }
 
     // Search.
-    let hits = crm.list::<Customer>(&alice, crm::ListQuery::filter(crm::CustomerFilter { text: Some("schulz".into()), ..Default::default() })).await?;
-    println!("== Search \"schulz\": {}", hits.items.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
-    let hits = crm.list::<Customer>(&alice, crm::ListQuery::filter(crm::CustomerFilter { text: Some("0171 555".into()), ..Default::default() })).await?;
-    println!("== Search \"0171 555\": {}", hits.items.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
+    let hits = crm
+        .list::<Customer>(
+            &alice,
+            crm::ListQuery::filter(crm::CustomerFilter {
+                text: Some("schulz".into()),
+                ..Default::default()
+            }),
+        )
+        .await?;
+    println!(
+        "== Search \"schulz\": {}",
+        hits.items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let hits = crm
+        .list::<Customer>(
+            &alice,
+            crm::ListQuery::filter(crm::CustomerFilter {
+                text: Some("0171 555".into()),
+                ..Default::default()
+            }),
+        )
+        .await?;
+    println!(
+        "== Search \"0171 555\": {}",
+        hits.items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = ben;
     Ok(())
 }

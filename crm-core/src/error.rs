@@ -144,10 +144,7 @@ impl CrmError {
     }
 
     /// Builds a [`CrmError::Storage`] from any backend error.
-    pub fn storage(
-        kind: StorageErrorKind,
-        source: impl Into<BoxError>,
-    ) -> Self {
+    pub fn storage(kind: StorageErrorKind, source: impl Into<BoxError>) -> Self {
         CrmError::Storage {
             kind,
             source: source.into(),

@@ -35,7 +35,9 @@ pub use id::*;
 pub use model::*;
 pub use money::{Currency, Money};
 pub use service::*;
-pub use store::{ChangeSet, CrmStore, Cursor, Direction, Entity, EntityKind, EntityRef, ListQuery, Page};
+pub use store::{
+    ChangeSet, CrmStore, Cursor, Direction, Entity, EntityKind, EntityRef, ListQuery, Page,
+};
 pub use values::{Country, Email, Percent, Phone};
 
 /// Timestamps are UTC everywhere.

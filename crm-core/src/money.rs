@@ -206,8 +206,22 @@ mod tests {
     fn ratio_rounds_half_away_from_zero() {
         let m = Money::new(5, "EUR").unwrap();
         assert_eq!(m.mul_ratio(1, 2).unwrap().minor, 3);
-        assert_eq!(Money::new(-5, "EUR").unwrap().mul_ratio(1, 2).unwrap().minor, -3);
-        assert_eq!(Money::new(100, "EUR").unwrap().mul_ratio(25, 100).unwrap().minor, 25);
+        assert_eq!(
+            Money::new(-5, "EUR")
+                .unwrap()
+                .mul_ratio(1, 2)
+                .unwrap()
+                .minor,
+            -3
+        );
+        assert_eq!(
+            Money::new(100, "EUR")
+                .unwrap()
+                .mul_ratio(25, 100)
+                .unwrap()
+                .minor,
+            25
+        );
     }
 
     proptest! {

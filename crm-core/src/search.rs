@@ -28,7 +28,8 @@ pub fn query_terms(q: &str) -> Vec<String> {
     q.split_whitespace()
         .filter_map(|t| {
             let phone_like = t.chars().any(|c| c.is_ascii_digit())
-                && t.chars().all(|c| c.is_ascii_digit() || "+-().//".contains(c));
+                && t.chars()
+                    .all(|c| c.is_ascii_digit() || "+-().//".contains(c));
             let term = if phone_like {
                 t.chars().filter(char::is_ascii_digit).collect()
             } else {

@@ -23,7 +23,10 @@ impl Email {
             return Err(CrmError::validation("email", "must not be empty"));
         }
         if !email_address::EmailAddress::is_valid(&t) || !t.contains('@') {
-            return Err(CrmError::validation("email", format!("{s:?} is not a valid e-mail address")));
+            return Err(CrmError::validation(
+                "email",
+                format!("{s:?} is not a valid e-mail address"),
+            ));
         }
         Ok(Self(t))
     }
@@ -75,7 +78,10 @@ impl Phone {
         }
         let digits = raw.chars().filter(|c| c.is_ascii_digit()).count();
         if digits < 3 {
-            return Err(CrmError::validation("phone", format!("{s:?} has fewer than three digits")));
+            return Err(CrmError::validation(
+                "phone",
+                format!("{s:?} has fewer than three digits"),
+            ));
         }
         if raw.len() > 64 {
             return Err(CrmError::validation("phone", "longer than 64 characters"));
@@ -120,8 +126,9 @@ impl Country {
     /// Parses an alpha-2 code such as `de` or `US`.
     pub fn parse(s: &str) -> Result<Self> {
         let up = s.trim().to_ascii_uppercase();
-        let c = isocountry::CountryCode::for_alpha2(&up)
-            .map_err(|_| CrmError::validation("country", format!("{s:?} is not an ISO-3166 alpha-2 code")))?;
+        let c = isocountry::CountryCode::for_alpha2(&up).map_err(|_| {
+            CrmError::validation("country", format!("{s:?} is not an ISO-3166 alpha-2 code"))
+        })?;
         let b = c.alpha2().as_bytes();
         Ok(Self([b[0], b[1]]))
     }
@@ -168,7 +175,10 @@ impl Percent {
         if (0..=100).contains(&value) {
             Ok(Self(value as u8))
         } else {
-            Err(CrmError::validation(field, format!("{value} is outside 0..=100")))
+            Err(CrmError::validation(
+                field,
+                format!("{value} is outside 0..=100"),
+            ))
         }
     }
     /// The value.
@@ -222,7 +232,10 @@ pub fn optional_text(field: &str, value: Option<&str>) -> Result<()> {
 /// Fails if `value` is longer than `max` characters.
 pub fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
-        Err(CrmError::validation(field, format!("longer than {max} characters")))
+        Err(CrmError::validation(
+            field,
+            format!("longer than {max} characters"),
+        ))
     } else {
         Ok(())
     }
@@ -243,7 +256,10 @@ pub fn check_timezone(field: &str, tz: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(CrmError::validation(field, format!("{tz:?} is not an IANA time-zone name")))
+        Err(CrmError::validation(
+            field,
+            format!("{tz:?} is not an IANA time-zone name"),
+        ))
     }
 }
 
@@ -253,11 +269,15 @@ pub fn check_language(field: &str, lang: &str) -> Result<()> {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if primary_ok && rest_ok {
         Ok(())
     } else {
-        Err(CrmError::validation(field, format!("{lang:?} is not a BCP-47 language tag")))
+        Err(CrmError::validation(
+            field,
+            format!("{lang:?} is not a BCP-47 language tag"),
+        ))
     }
 }
 
@@ -278,7 +298,10 @@ pub fn check_website(field: &str, url: &str) -> Result<()> {
     if ok {
         check_len(field, url, 2048)
     } else {
-        Err(CrmError::validation(field, format!("{url:?} is not a web address")))
+        Err(CrmError::validation(
+            field,
+            format!("{url:?} is not a web address"),
+        ))
     }
 }
 
@@ -298,7 +321,10 @@ mod tests {
 
     #[test]
     fn email_is_lowercased_and_validated() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("").is_err());
         assert!(Email::parse("a@").is_err());

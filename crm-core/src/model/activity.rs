@@ -92,7 +92,13 @@ pub struct Activity {
 
 impl Activity {
     /// A pending activity.
-    pub fn new(tenant: TenantId, kind: ActivityKind, subject: &str, links: Links, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        kind: ActivityKind,
+        subject: &str,
+        links: Links,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let a = Self {
             id: ActivityId::new(),
             tenant_id: tenant,
@@ -127,11 +133,13 @@ impl EntityRules for Activity {
             check_len("description", d, MAX_LONG)?;
         }
         check_order("ends_at", self.starts_at, self.ends_at)?;
-        check_order("reminder_at", self.reminder_at, self.due_at).map_err(|_| {
-            CrmError::validation("reminder_at", "reminder is after the due time")
-        })?;
+        check_order("reminder_at", self.reminder_at, self.due_at)
+            .map_err(|_| CrmError::validation("reminder_at", "reminder is after the due time"))?;
         if self.status == ActivityStatus::Completed && self.completed_at.is_none() {
-            return Err(CrmError::validation("completed_at", "a completed activity has a completion time"));
+            return Err(CrmError::validation(
+                "completed_at",
+                "a completed activity has a completion time",
+            ));
         }
         Ok(())
     }
@@ -166,8 +174,12 @@ impl EntityFilter<Activity> for ActivityFilter {
             && eq(self.status, a.status)
             && (!self.open_only || a.status.is_open())
             && opt_eq(self.assignee, a.assignee)
-            && self.due_before.is_none_or(|t| a.due_at.is_some_and(|d| d < t))
-            && self.reminder_before.is_none_or(|t| a.reminder_at.is_some_and(|r| r <= t))
+            && self
+                .due_before
+                .is_none_or(|t| a.due_at.is_some_and(|d| d < t))
+            && self
+                .reminder_before
+                .is_none_or(|t| a.reminder_at.is_some_and(|r| r <= t))
     }
     fn parent(&self) -> Option<EntityRef> {
         self.links.parent()

@@ -70,14 +70,20 @@ impl EntityRules for Attachment {
         self.links.require_any()?;
         require_text("file_name", &self.file_name)?;
         if self.file_name.contains(['/', '\\', '\0']) {
-            return Err(CrmError::validation("file_name", "must not contain path separators"));
+            return Err(CrmError::validation(
+                "file_name",
+                "must not contain path separators",
+            ));
         }
         require_text("storage_key", &self.storage_key)?;
         let mut parts = self.mime_type.split('/');
         let ok = matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None)
             if !a.is_empty() && !b.is_empty() && !self.mime_type.contains(char::is_whitespace));
         if !ok {
-            return Err(CrmError::validation("mime_type", format!("{:?} is not type/subtype", self.mime_type)));
+            return Err(CrmError::validation(
+                "mime_type",
+                format!("{:?} is not type/subtype", self.mime_type),
+            ));
         }
         Ok(())
     }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{eq, opt_eq};
 use crate::error::{CrmError, Result};
 use crate::id::{ConsentId, ContactId, CustomerId, TenantId};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{check_len, check_timezone};
 
 /// When someone prefers to be contacted, in their local time.
@@ -56,7 +58,12 @@ pub struct Consent {
 
 impl Consent {
     /// Consent of `customer` (or of its `contact`) with nothing forbidden.
-    pub fn new(tenant: TenantId, customer: CustomerId, contact: Option<ContactId>, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        tenant: TenantId,
+        customer: CustomerId,
+        contact: Option<ContactId>,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: ConsentId::new(),
             tenant_id: tenant,
@@ -92,7 +99,10 @@ impl EntityRules for Consent {
     fn validate(&self) -> Result<()> {
         if let Some(w) = &self.contact_window {
             if w.to <= w.from {
-                return Err(CrmError::validation("contact_window.to", "end is before start"));
+                return Err(CrmError::validation(
+                    "contact_window.to",
+                    "end is before start",
+                ));
             }
             check_timezone("contact_window.timezone", &w.timezone)?;
         }
@@ -102,7 +112,10 @@ impl EntityRules for Consent {
         Ok(())
     }
     fn references(&self) -> Vec<EntityRef> {
-        let mut v = vec![EntityRef::new(EntityKind::Customer, self.customer_id.into())];
+        let mut v = vec![EntityRef::new(
+            EntityKind::Customer,
+            self.customer_id.into(),
+        )];
         if let Some(c) = self.contact_id {
             v.push(EntityRef::new(EntityKind::Contact, c.into()));
         }

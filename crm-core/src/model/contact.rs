@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{check_custom, eq, opt_eq, CustomFields};
 use crate::error::{CrmError, Result};
 use crate::id::{ContactId, CustomerId, TagId, TenantId};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{optional_text, require_text};
 
 /// The contact's part in buying decisions.
@@ -109,7 +111,10 @@ impl EntityRules for Contact {
         check_custom(&self.custom_fields)
     }
     fn references(&self) -> Vec<EntityRef> {
-        vec![EntityRef::new(EntityKind::Customer, self.customer_id.into())]
+        vec![EntityRef::new(
+            EntityKind::Customer,
+            self.customer_id.into(),
+        )]
     }
     fn unique_keys(&self) -> Vec<String> {
         if self.is_primary {

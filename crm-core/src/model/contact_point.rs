@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{eq, opt_eq};
 use crate::error::{CrmError, Result};
 use crate::id::{ContactId, ContactPointId, CustomerId, TenantId};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{normalize_e164, optional_text, Email, Phone};
 
 /// What kind of channel a contact point is.
@@ -36,7 +38,10 @@ impl ContactPointKind {
     pub fn is_phone(self) -> bool {
         matches!(
             self,
-            ContactPointKind::Phone | ContactPointKind::Mobile | ContactPointKind::Fax | ContactPointKind::Whatsapp
+            ContactPointKind::Phone
+                | ContactPointKind::Mobile
+                | ContactPointKind::Fax
+                | ContactPointKind::Whatsapp
         )
     }
 }
@@ -113,7 +118,11 @@ impl ContactPoint {
     }
 
     /// The normalised form of `raw` for `kind` (what [`ContactPoint::value`] holds).
-    pub fn normalize(kind: ContactPointKind, raw: &str, default_region: Option<&str>) -> Result<String> {
+    pub fn normalize(
+        kind: ContactPointKind,
+        raw: &str,
+        default_region: Option<&str>,
+    ) -> Result<String> {
         let r = raw.trim();
         if r.is_empty() {
             return Err(CrmError::validation("value", "must not be empty"));
@@ -157,11 +166,16 @@ impl EntityRules for ContactPoint {
         if self.kind == ContactPointKind::Email {
             let e = Email::parse(&self.value).map_err(|e| e.in_field("value"))?;
             if e.as_str() != self.value {
-                return Err(CrmError::validation("value", "e-mail must be lower-case and trimmed"));
+                return Err(CrmError::validation(
+                    "value",
+                    "e-mail must be lower-case and trimmed",
+                ));
             }
         } else if self.kind.is_phone() {
             Phone::parse(&self.value, None).map_err(|e| e.in_field("value"))?;
-            if self.value.starts_with('+') && normalize_e164(&self.value, None).is_some_and(|n| n != self.value) {
+            if self.value.starts_with('+')
+                && normalize_e164(&self.value, None).is_some_and(|n| n != self.value)
+            {
                 return Err(CrmError::validation("value", "phone must be in E.164 form"));
             }
         } else if self.value.trim().is_empty() {
@@ -170,7 +184,10 @@ impl EntityRules for ContactPoint {
         crate::values::check_len("value", &self.value, 512)
     }
     fn references(&self) -> Vec<EntityRef> {
-        let mut v = vec![EntityRef::new(EntityKind::Customer, self.customer_id.into())];
+        let mut v = vec![EntityRef::new(
+            EntityKind::Customer,
+            self.customer_id.into(),
+        )];
         if let Some(c) = self.contact_id {
             v.push(EntityRef::new(EntityKind::Contact, c.into()));
         }
@@ -179,7 +196,10 @@ impl EntityRules for ContactPoint {
     fn unique_keys(&self) -> Vec<String> {
         if self.primary {
             let owner = self.owner();
-            vec![format!("primary:{}:{}:{:?}", owner.kind, owner.id, self.kind)]
+            vec![format!(
+                "primary:{}:{}:{:?}",
+                owner.kind, owner.id, self.kind
+            )]
         } else {
             Vec::new()
         }
@@ -215,7 +235,10 @@ impl EntityFilter<ContactPoint> for ContactPointFilter {
     fn parent(&self) -> Option<EntityRef> {
         self.contact_id
             .map(|id| EntityRef::new(EntityKind::Contact, id.into()))
-            .or_else(|| self.customer_id.map(|id| EntityRef::new(EntityKind::Customer, id.into())))
+            .or_else(|| {
+                self.customer_id
+                    .map(|id| EntityRef::new(EntityKind::Customer, id.into()))
+            })
     }
 }
 
@@ -244,7 +267,12 @@ impl SortKey<ContactPoint> for ContactPointSort {
     }
 }
 
-impl_entity!(ContactPoint, ContactPointId, ContactPointFilter, ContactPointSort);
+impl_entity!(
+    ContactPoint,
+    ContactPointId,
+    ContactPointFilter,
+    ContactPointSort
+);
 
 #[cfg(test)]
 mod tests {
@@ -259,13 +287,32 @@ mod tests {
     fn normalises_values() {
         let t = TenantId::new();
         let c = CustomerId::new();
-        let e = ContactPoint::new(t, c, None, ContactPointKind::Email, " Bob@X.org ", None, now()).unwrap();
+        let e = ContactPoint::new(
+            t,
+            c,
+            None,
+            ContactPointKind::Email,
+            " Bob@X.org ",
+            None,
+            now(),
+        )
+        .unwrap();
         assert_eq!(e.value, "bob@x.org");
         assert_eq!(e.raw_value, "Bob@X.org");
-        let p = ContactPoint::new(t, c, None, ContactPointKind::Mobile, "0171 1234567", Some("DE"), now()).unwrap();
+        let p = ContactPoint::new(
+            t,
+            c,
+            None,
+            ContactPointKind::Mobile,
+            "0171 1234567",
+            Some("DE"),
+            now(),
+        )
+        .unwrap();
         assert_eq!(p.value, "+491711234567");
         assert_eq!(p.raw_value, "0171 1234567");
-        let bad = ContactPoint::new(t, c, None, ContactPointKind::Email, "bob", None, now()).unwrap_err();
+        let bad =
+            ContactPoint::new(t, c, None, ContactPointKind::Email, "bob", None, now()).unwrap_err();
         assert!(matches!(bad, CrmError::Validation { ref field, .. } if field == "value.email"));
     }
 

@@ -8,7 +8,9 @@ use crate::error::{CrmError, Result};
 use crate::id::{CustomerId, TagId, TenantId, UserId};
 use crate::money::Money;
 use crate::store::{impl_entity, EntityFilter, EntityRules, SortKey, SortValue};
-use crate::values::{check_language, check_len, check_timezone, check_website, optional_text, require_text};
+use crate::values::{
+    check_language, check_len, check_timezone, check_website, optional_text, require_text,
+};
 
 /// Person or company.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -134,7 +136,12 @@ impl Customer {
     }
 
     /// A person customer named `first last`.
-    pub fn person(tenant: TenantId, first_name: &str, last_name: &str, now: DateTime<Utc>) -> Result<Self> {
+    pub fn person(
+        tenant: TenantId,
+        first_name: &str,
+        last_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let first = first_name.trim();
         let last = last_name.trim();
         let name = format!("{first} {last}").trim().to_string();
@@ -164,8 +171,14 @@ impl EntityRules for Customer {
         optional_text("source", self.source.as_deref())?;
         optional_text("industry", self.industry.as_deref())?;
         optional_text("external_ref", self.external_ref.as_deref())?;
-        if self.kind == CustomerKind::Person && self.first_name.is_none() && self.last_name.is_none() {
-            return Err(CrmError::validation("first_name", "a person needs a first or last name"));
+        if self.kind == CustomerKind::Person
+            && self.first_name.is_none()
+            && self.last_name.is_none()
+        {
+            return Err(CrmError::validation(
+                "first_name",
+                "a person needs a first or last name",
+            ));
         }
         if let Some(w) = &self.website {
             check_website("website", w)?;
@@ -178,12 +191,23 @@ impl EntityRules for Customer {
         }
         if let Some(m) = &self.annual_revenue {
             if m.minor < 0 {
-                return Err(CrmError::validation("annual_revenue", "must not be negative"));
+                return Err(CrmError::validation(
+                    "annual_revenue",
+                    "must not be negative",
+                ));
             }
         }
-        check_order("last_contact_at", self.first_contact_at, self.last_contact_at)?;
+        check_order(
+            "last_contact_at",
+            self.first_contact_at,
+            self.last_contact_at,
+        )?;
         check_custom(&self.custom_fields)?;
-        check_len("custom_fields", &serde_json::to_string(&self.custom_fields).unwrap_or_default(), 1 << 20)
+        check_len(
+            "custom_fields",
+            &serde_json::to_string(&self.custom_fields).unwrap_or_default(),
+            1 << 20,
+        )
     }
 
     fn unique_keys(&self) -> Vec<String> {
@@ -311,7 +335,9 @@ mod tests {
         let mut c = Customer::company(TenantId::new(), "Acme", now()).unwrap();
         c.first_contact_at = Some(now());
         c.last_contact_at = Some(now() - chrono::Duration::days(1));
-        assert!(matches!(c.validate(), Err(CrmError::Validation { ref field, .. }) if field == "last_contact_at"));
+        assert!(
+            matches!(c.validate(), Err(CrmError::Validation { ref field, .. }) if field == "last_contact_at")
+        );
     }
 
     proptest! {

@@ -5,9 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{check_custom, eq, in_range, opt_eq, opt_ref, CustomFields};
 use crate::error::{CrmError, Result};
-use crate::id::{ContactId, CustomerId, DealId, LineItemId, PipelineId, StageChangeId, StageId, TagId, TenantId, UserId};
+use crate::id::{
+    ContactId, CustomerId, DealId, LineItemId, PipelineId, StageChangeId, StageId, TagId, TenantId,
+    UserId,
+};
 use crate::money::{Currency, Money};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{optional_text, require_text, Percent};
 
 /// Whether a deal is still being worked on.
@@ -65,10 +70,16 @@ impl LineItem {
     fn check(&self, path: &str) -> Result<()> {
         require_text(&format!("{path}.name"), &self.name)?;
         if self.quantity < 1 {
-            return Err(CrmError::validation(format!("{path}.quantity"), "must be at least 1"));
+            return Err(CrmError::validation(
+                format!("{path}.quantity"),
+                "must be at least 1",
+            ));
         }
         if self.unit_price.minor < 0 {
-            return Err(CrmError::validation(format!("{path}.unit_price"), "must not be negative"));
+            return Err(CrmError::validation(
+                format!("{path}.unit_price"),
+                "must not be negative",
+            ));
         }
         self.total().map_err(|e| e.in_field(path)).map(|_| ())
     }
@@ -145,7 +156,10 @@ impl Deal {
             .stage(stage)
             .ok_or_else(|| CrmError::validation("stage_id", "not a stage of the pipeline"))?;
         if st.is_closed() {
-            return Err(CrmError::validation("stage_id", "a new deal starts in an open stage"));
+            return Err(CrmError::validation(
+                "stage_id",
+                "a new deal starts in an open stage",
+            ));
         }
         let d = Self {
             id: DealId::new(),
@@ -186,14 +200,17 @@ impl Deal {
 
     /// `amount * probability / 100`.
     pub fn weighted_amount(&self) -> Result<Money> {
-        self.amount.mul_ratio(i64::from(self.probability.get()), 100)
+        self.amount
+            .mul_ratio(i64::from(self.probability.get()), 100)
     }
 
     /// Sum of the line items' totals (zero without line items).
     pub fn line_items_total(&self) -> Result<Money> {
         self.line_items
             .iter()
-            .try_fold(Money::zero(self.currency()), |acc, li| acc.checked_add(li.total()?))
+            .try_fold(Money::zero(self.currency()), |acc, li| {
+                acc.checked_add(li.total()?)
+            })
     }
 }
 
@@ -216,7 +233,10 @@ impl EntityRules for Deal {
             if li.unit_price.currency != self.amount.currency {
                 return Err(CrmError::validation(
                     format!("{path}.unit_price"),
-                    format!("currency {} differs from the deal's {}", li.unit_price.currency, self.amount.currency),
+                    format!(
+                        "currency {} differs from the deal's {}",
+                        li.unit_price.currency, self.amount.currency
+                    ),
                 ));
             }
         }
@@ -224,11 +244,18 @@ impl EntityRules for Deal {
         match self.status {
             DealStatus::Open => {
                 if self.closed_at.is_some() {
-                    return Err(CrmError::validation("closed_at", "an open deal has no close time"));
+                    return Err(CrmError::validation(
+                        "closed_at",
+                        "an open deal has no close time",
+                    ));
                 }
             }
             DealStatus::Won | DealStatus::Lost => {
-                let want = if self.status == DealStatus::Won { Percent::HUNDRED } else { Percent::ZERO };
+                let want = if self.status == DealStatus::Won {
+                    Percent::HUNDRED
+                } else {
+                    Percent::ZERO
+                };
                 if self.probability != want {
                     return Err(CrmError::validation(
                         "probability",
@@ -236,14 +263,20 @@ impl EntityRules for Deal {
                     ));
                 }
                 if self.closed_at.is_none() {
-                    return Err(CrmError::validation("closed_at", "a closed deal has a close time"));
+                    return Err(CrmError::validation(
+                        "closed_at",
+                        "a closed deal has a close time",
+                    ));
                 }
             }
         }
         check_custom(&self.custom_fields)
     }
     fn references(&self) -> Vec<EntityRef> {
-        let mut v = vec![EntityRef::new(EntityKind::Pipeline, self.pipeline_id.into())];
+        let mut v = vec![EntityRef::new(
+            EntityKind::Pipeline,
+            self.pipeline_id.into(),
+        )];
         v.extend(opt_ref(EntityKind::Customer, self.customer_id));
         v.extend(opt_ref(EntityKind::Contact, self.contact_id));
         v
@@ -439,7 +472,8 @@ impl EntityFilter<StageChange> for StageChangeFilter {
             && in_range(s.at, self.from, self.to)
     }
     fn parent(&self) -> Option<EntityRef> {
-        self.deal_id.map(|id| EntityRef::new(EntityKind::Deal, id.into()))
+        self.deal_id
+            .map(|id| EntityRef::new(EntityKind::Deal, id.into()))
     }
 }
 
@@ -460,4 +494,9 @@ impl SortKey<StageChange> for StageChangeSort {
     }
 }
 
-impl_entity!(StageChange, StageChangeId, StageChangeFilter, StageChangeSort);
+impl_entity!(
+    StageChange,
+    StageChangeId,
+    StageChangeFilter,
+    StageChangeSort
+);

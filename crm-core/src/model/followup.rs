@@ -72,7 +72,13 @@ pub struct FollowUp {
 
 impl FollowUp {
     /// A pending, manual follow-up.
-    pub fn new(tenant: TenantId, title: &str, due_at: DateTime<Utc>, links: Links, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        title: &str,
+        due_at: DateTime<Utc>,
+        links: Links,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let f = Self {
             id: FollowUpId::new(),
             tenant_id: tenant,

@@ -138,7 +138,10 @@ impl EntityRules for Interaction {
             check_len("body", b, MAX_LONG)?;
         }
         if self.duration_seconds.is_some_and(|d| d > 7 * 24 * 3600) {
-            return Err(CrmError::validation("duration_seconds", "longer than a week"));
+            return Err(CrmError::validation(
+                "duration_seconds",
+                "longer than a week",
+            ));
         }
         Ok(())
     }
@@ -202,4 +205,9 @@ impl SortKey<Interaction> for InteractionSort {
     }
 }
 
-impl_entity!(Interaction, InteractionId, InteractionFilter, InteractionSort);
+impl_entity!(
+    Interaction,
+    InteractionId,
+    InteractionFilter,
+    InteractionSort
+);

@@ -7,7 +7,9 @@ use super::{check_custom, eq, in_range, opt_eq, opt_ref, CustomFields, Priority}
 use crate::error::{CrmError, Result};
 use crate::id::{ContactId, CustomerId, DealId, LeadId, TagId, TenantId, UserId};
 use crate::money::Money;
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{optional_text, Email, Percent, Phone};
 
 /// Lifecycle state of a lead.
@@ -198,7 +200,13 @@ impl Lead {
     }
 
     /// A new lead for a person, with an optional e-mail.
-    pub fn person(tenant: TenantId, first: &str, last: &str, email: Option<&str>, now: DateTime<Utc>) -> Result<Self> {
+    pub fn person(
+        tenant: TenantId,
+        first: &str,
+        last: &str,
+        email: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let mut l = Self::new(tenant, now);
         let own = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         l.first_name = own(first);
@@ -276,9 +284,14 @@ impl EntityRules for Lead {
         }
         match (&self.status, &self.disqualification) {
             (LeadStatus::Disqualified, None) => {
-                return Err(CrmError::validation("disqualification", "a disqualified lead needs a reason"))
+                return Err(CrmError::validation(
+                    "disqualification",
+                    "a disqualified lead needs a reason",
+                ))
             }
-            (LeadStatus::Disqualified, Some(d)) => crate::values::require_text("disqualification.reason", &d.reason)?,
+            (LeadStatus::Disqualified, Some(d)) => {
+                crate::values::require_text("disqualification.reason", &d.reason)?
+            }
             _ => {}
         }
         check_custom(&self.custom_fields)

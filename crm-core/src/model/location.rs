@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::eq;
 use crate::error::{CrmError, Result};
 use crate::id::{CustomerId, LocationId, TenantId};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{optional_text, Country};
 
 /// What an address is used for.
@@ -74,7 +76,11 @@ impl Location {
         country: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Self> {
-        let own = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let own = |s: Option<&str>| {
+            s.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let l = Self {
             id: LocationId::new(),
             tenant_id: tenant,
@@ -131,7 +137,10 @@ impl EntityRules for Location {
             optional_text(f, v.as_deref())?;
         }
         if self.line1.is_none() && self.city.is_none() {
-            return Err(CrmError::validation("line1", "an address needs a street line or a city"));
+            return Err(CrmError::validation(
+                "line1",
+                "an address needs a street line or a city",
+            ));
         }
         if let Some(lat) = self.latitude {
             if !(-90.0..=90.0).contains(&lat) {
@@ -144,12 +153,18 @@ impl EntityRules for Location {
             }
         }
         if self.latitude.is_some() != self.longitude.is_some() {
-            return Err(CrmError::validation("longitude", "latitude and longitude go together"));
+            return Err(CrmError::validation(
+                "longitude",
+                "latitude and longitude go together",
+            ));
         }
         Ok(())
     }
     fn references(&self) -> Vec<EntityRef> {
-        vec![EntityRef::new(EntityKind::Customer, self.customer_id.into())]
+        vec![EntityRef::new(
+            EntityKind::Customer,
+            self.customer_id.into(),
+        )]
     }
     fn unique_keys(&self) -> Vec<String> {
         if self.primary {

@@ -45,7 +45,9 @@ use crate::id::{ContactId, CustomerId, DealId, LeadId};
 use crate::store::{EntityKind, EntityRef};
 
 /// How urgent something is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Can wait.
@@ -157,9 +159,18 @@ impl LinkFilter {
     pub fn parent(&self) -> Option<EntityRef> {
         self.deal_id
             .map(|id| EntityRef::new(EntityKind::Deal, id.into()))
-            .or_else(|| self.contact_id.map(|id| EntityRef::new(EntityKind::Contact, id.into())))
-            .or_else(|| self.lead_id.map(|id| EntityRef::new(EntityKind::Lead, id.into())))
-            .or_else(|| self.customer_id.map(|id| EntityRef::new(EntityKind::Customer, id.into())))
+            .or_else(|| {
+                self.contact_id
+                    .map(|id| EntityRef::new(EntityKind::Contact, id.into()))
+            })
+            .or_else(|| {
+                self.lead_id
+                    .map(|id| EntityRef::new(EntityKind::Lead, id.into()))
+            })
+            .or_else(|| {
+                self.customer_id
+                    .map(|id| EntityRef::new(EntityKind::Customer, id.into()))
+            })
     }
 }
 
@@ -174,12 +185,20 @@ pub(crate) fn eq<T: PartialEq>(wanted: Option<T>, actual: T) -> bool {
 }
 
 /// `t` lies in the half-open range `[from, to)` (unset bounds are open).
-pub(crate) fn in_range(t: DateTime<Utc>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> bool {
+pub(crate) fn in_range(
+    t: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> bool {
     from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e)
 }
 
 /// Fails if `end` is before `start`.
-pub(crate) fn check_order<T: PartialOrd>(field: &str, start: Option<T>, end: Option<T>) -> Result<()> {
+pub(crate) fn check_order<T: PartialOrd>(
+    field: &str,
+    start: Option<T>,
+    end: Option<T>,
+) -> Result<()> {
     match (start, end) {
         (Some(s), Some(e)) if e < s => Err(CrmError::validation(field, "end is before start")),
         _ => Ok(()),
@@ -190,7 +209,10 @@ pub(crate) fn check_order<T: PartialOrd>(field: &str, start: Option<T>, end: Opt
 pub(crate) fn check_custom(v: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
     for k in v.keys() {
         if k.trim().is_empty() {
-            return Err(CrmError::validation("custom_fields", "keys must not be empty"));
+            return Err(CrmError::validation(
+                "custom_fields",
+                "keys must not be empty",
+            ));
         }
     }
     Ok(())

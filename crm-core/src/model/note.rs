@@ -38,7 +38,13 @@ pub struct Note {
 
 impl Note {
     /// A public, unpinned note.
-    pub fn new(tenant: TenantId, author: UserId, body: &str, links: Links, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        author: UserId,
+        body: &str,
+        links: Links,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let n = Self {
             id: NoteId::new(),
             tenant_id: tenant,

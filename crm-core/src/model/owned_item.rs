@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::eq;
 use crate::error::{CrmError, Result};
 use crate::id::{CustomerId, OwnedItemId, TenantId};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::{check_len, optional_text, require_text, MAX_LONG};
 
 /// What kind of item.
@@ -54,7 +56,13 @@ pub struct OwnedItem {
 
 impl OwnedItem {
     /// One item of `customer`.
-    pub fn new(tenant: TenantId, customer: CustomerId, kind: OwnedItemKind, name: &str, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        customer: CustomerId,
+        kind: OwnedItemKind,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let o = Self {
             id: OwnedItemId::new(),
             tenant_id: tenant,
@@ -83,13 +91,19 @@ impl EntityRules for OwnedItem {
             return Err(CrmError::validation("quantity", "must be at least 1"));
         }
         if self.serial_numbers.len() > self.quantity as usize {
-            return Err(CrmError::validation("serial_numbers", "more serial numbers than items"));
+            return Err(CrmError::validation(
+                "serial_numbers",
+                "more serial numbers than items",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, s) in self.serial_numbers.iter().enumerate() {
             require_text(&format!("serial_numbers[{i}]"), s)?;
             if !seen.insert(s) {
-                return Err(CrmError::validation(format!("serial_numbers[{i}]"), "duplicate serial number"));
+                return Err(CrmError::validation(
+                    format!("serial_numbers[{i}]"),
+                    "duplicate serial number",
+                ));
             }
         }
         if let Some(n) = &self.notes {
@@ -98,7 +112,10 @@ impl EntityRules for OwnedItem {
         Ok(())
     }
     fn references(&self) -> Vec<EntityRef> {
-        vec![EntityRef::new(EntityKind::Customer, self.customer_id.into())]
+        vec![EntityRef::new(
+            EntityKind::Customer,
+            self.customer_id.into(),
+        )]
     }
 }
 

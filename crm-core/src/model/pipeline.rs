@@ -95,7 +95,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline with the given stages.
-    pub fn new(tenant: TenantId, name: &str, stages: Vec<Stage>, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        name: &str,
+        stages: Vec<Stage>,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let p = Self {
             id: PipelineId::new(),
             tenant_id: tenant,
@@ -132,7 +137,9 @@ impl Pipeline {
     }
     /// The stage with this name (case-insensitive).
     pub fn stage_named(&self, name: &str) -> Option<&Stage> {
-        self.stages.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+        self.stages
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
     }
     /// The first open stage.
     pub fn first_open_stage(&self) -> Option<&Stage> {
@@ -152,7 +159,10 @@ impl EntityRules for Pipeline {
     fn validate(&self) -> Result<()> {
         require_text("name", &self.name)?;
         if self.stages.is_empty() {
-            return Err(CrmError::validation("stages", "a pipeline needs at least one stage"));
+            return Err(CrmError::validation(
+                "stages",
+                "a pipeline needs at least one stage",
+            ));
         }
         let mut ids = HashSet::new();
         let mut names = HashSet::new();
@@ -164,35 +174,55 @@ impl EntityRules for Pipeline {
                 return Err(CrmError::validation(f("id"), "duplicate stage id"));
             }
             if !names.insert(s.name.to_lowercase()) {
-                return Err(CrmError::validation(f("name"), format!("duplicate stage name {:?}", s.name)));
+                return Err(CrmError::validation(
+                    f("name"),
+                    format!("duplicate stage name {:?}", s.name),
+                ));
             }
             if s.closed_won && s.closed_lost {
-                return Err(CrmError::validation(f("closed_lost"), "a stage cannot be both won and lost"));
+                return Err(CrmError::validation(
+                    f("closed_lost"),
+                    "a stage cannot be both won and lost",
+                ));
             }
             if s.closed_won {
                 won += 1;
                 if s.probability != Percent::HUNDRED {
-                    return Err(CrmError::validation(f("probability"), "a won stage has probability 100"));
+                    return Err(CrmError::validation(
+                        f("probability"),
+                        "a won stage has probability 100",
+                    ));
                 }
             }
             if s.closed_lost {
                 lost += 1;
                 if s.probability != Percent::ZERO {
-                    return Err(CrmError::validation(f("probability"), "a lost stage has probability 0"));
+                    return Err(CrmError::validation(
+                        f("probability"),
+                        "a lost stage has probability 0",
+                    ));
                 }
             }
             if let Some(c) = &s.colour {
-                let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+                let ok = c.len() == 7
+                    && c.starts_with('#')
+                    && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
                 if !ok {
                     return Err(CrmError::validation(f("colour"), "must be #rrggbb"));
                 }
             }
         }
         if won > 1 || lost > 1 {
-            return Err(CrmError::validation("stages", "at most one won and one lost stage"));
+            return Err(CrmError::validation(
+                "stages",
+                "at most one won and one lost stage",
+            ));
         }
         if self.first_open_stage().is_none() {
-            return Err(CrmError::validation("stages", "a pipeline needs an open stage"));
+            return Err(CrmError::validation(
+                "stages",
+                "a pipeline needs an open stage",
+            ));
         }
         Ok(())
     }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::eq;
 use crate::error::{CrmError, Result};
 use crate::id::{TagAssignmentId, TagId, TenantId};
-use crate::store::{impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue};
+use crate::store::{
+    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, SortKey, SortValue,
+};
 use crate::values::require_text;
 
 /// A label with a colour; names are unique per tenant (case-insensitive).
@@ -30,7 +32,12 @@ pub struct Tag {
 
 impl Tag {
     /// A tag.
-    pub fn new(tenant: TenantId, name: &str, colour: Option<&str>, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        name: &str,
+        colour: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let t = Self {
             id: TagId::new(),
             tenant_id: tenant,
@@ -50,9 +57,14 @@ impl EntityRules for Tag {
         require_text("name", &self.name)?;
         crate::values::check_len("name", &self.name, 64)?;
         if let Some(c) = &self.colour {
-            let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+            let ok = c.len() == 7
+                && c.starts_with('#')
+                && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
             if !ok {
-                return Err(CrmError::validation("colour", format!("{c:?} is not #rrggbb")));
+                return Err(CrmError::validation(
+                    "colour",
+                    format!("{c:?} is not #rrggbb"),
+                ));
             }
         }
         Ok(())
@@ -133,7 +145,12 @@ pub struct TagAssignment {
 
 impl TagAssignment {
     /// Puts `tag` on `target`.
-    pub fn new(tenant: TenantId, tag: TagId, target: EntityRef, now: DateTime<Utc>) -> Result<Self> {
+    pub fn new(
+        tenant: TenantId,
+        tag: TagId,
+        target: EntityRef,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let a = Self {
             id: TagAssignmentId::new(),
             tenant_id: tenant,
@@ -159,10 +176,16 @@ impl EntityRules for TagAssignment {
         Ok(())
     }
     fn references(&self) -> Vec<EntityRef> {
-        vec![EntityRef::new(EntityKind::Tag, self.tag_id.into()), self.target]
+        vec![
+            EntityRef::new(EntityKind::Tag, self.tag_id.into()),
+            self.target,
+        ]
     }
     fn unique_keys(&self) -> Vec<String> {
-        vec![format!("{}:{}:{}", self.tag_id, self.target.kind, self.target.id)]
+        vec![format!(
+            "{}:{}:{}",
+            self.tag_id, self.target.kind, self.target.id
+        )]
     }
 }
 
@@ -179,11 +202,15 @@ pub struct TagAssignmentFilter {
 
 impl EntityFilter<TagAssignment> for TagAssignmentFilter {
     fn matches(&self, a: &TagAssignment) -> bool {
-        eq(self.tag_id, a.tag_id) && eq(self.target, a.target) && eq(self.target_kind, a.target.kind)
+        eq(self.tag_id, a.tag_id)
+            && eq(self.target, a.target)
+            && eq(self.target_kind, a.target.kind)
     }
     fn parent(&self) -> Option<EntityRef> {
-        self.target
-            .or_else(|| self.tag_id.map(|t| EntityRef::new(EntityKind::Tag, t.into())))
+        self.target.or_else(|| {
+            self.tag_id
+                .map(|t| EntityRef::new(EntityKind::Tag, t.into()))
+        })
     }
 }
 
@@ -204,4 +231,9 @@ impl SortKey<TagAssignment> for TagAssignmentSort {
     }
 }
 
-impl_entity!(TagAssignment, TagAssignmentId, TagAssignmentFilter, TagAssignmentSort);
+impl_entity!(
+    TagAssignment,
+    TagAssignmentId,
+    TagAssignmentFilter,
+    TagAssignmentSort
+);

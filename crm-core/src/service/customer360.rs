@@ -62,19 +62,43 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         };
         let tags = self.tags_of(actor, customer.entity_ref()).await?;
         let mut contacts = self
-            .list_all::<Contact>(actor, ContactFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<Contact>(
+                actor,
+                ContactFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
         contacts.sort_by_key(|c| (!c.is_primary, c.full_name().to_lowercase()));
         let mut contact_points = self
-            .list_all::<ContactPoint>(actor, ContactPointFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<ContactPoint>(
+                actor,
+                ContactPointFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
         contact_points.sort_by_key(|p| (p.contact_id.is_some(), !p.primary, p.created_at));
         let mut locations = self
-            .list_all::<Location>(actor, LocationFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<Location>(
+                actor,
+                LocationFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
         locations.sort_by_key(|l| (!l.primary, l.created_at));
         let consent = self
-            .list_all::<Consent>(actor, ConsentFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<Consent>(
+                actor,
+                ConsentFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
         let mut open_deals = self
             .list_all::<Deal>(
@@ -90,9 +114,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let open_activities = self
             .list(
                 actor,
-                ListQuery::filter(ActivityFilter { links, open_only: true, ..Default::default() })
-                    .sorted(ActivitySort::DueAt, Direction::Asc)
-                    .limit(crate::store::MAX_PAGE_SIZE),
+                ListQuery::filter(ActivityFilter {
+                    links,
+                    open_only: true,
+                    ..Default::default()
+                })
+                .sorted(ActivitySort::DueAt, Direction::Asc)
+                .limit(crate::store::MAX_PAGE_SIZE),
             )
             .await?
             .items;
@@ -112,23 +140,36 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let recent_interactions = self
             .list(
                 actor,
-                ListQuery::filter(InteractionFilter { links, ..Default::default() })
-                    .sorted(InteractionSort::OccurredAt, Direction::Desc)
-                    .limit(RECENT_INTERACTIONS),
+                ListQuery::filter(InteractionFilter {
+                    links,
+                    ..Default::default()
+                })
+                .sorted(InteractionSort::OccurredAt, Direction::Desc)
+                .limit(RECENT_INTERACTIONS),
             )
             .await?
             .items;
         let pinned_notes = self
             .list(
                 actor,
-                ListQuery::filter(NoteFilter { links, pinned: Some(true), ..Default::default() })
-                    .sorted(NoteSort::CreatedAt, Direction::Desc)
-                    .limit(crate::store::MAX_PAGE_SIZE),
+                ListQuery::filter(NoteFilter {
+                    links,
+                    pinned: Some(true),
+                    ..Default::default()
+                })
+                .sorted(NoteSort::CreatedAt, Direction::Desc)
+                .limit(crate::store::MAX_PAGE_SIZE),
             )
             .await?
             .items;
         let owned_items = self
-            .list_all::<OwnedItem>(actor, OwnedItemFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<OwnedItem>(
+                actor,
+                OwnedItemFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
         Ok(Customer360 {
             customer,

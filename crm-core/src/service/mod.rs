@@ -14,7 +14,7 @@ mod customer360;
 mod rules;
 mod timeline;
 
-pub use customer360::Customer360;
+pub use customer360::{Customer360, RECENT_INTERACTIONS};
 pub use timeline::TimelineEntry;
 
 use std::any::Any;
@@ -158,13 +158,20 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Creates an entity after validating it and applying its rules (e.g. a new primary
     /// contact demotes the old one in the same change set). Returns what was stored.
-    pub async fn create<E: Entity>(&self, actor: &Actor, mut entity: E, now: DateTime<Utc>) -> Result<E>
+    pub async fn create<E: Entity>(
+        &self,
+        actor: &Actor,
+        mut entity: E,
+        now: DateTime<Utc>,
+    ) -> Result<E>
     where
         S: EntityRead<E>,
     {
         entity.set_version(1);
         entity.touch(now);
-        let record = self.plan_write(actor, entity.into_record(), true, now).await?;
+        let record = self
+            .plan_write(actor, entity.into_record(), true, now)
+            .await?;
         let stored = record.0;
         self.apply(actor, record.1).await?;
         E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
@@ -172,7 +179,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Updates an entity; `entity.version` must be the version that was read, else
     /// `Conflict`. Returns the stored state (version + 1).
-    pub async fn update<E: Entity>(&self, actor: &Actor, mut entity: E, now: DateTime<Utc>) -> Result<E>
+    pub async fn update<E: Entity>(
+        &self,
+        actor: &Actor,
+        mut entity: E,
+        now: DateTime<Utc>,
+    ) -> Result<E>
     where
         S: EntityRead<E>,
     {
@@ -180,7 +192,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             return Err(CrmError::not_found(E::KIND.name(), entity.id()));
         }
         entity.touch(now);
-        let (stored, changes) = self.plan_write(actor, entity.into_record(), false, now).await?;
+        let (stored, changes) = self
+            .plan_write(actor, entity.into_record(), false, now)
+            .await?;
         self.apply(actor, changes).await?;
         E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
     }
@@ -188,7 +202,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Deletes an entity, guarded by the version the caller read (`None`: any version).
     /// Fails with `InUse` while other rows refer to it; see [`Crm::delete_customer`] for a
     /// cascading delete.
-    pub async fn delete<E: Entity>(&self, actor: &Actor, id: E::Id, expected_version: Option<u64>) -> Result<()>
+    pub async fn delete<E: Entity>(
+        &self,
+        actor: &Actor,
+        id: E::Id,
+        expected_version: Option<u64>,
+    ) -> Result<()>
     where
         S: EntityRead<E>,
     {
@@ -203,7 +222,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     // ----- customers ----------------------------------------------------------------
 
     /// Creates a customer.
-    pub async fn create_customer(&self, actor: &Actor, customer: Customer, now: DateTime<Utc>) -> Result<Customer> {
+    pub async fn create_customer(
+        &self,
+        actor: &Actor,
+        customer: Customer,
+        now: DateTime<Utc>,
+    ) -> Result<Customer> {
         self.create(actor, customer, now).await
     }
 
@@ -217,10 +241,21 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// interactions, notes, follow-ups and attachments linked to it or its contacts), in one
     /// atomic change set. Deals and converted leads are kept: while any refers to the
     /// customer the delete fails with `InUse` and nothing is removed.
-    pub async fn delete_customer(&self, actor: &Actor, id: CustomerId, expected_version: Option<u64>) -> Result<()> {
+    pub async fn delete_customer(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        expected_version: Option<u64>,
+    ) -> Result<()> {
         let customer = self.get_customer(actor, id).await?;
         let deals = self
-            .count::<Deal>(actor, DealFilter { customer_id: Some(id), ..Default::default() })
+            .count::<Deal>(
+                actor,
+                DealFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
         if deals > 0 {
             return Err(CrmError::InUse {
@@ -231,49 +266,139 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         let mut cs = ChangeSet::new();
         let contacts = self
-            .list_all::<Contact>(actor, ContactFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<Contact>(
+                actor,
+                ContactFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?;
-        let links = crate::model::LinkFilter { customer_id: Some(id), ..Default::default() };
+        let links = crate::model::LinkFilter {
+            customer_id: Some(id),
+            ..Default::default()
+        };
         // Linked records first (they refer to contacts and the customer).
-        for a in self.list_all::<Activity>(actor, ActivityFilter { links, ..Default::default() }).await? {
+        for a in self
+            .list_all::<Activity>(
+                actor,
+                ActivityFilter {
+                    links,
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<Activity>(a.id, Some(a.version));
         }
-        for i in self.list_all::<Interaction>(actor, InteractionFilter { links, ..Default::default() }).await? {
+        for i in self
+            .list_all::<Interaction>(
+                actor,
+                InteractionFilter {
+                    links,
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<Interaction>(i.id, Some(i.version));
         }
         // Private notes of other authors must go too: read them from the store directly.
         let notes = self
-            .store_list_all::<Note>(actor, NoteFilter { links, ..Default::default() })
+            .store_list_all::<Note>(
+                actor,
+                NoteFilter {
+                    links,
+                    ..Default::default()
+                },
+            )
             .await?;
         for n in notes {
             cs.push_delete::<Note>(n.id, Some(n.version));
         }
-        for f in self.list_all::<FollowUp>(actor, FollowUpFilter { links, ..Default::default() }).await? {
+        for f in self
+            .list_all::<FollowUp>(
+                actor,
+                FollowUpFilter {
+                    links,
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<FollowUp>(f.id, Some(f.version));
         }
-        for a in self.list_all::<Attachment>(actor, AttachmentFilter { links, ..Default::default() }).await? {
+        for a in self
+            .list_all::<Attachment>(
+                actor,
+                AttachmentFilter {
+                    links,
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<Attachment>(a.id, Some(a.version));
         }
-        for c in self.list_all::<Consent>(actor, ConsentFilter { customer_id: Some(id), ..Default::default() }).await? {
+        for c in self
+            .list_all::<Consent>(
+                actor,
+                ConsentFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<Consent>(c.id, Some(c.version));
         }
         for p in self
-            .list_all::<ContactPoint>(actor, ContactPointFilter { customer_id: Some(id), ..Default::default() })
+            .list_all::<ContactPoint>(
+                actor,
+                ContactPointFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
             .await?
         {
             cs.push_delete::<ContactPoint>(p.id, Some(p.version));
         }
-        for l in self.list_all::<Location>(actor, LocationFilter { customer_id: Some(id), ..Default::default() }).await? {
+        for l in self
+            .list_all::<Location>(
+                actor,
+                LocationFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<Location>(l.id, Some(l.version));
         }
-        for o in self.list_all::<OwnedItem>(actor, OwnedItemFilter { customer_id: Some(id), ..Default::default() }).await? {
+        for o in self
+            .list_all::<OwnedItem>(
+                actor,
+                OwnedItemFilter {
+                    customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?
+        {
             cs.push_delete::<OwnedItem>(o.id, Some(o.version));
         }
         let mut targets = vec![customer.entity_ref()];
         targets.extend(contacts.iter().map(Entity::entity_ref));
         for t in targets {
             for a in self
-                .list_all::<TagAssignment>(actor, TagAssignmentFilter { target: Some(t), ..Default::default() })
+                .list_all::<TagAssignment>(
+                    actor,
+                    TagAssignmentFilter {
+                        target: Some(t),
+                        ..Default::default()
+                    },
+                )
                 .await?
             {
                 cs.push_delete::<TagAssignment>(a.id, None);
@@ -306,7 +431,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Makes `contact` its customer's primary contact, demoting the previous one in the
     /// same change set.
-    pub async fn set_primary_contact(&self, actor: &Actor, contact: ContactId, now: DateTime<Utc>) -> Result<Contact> {
+    pub async fn set_primary_contact(
+        &self,
+        actor: &Actor,
+        contact: ContactId,
+        now: DateTime<Utc>,
+    ) -> Result<Contact> {
         let mut c = self.get::<Contact>(actor, contact).await?;
         c.is_primary = true;
         self.update(actor, c, now).await
@@ -314,21 +444,32 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Makes a contact point the primary one of its kind for its owner, demoting the
     /// previous one in the same change set.
-    pub async fn set_primary_contact_point(&self, actor: &Actor, point: ContactPointId, now: DateTime<Utc>) -> Result<ContactPoint> {
+    pub async fn set_primary_contact_point(
+        &self,
+        actor: &Actor,
+        point: ContactPointId,
+        now: DateTime<Utc>,
+    ) -> Result<ContactPoint> {
         let mut p = self.get::<ContactPoint>(actor, point).await?;
         p.primary = true;
         self.update(actor, p, now).await
     }
 
     /// Makes a location its customer's primary address, demoting the previous one.
-    pub async fn set_primary_location(&self, actor: &Actor, location: LocationId, now: DateTime<Utc>) -> Result<Location> {
+    pub async fn set_primary_location(
+        &self,
+        actor: &Actor,
+        location: LocationId,
+        now: DateTime<Utc>,
+    ) -> Result<Location> {
         let mut l = self.get::<Location>(actor, location).await?;
         l.primary = true;
         self.update(actor, l, now).await
     }
 
     /// Adds a contact point to a customer (or to one of its contacts), normalising the value
-    /// with the configured default phone region.
+    /// with the configured default phone region. The first point of a kind for its owner
+    /// becomes that owner's primary one; use [`Crm::set_primary_contact_point`] to switch.
     pub async fn add_contact_point(
         &self,
         actor: &Actor,
@@ -336,7 +477,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         contact: Option<ContactId>,
         kind: ContactPointKind,
         raw: &str,
-        primary: bool,
         now: DateTime<Utc>,
     ) -> Result<ContactPoint> {
         let mut p = ContactPoint::new(
@@ -348,16 +488,41 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             self.config.default_phone_region.as_deref(),
             now,
         )?;
-        p.primary = primary;
+        let existing = self
+            .list_all::<ContactPoint>(
+                actor,
+                ContactPointFilter {
+                    customer_id: Some(customer),
+                    contact_id: contact,
+                    customer_level_only: contact.is_none(),
+                    kind: Some(kind),
+                    primary: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        p.primary = existing.is_empty();
         self.create(actor, p, now).await
     }
 
     // ----- tags ---------------------------------------------------------------------
 
     /// The tag with this name (case-insensitive), created with `colour` if missing.
-    pub async fn ensure_tag(&self, actor: &Actor, name: &str, colour: Option<&str>, now: DateTime<Utc>) -> Result<Tag> {
+    pub async fn ensure_tag(
+        &self,
+        actor: &Actor,
+        name: &str,
+        colour: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Tag> {
         let found = self
-            .list::<Tag>(actor, ListQuery::filter(TagFilter { name: Some(name.trim().to_string()) }).limit(1))
+            .list::<Tag>(
+                actor,
+                ListQuery::filter(TagFilter {
+                    name: Some(name.trim().to_string()),
+                })
+                .limit(1),
+            )
             .await?;
         if let Some(t) = found.items.into_iter().next() {
             return Ok(t);
@@ -367,7 +532,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             // Lost a race with another creator: read theirs.
             Err(CrmError::AlreadyExists { .. }) => {
                 let again = self
-                    .list::<Tag>(actor, ListQuery::filter(TagFilter { name: Some(name.trim().to_string()) }).limit(1))
+                    .list::<Tag>(
+                        actor,
+                        ListQuery::filter(TagFilter {
+                            name: Some(name.trim().to_string()),
+                        })
+                        .limit(1),
+                    )
                     .await?;
                 again
                     .items
@@ -381,7 +552,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Puts a tag on a customer, contact, lead or deal. Tagging twice is a no-op that
     /// returns the existing assignment.
-    pub async fn tag(&self, actor: &Actor, tag: TagId, target: EntityRef, now: DateTime<Utc>) -> Result<TagAssignment> {
+    pub async fn tag(
+        &self,
+        actor: &Actor,
+        tag: TagId,
+        target: EntityRef,
+        now: DateTime<Utc>,
+    ) -> Result<TagAssignment> {
         if let Some(a) = self.assignment(actor, tag, target).await? {
             return Ok(a);
         }
@@ -403,7 +580,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// The tags on a target, by name.
     pub async fn tags_of(&self, actor: &Actor, target: EntityRef) -> Result<Vec<Tag>> {
         let assignments = self
-            .list_all::<TagAssignment>(actor, TagAssignmentFilter { target: Some(target), ..Default::default() })
+            .list_all::<TagAssignment>(
+                actor,
+                TagAssignmentFilter {
+                    target: Some(target),
+                    ..Default::default()
+                },
+            )
             .await?;
         let mut tags = Vec::with_capacity(assignments.len());
         for a in assignments {
@@ -420,7 +603,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let t = self.get::<Tag>(actor, tag).await?;
         let mut cs = ChangeSet::new();
         for a in self
-            .list_all::<TagAssignment>(actor, TagAssignmentFilter { tag_id: Some(tag), ..Default::default() })
+            .list_all::<TagAssignment>(
+                actor,
+                TagAssignmentFilter {
+                    tag_id: Some(tag),
+                    ..Default::default()
+                },
+            )
             .await?
         {
             cs.push_delete::<TagAssignment>(a.id, None);
@@ -429,7 +618,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         self.apply(actor, cs).await.map(|_| ())
     }
 
-    async fn assignment(&self, actor: &Actor, tag: TagId, target: EntityRef) -> Result<Option<TagAssignment>> {
+    async fn assignment(
+        &self,
+        actor: &Actor,
+        tag: TagId,
+        target: EntityRef,
+    ) -> Result<Option<TagAssignment>> {
         let page = self
             .list::<TagAssignment>(
                 actor,

@@ -52,7 +52,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
             Record::ContactPoint(p) => {
                 if let Some(contact) = p.contact_id {
-                    self.check_contact_of(actor, contact, p.customer_id, "contact_id").await?;
+                    self.check_contact_of(actor, contact, p.customer_id, "contact_id")
+                        .await?;
                 }
                 if p.primary {
                     let old = self
@@ -66,7 +67,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                             },
                         )
                         .await?;
-                    for mut o in old.into_iter().filter(|o| o.id != p.id && o.owner() == p.owner()) {
+                    for mut o in old
+                        .into_iter()
+                        .filter(|o| o.id != p.id && o.owner() == p.owner())
+                    {
                         o.primary = false;
                         o.touch(now);
                         pre.push_update(o);
@@ -96,7 +100,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
             Record::Consent(c) => {
                 if let Some(contact) = c.contact_id {
-                    self.check_contact_of(actor, contact, c.customer_id, "contact_id").await?;
+                    self.check_contact_of(actor, contact, c.customer_id, "contact_id")
+                        .await?;
                 }
                 Record::Consent(c)
             }
@@ -142,7 +147,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         } else {
             let expected_version = record.version();
             let bumped = bump(record);
-            (bumped.clone(), Change::Update { expected_version, record: bumped })
+            (
+                bumped.clone(),
+                Change::Update {
+                    expected_version,
+                    record: bumped,
+                },
+            )
         };
         let mut cs = pre;
         cs.changes.push(main);
@@ -159,7 +170,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<()> {
         let c = self.get::<Contact>(actor, contact).await?;
         if c.customer_id != customer {
-            return Err(CrmError::validation(field, "the contact belongs to another customer"));
+            return Err(CrmError::validation(
+                field,
+                "the contact belongs to another customer",
+            ));
         }
         Ok(())
     }
@@ -200,7 +214,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// A logged interaction moves the customer's first/last contact dates and the linked
     /// deal's last activity.
-    async fn touch_contacted(&self, actor: &Actor, i: &Interaction, now: DateTime<Utc>, post: &mut ChangeSet) -> Result<()> {
+    async fn touch_contacted(
+        &self,
+        actor: &Actor,
+        i: &Interaction,
+        now: DateTime<Utc>,
+        post: &mut ChangeSet,
+    ) -> Result<()> {
         if let Some(cid) = i.links.customer_id {
             let mut c = self.get::<Customer>(actor, cid).await?;
             let later = c.last_contact_at.is_none_or(|l| i.occurred_at > l);
@@ -230,14 +250,22 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Deal rules: the stage belongs to the pipeline; status follows the stage's
     /// closed flags; probability follows the stage unless set by hand (closed stages force
     /// 100 or 0); entering a stage stamps `stage_entered_at` and records a [`StageChange`].
-    async fn plan_deal(&self, actor: &Actor, mut d: Deal, insert: bool, now: DateTime<Utc>, post: &mut ChangeSet) -> Result<Deal> {
+    async fn plan_deal(
+        &self,
+        actor: &Actor,
+        mut d: Deal,
+        insert: bool,
+        now: DateTime<Utc>,
+        post: &mut ChangeSet,
+    ) -> Result<Deal> {
         let pipeline = self.get::<Pipeline>(actor, d.pipeline_id).await?;
         let stage = pipeline
             .stage(d.stage_id)
             .ok_or_else(|| CrmError::validation("stage_id", "not a stage of the deal's pipeline"))?
             .clone();
         if let (Some(contact), Some(customer)) = (d.contact_id, d.customer_id) {
-            self.check_contact_of(actor, contact, customer, "contact_id").await?;
+            self.check_contact_of(actor, contact, customer, "contact_id")
+                .await?;
         }
         let old = if insert {
             None
@@ -290,7 +318,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// The tenant's default pipeline, created with the standard stages on first use.
     pub async fn default_pipeline(&self, actor: &Actor, now: DateTime<Utc>) -> Result<Pipeline> {
-        let q = ListQuery::<Pipeline>::filter(PipelineFilter { is_default: Some(true) }).limit(1);
+        let q = ListQuery::<Pipeline>::filter(PipelineFilter {
+            is_default: Some(true),
+        })
+        .limit(1);
         if let Some(p) = self.list(actor, q.clone()).await?.items.into_iter().next() {
             return Ok(p);
         }

@@ -8,7 +8,10 @@ use uuid::Uuid;
 use crate::error::{CrmError, Result};
 use crate::id::{Actor, CustomerId};
 use crate::model::*;
-use crate::store::{Cursor, CrmStore, Direction, Entity, EntityRead, ListQuery, Page, SortKey, SortValue, MAX_PAGE_SIZE};
+use crate::store::{
+    CrmStore, Cursor, Direction, Entity, EntityRead, ListQuery, Page, SortKey, SortValue,
+    MAX_PAGE_SIZE,
+};
 
 use super::Crm;
 
@@ -65,7 +68,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         after: Option<Cursor>,
     ) -> Result<Page<TimelineEntry>> {
         if limit == 0 || limit > MAX_PAGE_SIZE {
-            return Err(CrmError::validation("limit", format!("{limit} is outside 1..={MAX_PAGE_SIZE}")));
+            return Err(CrmError::validation(
+                "limit",
+                format!("{limit} is outside 1..={MAX_PAGE_SIZE}"),
+            ));
         }
         if let Some(c) = &after {
             if c.sort != TIMELINE || c.direction != Direction::Desc {
@@ -73,28 +79,61 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
         }
         self.get_customer(actor, customer).await?;
-        let links = LinkFilter { customer_id: Some(customer), ..Default::default() };
+        let links = LinkFilter {
+            customer_id: Some(customer),
+            ..Default::default()
+        };
         let mut entries = Vec::new();
         let mut more = false;
         let (a, m) = self
-            .source(actor, InteractionFilter { links, ..Default::default() }, InteractionSort::OccurredAt, limit, &after)
+            .source(
+                actor,
+                InteractionFilter {
+                    links,
+                    ..Default::default()
+                },
+                InteractionSort::OccurredAt,
+                limit,
+                &after,
+            )
             .await?;
         entries.extend(a.into_iter().map(TimelineEntry::Interaction));
         more |= m;
         let (a, m) = self
-            .source(actor, ActivityFilter { links, ..Default::default() }, ActivitySort::CreatedAt, limit, &after)
+            .source(
+                actor,
+                ActivityFilter {
+                    links,
+                    ..Default::default()
+                },
+                ActivitySort::CreatedAt,
+                limit,
+                &after,
+            )
             .await?;
         entries.extend(a.into_iter().map(TimelineEntry::Activity));
         more |= m;
         let (a, m) = self
-            .source(actor, NoteFilter { links, ..Default::default() }, NoteSort::CreatedAt, limit, &after)
+            .source(
+                actor,
+                NoteFilter {
+                    links,
+                    ..Default::default()
+                },
+                NoteSort::CreatedAt,
+                limit,
+                &after,
+            )
             .await?;
         entries.extend(a.into_iter().map(TimelineEntry::Note));
         more |= m;
         let (a, m) = self
             .source(
                 actor,
-                StageChangeFilter { customer_id: Some(customer), ..Default::default() },
+                StageChangeFilter {
+                    customer_id: Some(customer),
+                    ..Default::default()
+                },
                 StageChangeSort::At,
                 limit,
                 &after,
@@ -115,7 +154,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         } else {
             None
         };
-        Ok(Page { items: entries, next })
+        Ok(Page {
+            items: entries,
+            next,
+        })
     }
 
     /// Up to `limit` rows of one source, newest first, strictly after the timeline cursor.
@@ -137,7 +179,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             id: c.id,
         });
         let page = self
-            .list(actor, ListQuery::filter(filter).sorted(sort, Direction::Desc).limit(limit).after(cursor))
+            .list(
+                actor,
+                ListQuery::filter(filter)
+                    .sorted(sort, Direction::Desc)
+                    .limit(limit)
+                    .after(cursor),
+            )
             .await?;
         Ok((page.items, page.next.is_some()))
     }
