@@ -7,7 +7,7 @@
 //! - **Indexes**: rows are kept per tenant and kind in ordered maps; a reverse-reference
 //!   index answers "children of X" (contacts of a customer, activities of a deal, targets
 //!   of a tag) and guards deletes; a unique-key index enforces the entities'
-//!   [`EntityRules::unique_keys`].
+//!   [`crm_core::store::EntityRules::unique_keys`].
 //! - **Atomicity**: a change set is applied under one write lock with an undo log; the
 //!   first failing change rolls back the earlier ones before the lock is released, so no
 //!   reader ever sees a partial change set.
@@ -192,7 +192,9 @@ impl Partition {
                 }
                 self.check_references(&record)?;
                 self.check_unique(&record)?;
-                let old = self.take(me).ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+                let old = self
+                    .take(me)
+                    .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
                 self.put(record);
                 undo.push(Undo::Restore(old));
             }
@@ -279,7 +281,9 @@ impl Partition {
             rows.retain(|e| {
                 let rec = self.get(e.entity_ref());
                 match rec {
-                    Some(Record::Customer(c)) => search::matches(&self.customer_document(c), &terms),
+                    Some(Record::Customer(c)) => {
+                        search::matches(&self.customer_document(c), &terms)
+                    }
                     _ => false,
                 }
             });
@@ -313,7 +317,10 @@ fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
     } else {
         Err(CrmError::validation(
             "tenant_id",
-            format!("{} belongs to another tenant than the change set", rec.entity_ref()),
+            format!(
+                "{} belongs to another tenant than the change set",
+                rec.entity_ref()
+            ),
         ))
     }
 }
