@@ -257,3 +257,104 @@ pub fn paginate<'a, E: Entity>(
     };
     Page { items, next }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Customer, CustomerSort};
+    use crate::TenantId;
+    use proptest::prelude::*;
+
+    fn customers(spec: &[(u8, Option<u8>)]) -> Vec<Customer> {
+        let t = TenantId::new();
+        let base = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        spec.iter()
+            .map(|(name, contact)| {
+                let mut c = Customer::company(t, &format!("N{}", name % 7), base).unwrap();
+                c.created_at = base + chrono::Duration::seconds(i64::from(name % 5));
+                c.last_contact_at = contact.map(|s| base + chrono::Duration::seconds(i64::from(s % 4)));
+                c
+            })
+            .collect()
+    }
+
+    fn oracle(rows: &[Customer], sort: CustomerSort, dir: Direction) -> Vec<Uuid> {
+        let mut v: Vec<(SortValue, Uuid)> = rows.iter().map(|c| (sort.value(c), c.id.into())).collect();
+        v.sort();
+        if dir == Direction::Desc {
+            v.reverse();
+        }
+        v.into_iter().map(|(_, id)| id).collect()
+    }
+
+    proptest! {
+        /// Pages of any size, concatenated, are exactly the fully sorted list.
+        #[test]
+        fn pages_concatenate_to_the_sorted_list(
+            spec in proptest::collection::vec((any::<u8>(), proptest::option::of(any::<u8>())), 0..40),
+            limit in 1u32..7,
+            s in 0usize..4,
+            desc in any::<bool>(),
+        ) {
+            let rows = customers(&spec);
+            let sort = [CustomerSort::CreatedAt, CustomerSort::UpdatedAt, CustomerSort::Name, CustomerSort::LastContactAt][s];
+            let dir = if desc { Direction::Desc } else { Direction::Asc };
+            let mut q = ListQuery::<Customer>::new().sorted(sort, dir).limit(limit);
+            let mut got = Vec::new();
+            loop {
+                let page = paginate(rows.iter(), &q);
+                prop_assert!(page.items.len() <= limit as usize);
+                got.extend(page.items.iter().map(|c| Uuid::from(c.id)));
+                match page.next {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+            prop_assert_eq!(got, oracle(&rows, sort, dir));
+        }
+
+        /// Rows inserted between pages never make a page skip or repeat a pre-existing row.
+        #[test]
+        fn inserts_between_pages_never_skip_or_repeat(
+            spec in proptest::collection::vec((any::<u8>(), proptest::option::of(any::<u8>())), 1..30),
+            extra in proptest::collection::vec((any::<u8>(), proptest::option::of(any::<u8>())), 0..30),
+            limit in 1u32..5,
+        ) {
+            let mut rows = customers(&spec);
+            let before: Vec<Uuid> = rows.iter().map(|c| c.id.into()).collect();
+            let mut pending = customers(&extra);
+            let mut q = ListQuery::<Customer>::new().sorted(CustomerSort::Name, Direction::Asc).limit(limit);
+            let mut got = Vec::new();
+            loop {
+                let page = paginate(rows.iter(), &q);
+                got.extend(page.items.iter().map(|c| Uuid::from(c.id)));
+                if let Some(c) = pending.pop() { rows.push(c); }
+                match page.next {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+            let unique: std::collections::HashSet<&Uuid> = got.iter().collect();
+            prop_assert_eq!(unique.len(), got.len(), "a row was repeated");
+            for id in &before {
+                prop_assert!(unique.contains(id), "a pre-existing row was skipped");
+            }
+        }
+
+        /// Decoding arbitrary strings as cursors never panics.
+        #[test]
+        fn cursor_decode_never_panics(s in "\\PC{0,64}") {
+            let _ = Cursor::decode(&s);
+        }
+    }
+
+    #[test]
+    fn cursor_roundtrips_and_checks_its_order() {
+        let c = Cursor { sort: "name".into(), direction: Direction::Asc, value: SortValue::Text("x".into()), id: Uuid::now_v7() };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        let q = ListQuery::<Customer>::new().sorted(CustomerSort::CreatedAt, Direction::Asc).after(Some(c));
+        assert!(matches!(q.validate(), Err(CrmError::Validation { ref field, .. }) if field == "cursor"));
+        assert!(ListQuery::<Customer>::new().limit(0).validate().is_err());
+        assert!(ListQuery::<Customer>::new().limit(MAX_PAGE_SIZE + 1).validate().is_err());
+    }
+}
