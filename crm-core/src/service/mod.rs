@@ -169,12 +169,22 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     {
         entity.set_version(1);
         entity.touch(now);
-        let record = self
-            .plan_write(actor, entity.into_record(), true, now)
-            .await?;
-        let stored = record.0;
-        self.apply(actor, record.1).await?;
-        E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+        let record = entity.into_record();
+        let mut attempt = 0;
+        loop {
+            let (stored, changes) = self.plan_write(actor, record.clone(), true, now).await?;
+            match self.apply(actor, changes).await {
+                // An insert never conflicts itself: a conflict comes from a side update
+                // (e.g. a customer's last-contact date moved by a concurrent interaction).
+                // Plan again from fresh reads.
+                Err(CrmError::Conflict { .. }) if attempt < MAX_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    return E::from_record(stored)
+                        .ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+                }
+            }
+        }
     }
 
     /// Updates an entity; `entity.version` must be the version that was read, else
