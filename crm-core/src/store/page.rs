@@ -272,14 +272,16 @@ mod tests {
             .map(|(name, contact)| {
                 let mut c = Customer::company(t, &format!("N{}", name % 7), base).unwrap();
                 c.created_at = base + chrono::Duration::seconds(i64::from(name % 5));
-                c.last_contact_at = contact.map(|s| base + chrono::Duration::seconds(i64::from(s % 4)));
+                c.last_contact_at =
+                    contact.map(|s| base + chrono::Duration::seconds(i64::from(s % 4)));
                 c
             })
             .collect()
     }
 
     fn oracle(rows: &[Customer], sort: CustomerSort, dir: Direction) -> Vec<Uuid> {
-        let mut v: Vec<(SortValue, Uuid)> = rows.iter().map(|c| (sort.value(c), c.id.into())).collect();
+        let mut v: Vec<(SortValue, Uuid)> =
+            rows.iter().map(|c| (sort.value(c), c.id.into())).collect();
         v.sort();
         if dir == Direction::Desc {
             v.reverse();
@@ -350,11 +352,23 @@ mod tests {
 
     #[test]
     fn cursor_roundtrips_and_checks_its_order() {
-        let c = Cursor { sort: "name".into(), direction: Direction::Asc, value: SortValue::Text("x".into()), id: Uuid::now_v7() };
+        let c = Cursor {
+            sort: "name".into(),
+            direction: Direction::Asc,
+            value: SortValue::Text("x".into()),
+            id: Uuid::now_v7(),
+        };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        let q = ListQuery::<Customer>::new().sorted(CustomerSort::CreatedAt, Direction::Asc).after(Some(c));
-        assert!(matches!(q.validate(), Err(CrmError::Validation { ref field, .. }) if field == "cursor"));
+        let q = ListQuery::<Customer>::new()
+            .sorted(CustomerSort::CreatedAt, Direction::Asc)
+            .after(Some(c));
+        assert!(
+            matches!(q.validate(), Err(CrmError::Validation { ref field, .. }) if field == "cursor")
+        );
         assert!(ListQuery::<Customer>::new().limit(0).validate().is_err());
-        assert!(ListQuery::<Customer>::new().limit(MAX_PAGE_SIZE + 1).validate().is_err());
+        assert!(ListQuery::<Customer>::new()
+            .limit(MAX_PAGE_SIZE + 1)
+            .validate()
+            .is_err());
     }
 }

@@ -1,0 +1,1125 @@
+//! Service-level scenarios: the business rules of [`crm_core::Crm`] (primaries, cascading
+//! delete, Customer 360, timeline, private notes, tags, deal stage history, interaction
+//! side effects) must hold on every store.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm_core::store::Entity;
+use crm_core::*;
+
+use crate::support::Store;
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0)
+        .single()
+        .expect("valid time")
+        + Duration::seconds(secs)
+}
+
+fn setup(store: Store) -> (Crm<dyn CrmStore>, Actor) {
+    (
+        Crm::from_arc(store),
+        Actor::new(TenantId::new(), UserId::new()),
+    )
+}
+
+async fn company(crm: &Crm<dyn CrmStore>, a: &Actor, name: &str) -> Customer {
+    crm.create_customer(
+        a,
+        Customer::company(a.tenant, name, t(0)).expect("valid"),
+        t(0),
+    )
+    .await
+    .expect("create customer")
+}
+
+async fn contact(
+    crm: &Crm<dyn CrmStore>,
+    a: &Actor,
+    c: CustomerId,
+    first: &str,
+    primary: bool,
+) -> Contact {
+    let mut ct = Contact::new(a.tenant, c, first, "Doe", t(0)).expect("valid");
+    ct.is_primary = primary;
+    crm.create(a, ct, t(0)).await.expect("create contact")
+}
+
+fn is_validation(e: &CrmError, f: &str) -> bool {
+    matches!(e, CrmError::Validation { field, .. } if field == f)
+}
+
+/// The service validates entities and refuses entities of another tenant.
+pub async fn service_validates_input(store: Store) {
+    let (crm, a) = setup(store);
+    let mut c = Customer::company(a.tenant, "Acme", t(0)).expect("valid");
+    c.name = "   ".into();
+    let e = crm
+        .create_customer(&a, c, t(0))
+        .await
+        .expect_err("empty name");
+    assert!(is_validation(&e, "name"), "{e}");
+    let mut c = Customer::company(a.tenant, "Acme", t(0)).expect("valid");
+    c.website = Some("not a site".into());
+    let e = crm
+        .create_customer(&a, c, t(0))
+        .await
+        .expect_err("bad website");
+    assert!(is_validation(&e, "website"), "{e}");
+    let other = Customer::company(TenantId::new(), "Elsewhere", t(0)).expect("valid");
+    let e = crm
+        .create_customer(&a, other, t(0))
+        .await
+        .expect_err("foreign tenant");
+    assert!(is_validation(&e, "tenant_id"), "{e}");
+    assert_eq!(
+        crm.count::<Customer>(&a, CustomerFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+}
+
+/// A new primary contact demotes the old one; `set_primary_contact` switches atomically.
+pub async fn primary_contact_switching(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let first = contact(&crm, &a, c.id, "Ann", true).await;
+    let second = contact(&crm, &a, c.id, "Bob", true).await;
+    let primaries = crm
+        .list_all::<Contact>(
+            &a,
+            ContactFilter {
+                customer_id: Some(c.id),
+                is_primary: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        primaries.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    let back = crm
+        .set_primary_contact(&a, first.id, t(5))
+        .await
+        .expect("switch");
+    assert!(back.is_primary);
+    assert!(
+        !crm.get::<Contact>(&a, second.id)
+            .await
+            .expect("get")
+            .is_primary
+    );
+    // Created (1), demoted by the second primary (2), promoted again (3).
+    assert_eq!(
+        crm.get::<Contact>(&a, first.id).await.expect("get").version,
+        3
+    );
+}
+
+/// Primary contact points are per kind and per owner (customer or contact).
+pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let ann = contact(&crm, &a, c.id, "Ann", false).await;
+    let e1 = crm
+        .add_contact_point(
+            &a,
+            c.id,
+            None,
+            ContactPointKind::Email,
+            "info@acme.example",
+            t(1),
+        )
+        .await
+        .expect("e1");
+    let e2 = crm
+        .add_contact_point(
+            &a,
+            c.id,
+            Some(ann.id),
+            ContactPointKind::Email,
+            "ann@acme.example",
+            t(2),
+        )
+        .await
+        .expect("e2");
+    let p1 = crm
+        .add_contact_point(
+            &a,
+            c.id,
+            None,
+            ContactPointKind::Phone,
+            "+14155552671",
+            t(3),
+        )
+        .await
+        .expect("p1");
+    // All three are primary: different owners or kinds.
+    for id in [e1.id, e2.id, p1.id] {
+        assert!(crm.get::<ContactPoint>(&a, id).await.expect("get").primary);
+    }
+    let e3 = crm
+        .add_contact_point(
+            &a,
+            c.id,
+            None,
+            ContactPointKind::Email,
+            "sales@acme.example",
+            t(4),
+        )
+        .await
+        .expect("e3");
+    assert!(
+        !e3.primary,
+        "only the first point of a kind becomes primary by itself"
+    );
+    let e3 = crm
+        .set_primary_contact_point(&a, e3.id, t(4))
+        .await
+        .expect("switch");
+    assert!(e3.primary);
+    assert!(
+        !crm.get::<ContactPoint>(&a, e1.id)
+            .await
+            .expect("get")
+            .primary,
+        "old customer e-mail demoted"
+    );
+    assert!(
+        crm.get::<ContactPoint>(&a, e2.id)
+            .await
+            .expect("get")
+            .primary,
+        "contact's e-mail untouched"
+    );
+    crm.set_primary_contact_point(&a, e1.id, t(5))
+        .await
+        .expect("switch back");
+    assert!(
+        !crm.get::<ContactPoint>(&a, e3.id)
+            .await
+            .expect("get")
+            .primary
+    );
+}
+
+/// A contact point or consent naming a contact of another customer is refused.
+pub async fn contact_must_belong_to_customer(store: Store) {
+    let (crm, a) = setup(store);
+    let c1 = company(&crm, &a, "One").await;
+    let c2 = company(&crm, &a, "Two").await;
+    let ann = contact(&crm, &a, c1.id, "Ann", false).await;
+    let e = crm
+        .add_contact_point(
+            &a,
+            c2.id,
+            Some(ann.id),
+            ContactPointKind::Email,
+            "ann@x.example",
+            t(1),
+        )
+        .await
+        .expect_err("wrong customer");
+    assert!(is_validation(&e, "contact_id"), "{e}");
+    let e = crm
+        .create(&a, Consent::new(a.tenant, c2.id, Some(ann.id), t(1)), t(1))
+        .await
+        .expect_err("wrong customer");
+    assert!(is_validation(&e, "contact_id"), "{e}");
+    let mut act = Activity::new(
+        a.tenant,
+        ActivityKind::Call,
+        "Call",
+        Links {
+            customer_id: Some(c2.id),
+            contact_id: Some(ann.id),
+            ..Links::default()
+        },
+        t(1),
+    )
+    .expect("valid");
+    act.priority = Priority::High;
+    let e = crm.create(&a, act, t(1)).await.expect_err("links disagree");
+    assert!(is_validation(&e, "links.contact_id"), "{e}");
+}
+
+/// Linking only a contact (or a deal) fills in the customer, so it shows in the customer's
+/// views.
+pub async fn links_fill_in_customer(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let ann = contact(&crm, &a, c.id, "Ann", false).await;
+    let act = Activity::new(
+        a.tenant,
+        ActivityKind::Todo,
+        "Send brochure",
+        Links {
+            contact_id: Some(ann.id),
+            ..Links::default()
+        },
+        t(1),
+    )
+    .expect("valid");
+    let act = crm.create(&a, act, t(1)).await.expect("create");
+    assert_eq!(act.links.customer_id, Some(c.id));
+    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let mut d = Deal::new(
+        a.tenant,
+        "Deal",
+        &p,
+        p.stages[0].id,
+        Money::new(100, "EUR").expect("eur"),
+        t(2),
+    )
+    .expect("valid");
+    d.customer_id = Some(c.id);
+    let d = crm.create(&a, d, t(2)).await.expect("deal");
+    let f = FollowUp::new(a.tenant, "Chase", t(100), Links::deal(d.id), t(3)).expect("valid");
+    let f = crm.create(&a, f, t(3)).await.expect("follow-up");
+    assert_eq!(f.links.customer_id, Some(c.id));
+}
+
+/// Logging interactions moves first/last contact dates and the deal's last activity, never
+/// backwards.
+pub async fn interaction_moves_contact_dates(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let mut d = Deal::new(
+        a.tenant,
+        "Deal",
+        &p,
+        p.stages[0].id,
+        Money::new(100, "EUR").expect("eur"),
+        t(0),
+    )
+    .expect("valid");
+    d.customer_id = Some(c.id);
+    let d = crm.create(&a, d, t(0)).await.expect("deal");
+    for (occurred, logged) in [(t(500), t(501)), (t(100), t(600)), (t(900), t(901))] {
+        let i = Interaction::new(
+            a.tenant,
+            Channel::Email,
+            InteractionDirection::Inbound,
+            Links::deal(d.id),
+            occurred,
+            logged,
+        )
+        .expect("valid");
+        crm.create(&a, i, logged).await.expect("log");
+    }
+    let c = crm.get_customer(&a, c.id).await.expect("get");
+    assert_eq!(c.first_contact_at, Some(t(100)));
+    assert_eq!(c.last_contact_at, Some(t(900)));
+    let d = crm.get::<Deal>(&a, d.id).await.expect("get");
+    assert_eq!(d.last_activity_at, Some(t(900)));
+}
+
+/// Deal updates follow the pipeline: probability follows the stage unless set by hand,
+/// closed stages close the deal, and every move is recorded.
+pub async fn deal_stage_rules_and_history(store: Store) {
+    let (crm, a) = setup(store);
+    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let again = crm.default_pipeline(&a, t(1)).await.expect("pipeline");
+    assert_eq!(p.id, again.id, "the default pipeline is seeded once");
+    let names: Vec<(&str, u8)> = p
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.probability.get()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("Prospecting", 10),
+            ("Qualification", 25),
+            ("Proposal", 50),
+            ("Negotiation", 75),
+            ("Closed Won", 100),
+            ("Closed Lost", 0)
+        ]
+    );
+    let stage = |n: &str| p.stage_named(n).expect("stage").id;
+    let d = Deal::new(
+        a.tenant,
+        "Big",
+        &p,
+        stage("Prospecting"),
+        Money::new(10_000, "EUR").expect("eur"),
+        t(10),
+    )
+    .expect("valid");
+    let d = crm.create(&a, d, t(10)).await.expect("create");
+    let mut m = d.clone();
+    m.stage_id = stage("Proposal");
+    let m = crm.update(&a, m, t(20)).await.expect("move");
+    assert_eq!(m.probability.get(), 50);
+    assert_eq!(m.stage_entered_at, t(20));
+    let mut manual = m.clone();
+    manual.probability = Percent::new(60, "probability").expect("valid");
+    manual.probability_manual = true;
+    let manual = crm.update(&a, manual, t(30)).await.expect("override");
+    let mut moved = manual.clone();
+    moved.stage_id = stage("Negotiation");
+    let moved = crm.update(&a, moved, t(40)).await.expect("move");
+    assert_eq!(moved.probability.get(), 60, "manual probability kept");
+    let mut won = moved.clone();
+    won.stage_id = stage("Closed Won");
+    let won = crm.update(&a, won, t(50)).await.expect("win");
+    assert_eq!(
+        (won.status, won.probability.get(), won.closed_at),
+        (DealStatus::Won, 100, Some(t(50)))
+    );
+    let history = crm
+        .list::<StageChange>(
+            &a,
+            ListQuery::filter(StageChangeFilter {
+                deal_id: Some(d.id),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("history")
+        .items;
+    let to: Vec<StageId> = history.iter().map(|h| h.to_stage).collect();
+    assert_eq!(
+        to,
+        vec![
+            stage("Prospecting"),
+            stage("Proposal"),
+            stage("Negotiation"),
+            stage("Closed Won")
+        ]
+    );
+    assert_eq!(history[1].from_stage, Some(stage("Prospecting")));
+    assert_eq!(history[3].to_status, DealStatus::Won);
+    // A stage of another pipeline is refused.
+    let other = Pipeline::new(
+        a.tenant,
+        "Service",
+        vec![Stage::open("Open", 30).expect("stage")],
+        t(0),
+    )
+    .expect("valid");
+    let other = crm.create(&a, other, t(0)).await.expect("create");
+    let mut bad = won.clone();
+    bad.stage_id = other.stages[0].id;
+    let e = crm.update(&a, bad, t(60)).await.expect_err("foreign stage");
+    assert!(is_validation(&e, "stage_id"), "{e}");
+    // Status that contradicts the stage is refused.
+    let mut bad = won.clone();
+    bad.status = DealStatus::Open;
+    bad.closed_at = None;
+    let e = crm
+        .update(&a, bad, t(60))
+        .await
+        .expect_err("status contradicts stage");
+    assert!(is_validation(&e, "status"), "{e}");
+}
+
+/// Private notes are visible to, and writable by, their author only.
+pub async fn private_notes_are_private(store: Store) {
+    let (crm, a) = setup(store);
+    let b = Actor::new(a.tenant, UserId::new());
+    let c = company(&crm, &a, "Acme").await;
+    let mut n =
+        Note::new(a.tenant, a.user, "only for me", Links::customer(c.id), t(1)).expect("valid");
+    n.private = true;
+    let n = crm.create(&a, n, t(1)).await.expect("create");
+    let public = crm
+        .create(
+            &b,
+            Note::new(a.tenant, b.user, "for all", Links::customer(c.id), t(2)).expect("valid"),
+            t(2),
+        )
+        .await
+        .expect("create");
+    assert!(crm.get::<Note>(&a, n.id).await.is_ok());
+    assert!(matches!(
+        crm.get::<Note>(&b, n.id).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    let seen: Vec<NoteId> = crm
+        .list::<Note>(&b, ListQuery::new())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(seen, vec![public.id]);
+    assert_eq!(
+        crm.count::<Note>(&a, NoteFilter::default())
+            .await
+            .expect("count"),
+        2
+    );
+    let mut edit = n.clone();
+    edit.body = "hijacked".into();
+    assert!(matches!(
+        crm.update(&b, edit, t(3)).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(matches!(
+        crm.delete::<Note>(&b, n.id, None).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    let mut forged =
+        Note::new(a.tenant, a.user, "forged", Links::customer(c.id), t(4)).expect("valid");
+    forged.private = true;
+    let e = crm
+        .create(&b, forged, t(4))
+        .await
+        .expect_err("private note for someone else");
+    assert!(is_validation(&e, "author"), "{e}");
+    assert_eq!(
+        crm.get::<Note>(&a, n.id).await.expect("get").body,
+        "only for me"
+    );
+}
+
+/// Tagging is idempotent, `untag` reports what it did, deleting a tag removes its
+/// assignments, and `ensure_tag` is case-insensitive.
+pub async fn tagging(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let vip = crm
+        .ensure_tag(&a, "VIP", Some("#FF0000"), t(0))
+        .await
+        .expect("tag");
+    assert_eq!(
+        crm.ensure_tag(&a, "vip", None, t(1)).await.expect("tag").id,
+        vip.id
+    );
+    let x = crm
+        .tag(&a, vip.id, c.entity_ref(), t(2))
+        .await
+        .expect("tag");
+    let y = crm
+        .tag(&a, vip.id, c.entity_ref(), t(3))
+        .await
+        .expect("tag again");
+    assert_eq!(x.id, y.id);
+    assert_eq!(
+        crm.tags_of(&a, c.entity_ref()).await.expect("tags").len(),
+        1
+    );
+    let hits = crm
+        .list::<Customer>(
+            &a,
+            ListQuery::filter(CustomerFilter {
+                tag: Some(vip.id),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("list");
+    assert_eq!(hits.items.len(), 1);
+    assert!(crm.untag(&a, vip.id, c.entity_ref()).await.expect("untag"));
+    assert!(!crm
+        .untag(&a, vip.id, c.entity_ref())
+        .await
+        .expect("untag again"));
+    crm.tag(&a, vip.id, c.entity_ref(), t(4))
+        .await
+        .expect("tag");
+    crm.delete_tag(&a, vip.id).await.expect("delete tag");
+    assert!(crm
+        .tags_of(&a, c.entity_ref())
+        .await
+        .expect("tags")
+        .is_empty());
+    assert!(crm.find::<Tag>(&a, vip.id).await.expect("find").is_none());
+    let note_target = EntityRef::new(EntityKind::Note, uuid::Uuid::now_v7());
+    let t2 = crm.ensure_tag(&a, "Other", None, t(5)).await.expect("tag");
+    let e = crm
+        .tag(&a, t2.id, note_target, t(5))
+        .await
+        .expect_err("notes are not taggable");
+    assert!(is_validation(&e, "target.kind"), "{e}");
+}
+
+async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Contact, Deal) {
+    let c = company(crm, a, "Acme").await;
+    let ann = contact(crm, a, c.id, "Ann", true).await;
+    contact(crm, a, c.id, "Zed", false).await;
+    crm.add_contact_point(
+        a,
+        c.id,
+        None,
+        ContactPointKind::Email,
+        "info@acme.example",
+        t(1),
+    )
+    .await
+    .expect("cp");
+    crm.add_contact_point(
+        a,
+        c.id,
+        Some(ann.id),
+        ContactPointKind::Mobile,
+        "+14155552671",
+        t(1),
+    )
+    .await
+    .expect("cp");
+    let mut loc = Location::new(
+        a.tenant,
+        c.id,
+        Some("Main St 1"),
+        Some("10115"),
+        Some("Berlin"),
+        Some("DE"),
+        t(1),
+    )
+    .expect("loc");
+    loc.primary = true;
+    crm.create(a, loc, t(1)).await.expect("loc");
+    crm.create(a, Consent::new(a.tenant, c.id, None, t(1)), t(1))
+        .await
+        .expect("consent");
+    crm.create(
+        a,
+        OwnedItem::new(a.tenant, c.id, OwnedItemKind::Device, "Press", t(1)).expect("item"),
+        t(1),
+    )
+    .await
+    .expect("item");
+    let vip = crm.ensure_tag(a, "VIP", None, t(1)).await.expect("tag");
+    crm.tag(a, vip.id, c.entity_ref(), t(1)).await.expect("tag");
+    crm.tag(a, vip.id, ann.entity_ref(), t(1))
+        .await
+        .expect("tag");
+    let p = crm.default_pipeline(a, t(0)).await.expect("pipeline");
+    let mut d = Deal::new(
+        a.tenant,
+        "Open deal",
+        &p,
+        p.stages[1].id,
+        Money::new(5_000, "EUR").expect("eur"),
+        t(10),
+    )
+    .expect("deal");
+    d.customer_id = Some(c.id);
+    let d = crm.create(a, d, t(10)).await.expect("deal");
+    let mut lost = Deal::new(
+        a.tenant,
+        "Lost deal",
+        &p,
+        p.stages[0].id,
+        Money::new(1_000, "EUR").expect("eur"),
+        t(11),
+    )
+    .expect("deal");
+    lost.customer_id = Some(c.id);
+    let mut lost = crm.create(a, lost, t(11)).await.expect("deal");
+    lost.stage_id = p.lost_stage().expect("lost stage").id;
+    crm.update(a, lost, t(12)).await.expect("lose");
+    for k in 0..3 {
+        let i = Interaction::new(
+            a.tenant,
+            Channel::Phone,
+            InteractionDirection::Outbound,
+            Links {
+                contact_id: Some(ann.id),
+                ..Links::default()
+            },
+            t(100 + k),
+            t(100 + k),
+        )
+        .expect("i");
+        crm.create(a, i, t(100 + k)).await.expect("i");
+    }
+    let open = Activity::new(
+        a.tenant,
+        ActivityKind::Call,
+        "Call back",
+        Links::customer(c.id),
+        t(200),
+    )
+    .expect("a");
+    crm.create(a, open, t(200)).await.expect("a");
+    let mut done = Activity::new(
+        a.tenant,
+        ActivityKind::Task,
+        "Done task",
+        Links::customer(c.id),
+        t(201),
+    )
+    .expect("a");
+    done.status = ActivityStatus::Completed;
+    done.completed_at = Some(t(202));
+    crm.create(a, done, t(201)).await.expect("a");
+    let mut pinned =
+        Note::new(a.tenant, a.user, "pinned", Links::customer(c.id), t(300)).expect("n");
+    pinned.pinned = true;
+    crm.create(a, pinned, t(300)).await.expect("n");
+    crm.create(
+        a,
+        Note::new(a.tenant, a.user, "unpinned", Links::customer(c.id), t(301)).expect("n"),
+        t(301),
+    )
+    .await
+    .expect("n");
+    let other = Actor::new(a.tenant, UserId::new());
+    let mut secret = Note::new(
+        a.tenant,
+        other.user,
+        "secret",
+        Links::customer(c.id),
+        t(302),
+    )
+    .expect("n");
+    secret.private = true;
+    secret.pinned = true;
+    crm.create(&other, secret, t(302)).await.expect("n");
+    crm.create(
+        a,
+        FollowUp::new(a.tenant, "Chase", t(1000), Links::customer(c.id), t(400)).expect("f"),
+        t(400),
+    )
+    .await
+    .expect("f");
+    crm.create(
+        a,
+        Attachment::new(
+            a.tenant,
+            "offer.pdf",
+            1234,
+            "application/pdf",
+            "s3://bucket/offer.pdf",
+            Links::customer(c.id),
+            t(401),
+        )
+        .expect("att"),
+        t(401),
+    )
+    .await
+    .expect("att");
+    (c, ann, d)
+}
+
+/// Customer 360 gathers exactly the customer's open work, contacts and data.
+pub async fn customer_360_view(store: Store) {
+    let (crm, a) = setup(store);
+    let (c, ann, d) = populated_customer(&crm, &a).await;
+    let noise = company(&crm, &a, "Noise").await;
+    crm.create(
+        &a,
+        Activity::new(
+            a.tenant,
+            ActivityKind::Call,
+            "Other",
+            Links::customer(noise.id),
+            t(5),
+        )
+        .expect("a"),
+        t(5),
+    )
+    .await
+    .expect("a");
+    let v = crm.customer_360(&a, c.id).await.expect("360");
+    assert_eq!(v.customer.id, c.id);
+    assert_eq!(v.customer.last_contact_at, Some(t(102)));
+    assert_eq!(
+        v.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        vec!["VIP"]
+    );
+    assert_eq!(v.contacts.len(), 2);
+    assert_eq!(v.primary_contact().map(|x| x.id), Some(ann.id));
+    assert_eq!(v.contacts[0].id, ann.id, "primary first");
+    assert_eq!(v.contact_points.len(), 2);
+    assert_eq!(v.locations.len(), 1);
+    assert!(v.customer_consent().is_some());
+    assert_eq!(
+        v.open_deals.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![d.id]
+    );
+    assert_eq!(
+        v.open_activities
+            .iter()
+            .map(|x| x.subject.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Call back"]
+    );
+    assert_eq!(v.open_follow_ups.len(), 1);
+    assert_eq!(v.recent_interactions.len(), 3);
+    assert_eq!(v.recent_interactions[0].occurred_at, t(102), "newest first");
+    assert_eq!(
+        v.pinned_notes
+            .iter()
+            .map(|n| n.body.as_str())
+            .collect::<Vec<_>>(),
+        vec!["pinned"]
+    );
+    assert_eq!(v.owned_items.len(), 1);
+    let e = crm
+        .customer_360(&Actor::new(TenantId::new(), a.user), c.id)
+        .await
+        .expect_err("other tenant");
+    assert!(matches!(e, CrmError::NotFound { .. }));
+}
+
+/// The timeline merges interactions, activities, notes and stage changes newest first, and
+/// pages through them without gaps or repeats.
+pub async fn timeline_merges_and_pages(store: Store) {
+    let (crm, a) = setup(store);
+    let (c, _, _) = populated_customer(&crm, &a).await;
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = crm.timeline(&a, c.id, 3, cursor).await.expect("page");
+        assert!(page.items.len() <= 3);
+        all.extend(page.items);
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    // 3 interactions + 2 activities + 2 visible notes + 3 stage changes (open deal created,
+    // lost deal created, lost deal closed).
+    assert_eq!(all.len(), 10, "{all:#?}");
+    let ids: HashSet<uuid::Uuid> = all.iter().map(TimelineEntry::id).collect();
+    assert_eq!(ids.len(), all.len(), "no repeats");
+    assert!(
+        all.windows(2)
+            .all(|w| (w[0].at(), w[0].id()) > (w[1].at(), w[1].id())),
+        "newest first"
+    );
+    let kinds: HashSet<&str> = all
+        .iter()
+        .map(|e| match e {
+            TimelineEntry::Interaction(_) => "i",
+            TimelineEntry::Activity(_) => "a",
+            TimelineEntry::Note(_) => "n",
+            TimelineEntry::StageChange(_) => "s",
+        })
+        .collect();
+    assert_eq!(kinds.len(), 4);
+    assert!(
+        !all.iter()
+            .any(|e| matches!(e, TimelineEntry::Note(n) if n.private)),
+        "no private note of another user"
+    );
+    let whole = crm.timeline(&a, c.id, 100, None).await.expect("one page");
+    assert_eq!(whole.items, all);
+    assert!(whole.next.is_none());
+    assert!(is_validation(
+        &crm.timeline(&a, c.id, 0, None).await.expect_err("limit"),
+        "limit"
+    ));
+}
+
+/// Deleting a customer removes everything that belongs to it in one change set; other
+/// customers and the tag itself stay.
+pub async fn delete_customer_cascades(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Doomed").await;
+    let ann = contact(&crm, &a, c.id, "Ann", true).await;
+    crm.add_contact_point(
+        &a,
+        c.id,
+        Some(ann.id),
+        ContactPointKind::Email,
+        "ann@doomed.example",
+        t(1),
+    )
+    .await
+    .expect("cp");
+    crm.create(&a, Consent::new(a.tenant, c.id, Some(ann.id), t(1)), t(1))
+        .await
+        .expect("consent");
+    crm.create(
+        &a,
+        Location::new(a.tenant, c.id, None, None, Some("Paris"), Some("FR"), t(1)).expect("loc"),
+        t(1),
+    )
+    .await
+    .expect("loc");
+    crm.create(
+        &a,
+        OwnedItem::new(a.tenant, c.id, OwnedItemKind::Other, "Thing", t(1)).expect("oi"),
+        t(1),
+    )
+    .await
+    .expect("oi");
+    let other = Actor::new(a.tenant, UserId::new());
+    let mut secret = Note::new(
+        a.tenant,
+        other.user,
+        "secret",
+        Links {
+            contact_id: Some(ann.id),
+            ..Links::default()
+        },
+        t(2),
+    )
+    .expect("n");
+    secret.private = true;
+    crm.create(&other, secret, t(2)).await.expect("n");
+    crm.create(
+        &a,
+        Interaction::new(
+            a.tenant,
+            Channel::Chat,
+            InteractionDirection::Inbound,
+            Links {
+                contact_id: Some(ann.id),
+                ..Links::default()
+            },
+            t(3),
+            t(3),
+        )
+        .expect("i"),
+        t(3),
+    )
+    .await
+    .expect("i");
+    crm.create(
+        &a,
+        Activity::new(
+            a.tenant,
+            ActivityKind::Todo,
+            "x",
+            Links::customer(c.id),
+            t(3),
+        )
+        .expect("a"),
+        t(3),
+    )
+    .await
+    .expect("a");
+    crm.create(
+        &a,
+        FollowUp::new(a.tenant, "y", t(9), Links::customer(c.id), t(3)).expect("f"),
+        t(3),
+    )
+    .await
+    .expect("f");
+    crm.create(
+        &a,
+        Attachment::new(
+            a.tenant,
+            "a.txt",
+            1,
+            "text/plain",
+            "k",
+            Links::customer(c.id),
+            t(3),
+        )
+        .expect("att"),
+        t(3),
+    )
+    .await
+    .expect("att");
+    let tag = crm.ensure_tag(&a, "Gone", None, t(4)).await.expect("tag");
+    crm.tag(&a, tag.id, c.entity_ref(), t(4))
+        .await
+        .expect("tag");
+    crm.tag(&a, tag.id, ann.entity_ref(), t(4))
+        .await
+        .expect("tag");
+    let keep = company(&crm, &a, "Survivor").await;
+    crm.tag(&a, tag.id, keep.entity_ref(), t(4))
+        .await
+        .expect("tag");
+
+    // Stale version: nothing happens.
+    let e = crm
+        .delete_customer(&a, c.id, Some(99))
+        .await
+        .expect_err("stale");
+    assert!(matches!(e, CrmError::Conflict { .. }), "{e}");
+    assert!(crm
+        .find::<Contact>(&a, ann.id)
+        .await
+        .expect("find")
+        .is_some());
+
+    crm.delete_customer(&a, c.id, None).await.expect("delete");
+    assert!(crm
+        .find::<Customer>(&a, c.id)
+        .await
+        .expect("find")
+        .is_none());
+    assert!(crm
+        .find::<Contact>(&a, ann.id)
+        .await
+        .expect("find")
+        .is_none());
+    assert_eq!(
+        crm.count::<ContactPoint>(&a, ContactPointFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<Consent>(&a, ConsentFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<Location>(&a, LocationFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<OwnedItem>(&a, OwnedItemFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<Note>(&other, NoteFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<Interaction>(&a, InteractionFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<Activity>(&a, ActivityFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<FollowUp>(&a, FollowUpFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<Attachment>(&a, AttachmentFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        crm.count::<TagAssignment>(&a, TagAssignmentFilter::default())
+            .await
+            .expect("count"),
+        1
+    );
+    assert!(crm
+        .find::<Customer>(&a, keep.id)
+        .await
+        .expect("find")
+        .is_some());
+    assert!(crm.find::<Tag>(&a, tag.id).await.expect("find").is_some());
+}
+
+/// A customer with deals cannot be deleted; nothing is removed.
+pub async fn delete_customer_with_deals_is_refused(store: Store) {
+    let (crm, a) = setup(store);
+    let (c, ann, _) = populated_customer(&crm, &a).await;
+    let e = crm
+        .delete_customer(&a, c.id, None)
+        .await
+        .expect_err("has deals");
+    assert!(matches!(e, CrmError::InUse { .. }), "{e}");
+    assert!(crm
+        .find::<Contact>(&a, ann.id)
+        .await
+        .expect("find")
+        .is_some());
+    assert_eq!(
+        crm.count::<Interaction>(&a, InteractionFilter::default())
+            .await
+            .expect("count"),
+        3
+    );
+}
+
+/// Nothing of one tenant can be read or changed through the service by another tenant.
+pub async fn service_tenant_isolation(store: Store) {
+    let (crm, a) = setup(store);
+    let b = Actor::new(TenantId::new(), a.user);
+    let (c, ann, d) = populated_customer(&crm, &a).await;
+    assert!(matches!(
+        crm.get_customer(&b, c.id).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(matches!(
+        crm.get::<Contact>(&b, ann.id).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(matches!(
+        crm.timeline(&b, c.id, 10, None).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(matches!(
+        crm.delete_customer(&b, c.id, None).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert!(matches!(
+        crm.set_primary_contact(&b, ann.id, t(9)).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    let mut stolen = c.clone();
+    stolen.name = "Stolen".into();
+    assert!(crm.update(&b, stolen.clone(), t(9)).await.is_err());
+    stolen.tenant_id = b.tenant;
+    assert!(matches!(
+        crm.update(&b, stolen, t(9)).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    let act = Activity::new(
+        b.tenant,
+        ActivityKind::Call,
+        "sneaky",
+        Links::deal(d.id),
+        t(9),
+    )
+    .expect("a");
+    assert!(matches!(
+        crm.create(&b, act, t(9)).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    let act = Activity::new(
+        b.tenant,
+        ActivityKind::Call,
+        "sneaky",
+        Links::customer(c.id),
+        t(9),
+    )
+    .expect("a");
+    assert!(matches!(
+        crm.create(&b, act, t(9)).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    assert_eq!(
+        crm.count::<Customer>(&b, CustomerFilter::default())
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(crm.get_customer(&a, c.id).await.expect("get").name, "Acme");
+}
+
+/// Updates through the service are optimistic: a stale version is a conflict.
+pub async fn service_optimistic_update(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let mut first = c.clone();
+    first.industry = Some("Steel".into());
+    crm.update(&a, first, t(1)).await.expect("first update");
+    let mut second = c.clone();
+    second.industry = Some("Paper".into());
+    let e = crm.update(&a, second, t(2)).await.expect_err("stale");
+    assert!(matches!(e, CrmError::Conflict { .. }), "{e}");
+    let now = crm.get_customer(&a, c.id).await.expect("get");
+    assert_eq!(
+        (now.industry.as_deref(), now.version, now.updated_at),
+        (Some("Steel"), 2, t(1))
+    );
+}
