@@ -29,7 +29,7 @@ pub fn query_terms(q: &str) -> Vec<String> {
         .filter_map(|t| {
             let phone_like = t.chars().any(|c| c.is_ascii_digit())
                 && t.chars()
-                    .all(|c| c.is_ascii_digit() || "+-().//".contains(c));
+                    .all(|c| c.is_ascii_digit() || "+-()./".contains(c));
             let term = if phone_like {
                 t.chars().filter(char::is_ascii_digit).collect()
             } else {
@@ -57,7 +57,7 @@ pub fn customer_document<'a>(
         if p.kind.is_phone() {
             parts.push(p.digits());
             parts.push(p.raw_value.chars().filter(char::is_ascii_digit).collect());
-        } else {
+        } else if p.kind == crate::model::ContactPointKind::Email {
             parts.push(p.value.clone());
         }
     }

@@ -274,7 +274,10 @@ impl EntityRules for Lead {
                 }
             }
             _ => {
-                if self.converted_customer_id.is_some() || self.converted_deal_id.is_some() {
+                if self.converted_customer_id.is_some()
+                    || self.converted_contact_id.is_some()
+                    || self.converted_deal_id.is_some()
+                {
                     return Err(CrmError::validation(
                         "status",
                         "only a converted lead links to what it became",

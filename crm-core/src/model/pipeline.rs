@@ -13,7 +13,7 @@ use crate::values::{require_text, Percent};
 /// One stage of a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage {
-    /// Id (unique within the tenant).
+    /// Id (unique within the pipeline; new ids are random UUID v7).
     pub id: StageId,
     /// Name (unique within the pipeline).
     pub name: String,

@@ -74,7 +74,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             ));
         }
         if let Some(c) = &after {
-            if c.sort != TIMELINE || c.direction != Direction::Desc {
+            if c.entity != TIMELINE || c.sort != TIMELINE || c.direction != Direction::Desc {
                 return Err(CrmError::validation("cursor", "not a timeline cursor"));
             }
         }
@@ -146,6 +146,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         entries.truncate(limit as usize);
         let next = if more {
             entries.last().map(|e| Cursor {
+                entity: TIMELINE.to_string(),
                 sort: TIMELINE.to_string(),
                 direction: Direction::Desc,
                 value: SortValue::Time(e.at()),
@@ -173,6 +174,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         S: EntityRead<E>,
     {
         let cursor = after.as_ref().map(|c| Cursor {
+            entity: E::KIND.name().to_string(),
             sort: sort.name().to_string(),
             direction: Direction::Desc,
             value: c.value.clone(),

@@ -57,6 +57,9 @@ pub enum Direction {
 /// Where a page ends: the last row's sort value and id, plus the order it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
+    /// Kind of entity the cursor was made for (`customer`, `deal`, ...; `timeline` for
+    /// timelines).
+    pub entity: String,
     /// Name of the sort the cursor was made for.
     pub sort: String,
     /// Direction the cursor was made for.
@@ -158,6 +161,16 @@ impl<E: Entity> ListQuery<E> {
             ));
         }
         if let Some(c) = &self.after {
+            if c.entity != E::KIND.name() {
+                return Err(CrmError::validation(
+                    "cursor",
+                    format!(
+                        "made for a {} list, used with a {} list",
+                        c.entity,
+                        E::KIND.name()
+                    ),
+                ));
+            }
             if c.sort != self.sort.name() || c.direction != self.direction {
                 return Err(CrmError::validation(
                     "cursor",
@@ -177,6 +190,7 @@ impl<E: Entity> ListQuery<E> {
     /// The cursor pointing just after `entity` in this query's order.
     pub fn cursor_for(&self, entity: &E) -> Cursor {
         Cursor {
+            entity: E::KIND.name().to_string(),
             sort: self.sort.name().to_string(),
             direction: self.direction,
             value: self.sort.value(entity),
@@ -353,6 +367,7 @@ mod tests {
     #[test]
     fn cursor_roundtrips_and_checks_its_order() {
         let c = Cursor {
+            entity: "customer".into(),
             sort: "name".into(),
             direction: Direction::Asc,
             value: SortValue::Text("x".into()),
@@ -364,6 +379,18 @@ mod tests {
             .after(Some(c));
         assert!(
             matches!(q.validate(), Err(CrmError::Validation { ref field, .. }) if field == "cursor")
+        );
+        let from_customers = ListQuery::<Customer>::new().cursor_for(
+            &Customer::company(
+                TenantId::new(),
+                "Acme",
+                DateTime::from_timestamp(0, 0).unwrap(),
+            )
+            .unwrap(),
+        );
+        let on_deals = ListQuery::<crate::model::Deal>::new().after(Some(from_customers));
+        assert!(
+            matches!(on_deals.validate(), Err(CrmError::Validation { ref field, .. }) if field == "cursor")
         );
         assert!(ListQuery::<Customer>::new().limit(0).validate().is_err());
         assert!(ListQuery::<Customer>::new()
