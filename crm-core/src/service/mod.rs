@@ -144,16 +144,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     where
         S: EntityRead<E>,
     {
-        let mut out = Vec::new();
-        let mut query = ListQuery::<E>::filter(filter).limit(crate::store::MAX_PAGE_SIZE);
-        loop {
-            let page = self.list(actor, query.clone()).await?;
-            out.extend(page.items);
-            match page.next {
-                Some(c) => query.after = Some(c),
-                None => return Ok(out),
-            }
-        }
+        self.read_all(actor, filter, true).await
     }
 
     /// Creates an entity after validating it and applying its rules (e.g. a new primary
@@ -258,15 +249,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         expected_version: Option<u64>,
     ) -> Result<()> {
         let customer = self.get_customer(actor, id).await?;
-        let deals = self
-            .count::<Deal>(
-                actor,
-                DealFilter {
-                    customer_id: Some(id),
-                    ..Default::default()
-                },
-            )
-            .await?;
+        let deals = DealFilter {
+            customer_id: Some(id),
+            ..Default::default()
+        };
+        let deals = self.count::<Deal>(actor, deals).await?;
         if deals > 0 {
             return Err(CrmError::InUse {
                 entity: "customer",
@@ -274,145 +261,109 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 by: format!("{deals} deal(s)"),
             });
         }
-        let mut cs = ChangeSet::new();
-        let contacts = self
-            .list_all::<Contact>(
-                actor,
-                ContactFilter {
-                    customer_id: Some(id),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let links = crate::model::LinkFilter {
-            customer_id: Some(id),
+        let customer_id = Some(id);
+        let links = LinkFilter {
+            customer_id,
             ..Default::default()
         };
-        // Linked records first (they refer to contacts and the customer).
-        for a in self
-            .list_all::<Activity>(
-                actor,
-                ActivityFilter {
-                    links,
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<Activity>(a.id, Some(a.version));
-        }
-        for i in self
-            .list_all::<Interaction>(
-                actor,
-                InteractionFilter {
-                    links,
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<Interaction>(i.id, Some(i.version));
-        }
-        // Private notes of other authors must go too: read them from the store directly.
-        let notes = self
-            .store_list_all::<Note>(
-                actor,
-                NoteFilter {
-                    links,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        for n in notes {
-            cs.push_delete::<Note>(n.id, Some(n.version));
-        }
-        for f in self
-            .list_all::<FollowUp>(
-                actor,
-                FollowUpFilter {
-                    links,
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<FollowUp>(f.id, Some(f.version));
-        }
-        for a in self
-            .list_all::<Attachment>(
-                actor,
-                AttachmentFilter {
-                    links,
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<Attachment>(a.id, Some(a.version));
-        }
-        for c in self
-            .list_all::<Consent>(
-                actor,
-                ConsentFilter {
-                    customer_id: Some(id),
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<Consent>(c.id, Some(c.version));
-        }
-        for p in self
-            .list_all::<ContactPoint>(
-                actor,
-                ContactPointFilter {
-                    customer_id: Some(id),
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<ContactPoint>(p.id, Some(p.version));
-        }
-        for l in self
-            .list_all::<Location>(
-                actor,
-                LocationFilter {
-                    customer_id: Some(id),
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<Location>(l.id, Some(l.version));
-        }
-        for o in self
-            .list_all::<OwnedItem>(
-                actor,
-                OwnedItemFilter {
-                    customer_id: Some(id),
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<OwnedItem>(o.id, Some(o.version));
-        }
-        let mut targets = vec![customer.entity_ref()];
-        targets.extend(contacts.iter().map(Entity::entity_ref));
-        for t in targets {
-            for a in self
-                .list_all::<TagAssignment>(
-                    actor,
-                    TagAssignmentFilter {
-                        target: Some(t),
-                        ..Default::default()
-                    },
-                )
-                .await?
-            {
-                cs.push_delete::<TagAssignment>(a.id, None);
-            }
+        let contacts = ContactFilter {
+            customer_id,
+            ..Default::default()
+        };
+        let contacts = self.list_all::<Contact>(actor, contacts).await?;
+        let mut cs = ChangeSet::new();
+        // Linked records first (they refer to contacts and the customer). Private notes of
+        // other authors go too, so these reads bypass the actor's visibility.
+        self.delete_all::<Activity>(
+            actor,
+            ActivityFilter {
+                links,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<Interaction>(
+            actor,
+            InteractionFilter {
+                links,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<Note>(
+            actor,
+            NoteFilter {
+                links,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<FollowUp>(
+            actor,
+            FollowUpFilter {
+                links,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<Attachment>(
+            actor,
+            AttachmentFilter {
+                links,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<Consent>(
+            actor,
+            ConsentFilter {
+                customer_id,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<ContactPoint>(
+            actor,
+            ContactPointFilter {
+                customer_id,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<Location>(
+            actor,
+            LocationFilter {
+                customer_id,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        self.delete_all::<OwnedItem>(
+            actor,
+            OwnedItemFilter {
+                customer_id,
+                ..Default::default()
+            },
+            &mut cs,
+        )
+        .await?;
+        let targets =
+            std::iter::once(customer.entity_ref()).chain(contacts.iter().map(Entity::entity_ref));
+        for target in targets {
+            let tagged = TagAssignmentFilter {
+                target: Some(target),
+                ..Default::default()
+            };
+            self.delete_all::<TagAssignment>(actor, tagged, &mut cs)
+                .await?;
         }
         for c in &contacts {
             cs.push_delete::<Contact>(c.id, Some(c.version));
@@ -421,10 +372,37 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         self.apply(actor, cs).await.map(|_| ())
     }
 
-    async fn store_list_all<E: Entity>(&self, actor: &Actor, filter: E::Filter) -> Result<Vec<E>>
+    /// Adds a version-guarded delete of every row matching `filter` (regardless of the
+    /// actor's visibility) to `cs`.
+    async fn delete_all<E: Entity>(
+        &self,
+        actor: &Actor,
+        filter: E::Filter,
+        cs: &mut ChangeSet,
+    ) -> Result<()>
     where
         S: EntityRead<E>,
     {
+        for e in self.read_all::<E>(actor, filter, false).await? {
+            cs.push_delete::<E>(e.id(), Some(e.version()));
+        }
+        Ok(())
+    }
+
+    /// Every row matching `filter`, following pages; `restrict` applies the actor's
+    /// visibility (private notes).
+    async fn read_all<E: Entity>(
+        &self,
+        actor: &Actor,
+        mut filter: E::Filter,
+        restrict: bool,
+    ) -> Result<Vec<E>>
+    where
+        S: EntityRead<E>,
+    {
+        if restrict {
+            restrict_filter(actor, &mut filter);
+        }
         let mut out = Vec::new();
         let mut query = ListQuery::<E>::filter(filter).limit(crate::store::MAX_PAGE_SIZE);
         loop {
@@ -517,6 +495,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     // ----- tags ---------------------------------------------------------------------
 
+    /// The tag with this name (case-insensitive), if any.
+    pub async fn find_tag(&self, actor: &Actor, name: &str) -> Result<Option<Tag>> {
+        let filter = TagFilter {
+            name: Some(name.trim().to_string()),
+        };
+        let page = self
+            .list::<Tag>(actor, ListQuery::filter(filter).limit(1))
+            .await?;
+        Ok(page.items.into_iter().next())
+    }
+
     /// The tag with this name (case-insensitive), created with `colour` if missing.
     pub async fn ensure_tag(
         &self,
@@ -525,37 +514,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         colour: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Tag> {
-        let found = self
-            .list::<Tag>(
-                actor,
-                ListQuery::filter(TagFilter {
-                    name: Some(name.trim().to_string()),
-                })
-                .limit(1),
-            )
-            .await?;
-        if let Some(t) = found.items.into_iter().next() {
+        if let Some(t) = self.find_tag(actor, name).await? {
             return Ok(t);
         }
         let tag = Tag::new(actor.tenant, name, colour, now)?;
         match self.create(actor, tag, now).await {
             // Lost a race with another creator: read theirs.
-            Err(CrmError::AlreadyExists { .. }) => {
-                let again = self
-                    .list::<Tag>(
-                        actor,
-                        ListQuery::filter(TagFilter {
-                            name: Some(name.trim().to_string()),
-                        })
-                        .limit(1),
-                    )
-                    .await?;
-                again
-                    .items
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| CrmError::not_found("tag", name))
-            }
+            Err(CrmError::AlreadyExists { .. }) => self
+                .find_tag(actor, name)
+                .await?
+                .ok_or_else(|| CrmError::not_found("tag", name)),
             other => other,
         }
     }
