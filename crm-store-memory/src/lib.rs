@@ -13,6 +13,8 @@
 //!   reader ever sees a partial change set.
 //! - **Concurrency**: a `parking_lot::RwLock` is taken only inside synchronous sections and
 //!   never held across an `.await`, so the store is safe to share between many tasks.
+//! - **Search**: each customer's search document is kept current on every write to the
+//!   customer, its contacts or its contact points, so a text filter is a substring scan.
 
 #![warn(missing_docs)]
 
@@ -70,6 +72,9 @@ struct Partition {
     unique: HashMap<(EntityKind, String), Uuid>,
     /// Referenced row -> rows referring to it.
     referrers: HashMap<EntityRef, HashSet<EntityRef>>,
+    /// Customer id -> its search document ([`search::customer_document`]), kept current
+    /// on every write to the customer, its contacts or its contact points.
+    search_docs: HashMap<Uuid, String>,
 }
 
 /// How to take back one applied change.
@@ -120,16 +125,32 @@ impl Partition {
 
     fn put(&mut self, rec: Record) {
         self.index_add(&rec);
+        let searched = searched_customer(&rec);
         self.tables
             .entry(rec.kind())
             .or_default()
             .insert(rec.id(), rec);
+        self.refresh_search_doc(searched);
     }
 
     fn take(&mut self, r: EntityRef) -> Option<Record> {
         let rec = self.tables.get_mut(&r.kind)?.remove(&r.id)?;
         self.index_remove(&rec);
+        self.refresh_search_doc(searched_customer(&rec));
         Some(rec)
+    }
+
+    /// Rebuilds (or drops) the search document of `customer`.
+    fn refresh_search_doc(&mut self, customer: Option<Uuid>) {
+        let Some(id) = customer else { return };
+        let doc = match self.get(EntityRef::new(EntityKind::Customer, id)) {
+            Some(Record::Customer(c)) => Some(self.customer_document(c)),
+            _ => None,
+        };
+        match doc {
+            Some(d) => self.search_docs.insert(id, d),
+            None => self.search_docs.remove(&id),
+        };
     }
 
     fn check_references(&self, rec: &Record) -> Result<()> {
@@ -279,13 +300,9 @@ impl Partition {
         if let Some(text) = filter.text() {
             let terms = search::query_terms(text);
             rows.retain(|e| {
-                let rec = self.get(e.entity_ref());
-                match rec {
-                    Some(Record::Customer(c)) => {
-                        search::matches(&self.customer_document(c), &terms)
-                    }
-                    _ => false,
-                }
+                self.search_docs
+                    .get(&e.id().into())
+                    .is_some_and(|doc| search::matches(doc, &terms))
             });
         }
         rows
@@ -308,6 +325,16 @@ impl Partition {
             _ => None,
         });
         search::customer_document(c, contacts, points)
+    }
+}
+
+/// The customer whose search document depends on `rec`, if any.
+fn searched_customer(rec: &Record) -> Option<Uuid> {
+    match rec {
+        Record::Customer(c) => Some(c.id.into()),
+        Record::Contact(c) => Some(c.customer_id.into()),
+        Record::ContactPoint(p) => Some(p.customer_id.into()),
+        _ => None,
     }
 }
 
