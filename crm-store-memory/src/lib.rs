@@ -16,6 +16,22 @@
 //! - **Search**: each customer's search document is kept current on every write to the
 //!   customer, its contacts or its contact points, so a text filter is a substring scan.
 
+//!
+//! ```
+//! use crm_core::store::{ChangeSet, CrmStore, EntityRead};
+//! use crm_core::{Customer, TenantId};
+//! use crm_store_memory::MemoryStore;
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let tenant = TenantId::new();
+//! let acme = Customer::company(tenant, "Acme", chrono::Utc::now()).unwrap();
+//! store.apply(tenant, ChangeSet::new().insert(acme.clone())).await.unwrap();
+//! let read = EntityRead::<Customer>::get(&store, tenant, acme.id).await.unwrap();
+//! assert_eq!(read, Some(acme.clone()));
+//! // Another tenant sees nothing.
+//! assert_eq!(EntityRead::<Customer>::get(&store, TenantId::new(), acme.id).await.unwrap(), None);
+//! # });
+//! ```
 #![warn(missing_docs)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
