@@ -365,41 +365,18 @@ async fn main() -> Result<(), CrmError> {
         }
     }
 
-    // Search.
-    let hits = crm
-        .list::<Customer>(
-            &alice,
-            crm::ListQuery::filter(crm::CustomerFilter {
-                text: Some("schulz".into()),
-                ..Default::default()
-            }),
-        )
-        .await?;
-    println!(
-        "== Search \"schulz\": {}",
-        hits.items
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let hits = crm
-        .list::<Customer>(
-            &alice,
-            crm::ListQuery::filter(crm::CustomerFilter {
-                text: Some("0171 555".into()),
-                ..Default::default()
-            }),
-        )
-        .await?;
-    println!(
-        "== Search \"0171 555\": {}",
-        hits.items
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    // Search: names of contacts, e-mails and phone digits all find the customer.
+    for text in ["schulz", "0171 555"] {
+        let filter = crm::CustomerFilter {
+            text: Some(text.into()),
+            ..Default::default()
+        };
+        let hits = crm
+            .list::<Customer>(&alice, crm::ListQuery::filter(filter))
+            .await?;
+        let names: Vec<&str> = hits.items.iter().map(|c| c.name.as_str()).collect();
+        println!("== Search {text:?}: {}", names.join(", "));
+    }
     let _ = ben;
     Ok(())
 }
