@@ -84,6 +84,8 @@ pub trait Entity:
     fn set_version(&mut self, version: u64);
     /// When the entity was created.
     fn created_at(&self) -> DateTime<Utc>;
+    /// When the entity was last updated.
+    fn updated_at(&self) -> DateTime<Utc>;
     /// Sets the last-update time.
     fn touch(&mut self, now: DateTime<Utc>);
     /// Wraps into a [`Record`].
@@ -254,6 +256,9 @@ macro_rules! impl_entity {
             }
             fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
                 self.created_at
+            }
+            fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.updated_at
             }
             fn touch(&mut self, now: chrono::DateTime<chrono::Utc>) {
                 self.updated_at = now;

@@ -1,0 +1,558 @@
+//! # crm-sql
+//!
+//! The one place both SQL stores get their SQL from: the table layout of every entity,
+//! DDL for both dialects, and sea-query builders for get / list / count / insert / update /
+//! delete / reference checks. No IO: stores bind and run what is built here.
+//!
+//! ## Layout
+//! Every entity has one table named after its [`EntityKind`]. The common columns are
+//! `tenant_id`, `id` (primary key `(tenant_id, id)`), `version`, `created_at`, `updated_at`
+//! and `data`, the entity as JSON (the source of truth when reading). Next to them each
+//! table carries *projection* columns: the fields its filters and sorts read, each computed
+//! by crm-core's own code (`SortKey::value` for sort columns) so SQL compares exactly what
+//! the memory store compares. Times are `BIGINT` nanoseconds since the Unix epoch (exact,
+//! 1677..2262), text sort keys are lower-cased by Rust, enums are their snake_case names.
+//! Reference columns carry composite foreign keys `(tenant_id, col)` to the referenced
+//! table, so every foreign key includes the tenant.
+#![warn(missing_docs)]
+
+mod entities;
+mod schema;
+
+pub use schema::{ddl, index_ddl, Col, ColKind, Index, TableDef};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_query::{
+    Alias, BinOper, Cond, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement,
+    NullOrdering, Order, Query, SelectStatement, SimpleExpr, UpdateStatement, Value,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crm_core::store::{
+    Direction, Entity, EntityKind, EntityRef, ListQuery, Record, SortKey, SortValue,
+};
+use crm_core::{CrmError, Result, TagId, TenantId};
+
+/// The SQL dialect to build for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3.35+ (bundled by rusqlite).
+    Sqlite,
+    /// PostgreSQL 13+.
+    Postgres,
+}
+
+/// Common columns every table starts with.
+pub const COMMON: &[&str] = &[
+    "tenant_id",
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "data",
+];
+
+/// An entity stored in a SQL table.
+pub trait SqlEntity: Entity {
+    /// The projection columns after the common ones.
+    fn columns() -> &'static [Col];
+    /// Indexes beyond the primary key (all lead with `tenant_id`).
+    fn indexes() -> &'static [Index] {
+        &[]
+    }
+    /// The projection values, in the order of [`SqlEntity::columns`].
+    fn values(&self) -> Result<Vec<Value>>;
+    /// The SQL form of the filter's plain-field conditions (the `tag` and `text` parts are
+    /// added by [`select_page`] and [`select_count`]).
+    fn condition(filter: &Self::Filter, dialect: Dialect) -> Condition;
+    /// The column holding the sort key.
+    fn sort_column(sort: &Self::Sort) -> &'static str;
+}
+
+/// `Alias` for a column or table name.
+pub fn ident(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// The table of a kind.
+pub fn table(kind: EntityKind) -> Alias {
+    Alias::new(kind.name())
+}
+
+/// Column expression.
+pub fn col(name: &str) -> Expr {
+    Expr::col(ident(name))
+}
+
+/// Nanoseconds since the Unix epoch of a time; fails outside 1677..2262.
+pub fn nanos(field: &str, t: DateTime<Utc>) -> Result<i64> {
+    t.timestamp_nanos_opt()
+        .ok_or_else(|| CrmError::validation(field, "time outside the years 1677..2262"))
+}
+
+/// Optional form of [`nanos`].
+pub fn opt_nanos(field: &str, t: Option<DateTime<Utc>>) -> Result<Value> {
+    Ok(t.map(|t| nanos(field, t)).transpose()?.into())
+}
+
+/// Nanoseconds of midnight UTC of a date.
+pub fn date_nanos(field: &str, d: Option<NaiveDate>) -> Result<Value> {
+    opt_nanos(
+        field,
+        d.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()),
+    )
+}
+
+/// The snake_case name serde gives an enum value.
+pub fn enum_text<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Optional enum text as a value.
+pub fn opt_enum<T: Serialize>(v: Option<&T>) -> Value {
+    v.map(enum_text).into()
+}
+
+/// An id as a value.
+pub fn uuid_value<I: Into<Uuid>>(id: I) -> Value {
+    Value::from(id.into())
+}
+
+/// An optional id as a value.
+pub fn opt_uuid<I: Into<Uuid>>(id: Option<I>) -> Value {
+    id.map(Into::into).into()
+}
+
+/// The value of a sort key as stored in its column.
+pub fn sort_value(v: &SortValue) -> Result<Option<Value>> {
+    Ok(match v {
+        SortValue::Int(i) => Some(Value::from(*i)),
+        SortValue::Text(s) => Some(Value::from(s.clone())),
+        SortValue::Time(t) => Some(Value::from(nanos("cursor", *t)?)),
+        SortValue::Null => None,
+    })
+}
+
+/// Condition helpers used by the entity mappings.
+pub(crate) mod cond {
+    use super::*;
+
+    /// `col = v` when `v` is set.
+    pub fn eq<V: Into<Value>>(c: &mut Vec<SimpleExpr>, name: &str, v: Option<V>) {
+        if let Some(v) = v {
+            c.push(col(name).eq(v.into()));
+        }
+    }
+
+    /// `col = text(v)` for an enum when set.
+    pub fn eq_enum<T: Serialize>(c: &mut Vec<SimpleExpr>, name: &str, v: Option<&T>) {
+        if let Some(v) = v {
+            c.push(col(name).eq(enum_text(v)));
+        }
+    }
+
+    /// `col >= from AND col < to` on a nanosecond column.
+    pub fn range(
+        c: &mut Vec<SimpleExpr>,
+        name: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) {
+        if let Some(f) = from {
+            c.push(time_cmp(name, f, BinOper::GreaterThanOrEqual));
+        }
+        if let Some(t) = to {
+            c.push(time_cmp(name, t, BinOper::SmallerThan));
+        }
+    }
+
+    /// `col <op> nanos(t)`; a time outside the representable range compares as the
+    /// nearest bound would.
+    pub fn time_cmp(name: &str, t: DateTime<Utc>, op: BinOper) -> SimpleExpr {
+        let n = t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
+        col(name).binary(op, Expr::val(n))
+    }
+
+    /// Adds a raw expression.
+    pub fn add(c: &mut Vec<SimpleExpr>, e: SimpleExpr) {
+        c.push(e);
+    }
+
+    /// The link filter conditions on `customer_id`, `contact_id`, `lead_id`, `deal_id`.
+    pub fn links(c: &mut Vec<SimpleExpr>, l: &crm_core::LinkFilter) {
+        eq(c, "customer_id", l.customer_id.map(Uuid::from));
+        eq(c, "contact_id", l.contact_id.map(Uuid::from));
+        eq(c, "lead_id", l.lead_id.map(Uuid::from));
+        eq(c, "deal_id", l.deal_id.map(Uuid::from));
+    }
+
+    /// `strpos`/`instr(col, needle) > 0`: exact, case-sensitive substring test.
+    pub fn contains(dialect: Dialect, name: &str, needle: &str) -> SimpleExpr {
+        let f = match dialect {
+            Dialect::Sqlite => "instr",
+            Dialect::Postgres => "strpos",
+        };
+        Expr::expr(Func::cust(ident(f)).arg(col(name)).arg(needle.to_string())).gt(0)
+    }
+}
+
+/// `SELECT data FROM <table> WHERE tenant_id = ? AND id = ?`.
+pub fn select_one(kind: EntityKind, tenant: TenantId, id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(ident("data"))
+        .from(table(kind))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("id").eq(id))
+        .to_owned()
+}
+
+/// `SELECT version FROM <table> WHERE tenant_id = ? AND id = ?`.
+pub fn select_version(target: EntityRef, tenant: TenantId) -> SelectStatement {
+    Query::select()
+        .column(ident("version"))
+        .from(table(target.kind))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("id").eq(target.id))
+        .to_owned()
+}
+
+/// The full WHERE condition of a filter, including the tenant, the tag and the text parts.
+pub fn filter_condition<E: SqlEntity>(
+    tenant: TenantId,
+    filter: &E::Filter,
+    dialect: Dialect,
+) -> Condition {
+    use crm_core::store::EntityFilter;
+    let mut c = Cond::all().add(col("tenant_id").eq(uuid_value(tenant)));
+    c = c.add(E::condition(filter, dialect));
+    if let Some(tag) = filter.tag() {
+        c = c.add(tagged(tenant, E::KIND, tag));
+    }
+    if let Some(text) = filter.text() {
+        c = c.add(text_search(tenant, text, dialect));
+    }
+    c
+}
+
+/// `id IN (SELECT target_id FROM tag_assignment WHERE tenant_id = ? AND tag_id = ? AND
+/// target_kind = ?)`.
+fn tagged(tenant: TenantId, kind: EntityKind, tag: TagId) -> SimpleExpr {
+    col("id").in_subquery(
+        Query::select()
+            .column(ident("target_id"))
+            .from(table(EntityKind::TagAssignment))
+            .and_where(col("tenant_id").eq(uuid_value(tenant)))
+            .and_where(col("tag_id").eq(uuid_value(tag)))
+            .and_where(col("target_kind").eq(kind.name()))
+            .to_owned(),
+    )
+}
+
+/// Table holding each customer's search document (see [`crm_core::search`]); in SQLite
+/// its integer key `search_id` is the rowid of the FTS index.
+pub const SEARCH_TABLE: &str = "customer_search";
+/// SQLite FTS5 (trigram) index over [`SEARCH_TABLE`].
+pub const FTS_TABLE: &str = "customer_fts";
+
+/// Customers whose search document contains every term of `text`. SQLite narrows with the
+/// FTS5 trigram index (terms of three or more characters) and confirms with `instr`;
+/// PostgreSQL uses `strpos`, backed by a pg_trgm index.
+fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
+    let terms = crm_core::search::query_terms(text);
+    let mut sub = Query::select()
+        .column(ident("customer_id"))
+        .from(ident(SEARCH_TABLE))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .to_owned();
+    if dialect == Dialect::Sqlite {
+        let phrases: Vec<String> = terms
+            .iter()
+            .filter(|t| t.chars().count() >= 3)
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect();
+        if !phrases.is_empty() {
+            sub.and_where(
+                Expr::col(ident("search_id")).in_subquery(
+                    Query::select()
+                        .column(ident("rowid"))
+                        .from(ident(FTS_TABLE))
+                        .and_where(
+                            Expr::col(ident(FTS_TABLE))
+                                .binary(BinOper::Custom("MATCH"), Expr::val(phrases.join(" AND "))),
+                        )
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    for t in &terms {
+        sub.and_where(cond::contains(dialect, "doc", t));
+    }
+    col("id").in_subquery(sub)
+}
+
+/// One page: `SELECT data, <sort column> ... ORDER BY <sort> <dir>, id <dir> LIMIT n + 1`
+/// after the query's cursor. `NULL` sorts last ascending and first descending.
+pub fn select_page<E: SqlEntity>(
+    tenant: TenantId,
+    query: &ListQuery<E>,
+    dialect: Dialect,
+) -> Result<SelectStatement> {
+    query.validate()?;
+    let sort = E::sort_column(&query.sort);
+    let mut c = filter_condition::<E>(tenant, &query.filter, dialect);
+    if let Some(cursor) = &query.after {
+        let id = Expr::val(cursor.id);
+        let after = match (sort_value(&cursor.value)?, query.direction) {
+            (Some(v), Direction::Asc) => Cond::any()
+                .add(col(sort).gt(v.clone()))
+                .add(col(sort).eq(v).and(col("id").gt(id)))
+                .add(col(sort).is_null()),
+            (None, Direction::Asc) => Cond::all().add(col(sort).is_null()).add(col("id").gt(id)),
+            (Some(v), Direction::Desc) => Cond::any()
+                .add(col(sort).lt(v.clone()))
+                .add(col(sort).eq(v).and(col("id").lt(id))),
+            (None, Direction::Desc) => Cond::any()
+                .add(col(sort).is_not_null())
+                .add(col(sort).is_null().and(col("id").lt(id))),
+        };
+        c = c.add(after);
+    }
+    let (order, nulls) = match query.direction {
+        Direction::Asc => (Order::Asc, NullOrdering::Last),
+        Direction::Desc => (Order::Desc, NullOrdering::First),
+    };
+    Ok(Query::select()
+        .column(ident("data"))
+        .from(table(E::KIND))
+        .cond_where(c)
+        .order_by_with_nulls(ident(sort), order.clone(), nulls)
+        .order_by(ident("id"), order)
+        .limit(u64::from(query.limit) + 1)
+        .to_owned())
+}
+
+/// `SELECT COUNT(*) ... WHERE <filter>`.
+pub fn select_count<E: SqlEntity>(
+    tenant: TenantId,
+    filter: &E::Filter,
+    dialect: Dialect,
+) -> SelectStatement {
+    Query::select()
+        .expr(Func::count(Expr::col(sea_query::Asterisk)))
+        .from(table(E::KIND))
+        .cond_where(filter_condition::<E>(tenant, filter, dialect))
+        .to_owned()
+}
+
+/// Cuts the `limit + 1` rows of [`select_page`] into a page with its next cursor.
+pub fn finish_page<E: Entity>(mut rows: Vec<E>, query: &ListQuery<E>) -> crm_core::Page<E> {
+    let limit = query.limit as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more {
+        rows.last().map(|e| query.cursor_for(e))
+    } else {
+        None
+    };
+    crm_core::Page { items: rows, next }
+}
+
+fn common_values<E: Entity>(e: &E) -> Result<Vec<Value>> {
+    let json = serde_json::to_string(e)
+        .map_err(|err| CrmError::validation("data", format!("cannot encode: {err}")))?;
+    Ok(vec![
+        uuid_value(e.tenant_id()),
+        Value::from(e.id().into()),
+        Value::from(e.version() as i64),
+        Value::from(nanos("created_at", e.created_at())?),
+        Value::from(nanos("updated_at", e.updated_at())?),
+        Value::from(json),
+    ])
+}
+
+fn insert_typed<E: SqlEntity>(e: &E) -> Result<InsertStatement> {
+    let mut cols: Vec<Alias> = COMMON.iter().map(|c| ident(c)).collect();
+    cols.extend(E::columns().iter().map(|c| ident(c.name)));
+    let mut vals = common_values(e)?;
+    vals.extend(E::values(e)?);
+    let exprs: Vec<SimpleExpr> = vals.into_iter().map(Expr::val).collect();
+    let mut stmt = Query::insert();
+    stmt.into_table(table(E::KIND)).columns(cols);
+    stmt.values(exprs)
+        .map_err(|err| CrmError::validation("data", format!("column mismatch: {err}")))?;
+    Ok(stmt)
+}
+
+fn update_typed<E: SqlEntity>(e: &E, expected_version: u64) -> Result<UpdateStatement> {
+    let mut names: Vec<&str> = COMMON.to_vec();
+    names.extend(E::columns().iter().map(|c| c.name));
+    let mut vals = common_values(e)?;
+    vals.extend(E::values(e)?);
+    let pairs: Vec<(Alias, SimpleExpr)> = names
+        .into_iter()
+        .zip(vals)
+        .skip(2) // tenant_id and id never change
+        .map(|(n, v)| (ident(n), Expr::val(v)))
+        .collect();
+    Ok(Query::update()
+        .table(table(E::KIND))
+        .values(pairs)
+        .and_where(col("tenant_id").eq(uuid_value(e.tenant_id())))
+        .and_where(col("id").eq(Value::from(e.id().into())))
+        .and_where(col("version").eq(expected_version as i64))
+        .to_owned())
+}
+
+macro_rules! dispatch {
+    ($record:expr, $e:ident => $body:expr) => {
+        match $record {
+            Record::Customer($e) => $body,
+            Record::Contact($e) => $body,
+            Record::ContactPoint($e) => $body,
+            Record::Location($e) => $body,
+            Record::Consent($e) => $body,
+            Record::Lead($e) => $body,
+            Record::Pipeline($e) => $body,
+            Record::Deal($e) => $body,
+            Record::StageChange($e) => $body,
+            Record::Activity($e) => $body,
+            Record::Interaction($e) => $body,
+            Record::Note($e) => $body,
+            Record::Tag($e) => $body,
+            Record::TagAssignment($e) => $body,
+            Record::FollowUp($e) => $body,
+            Record::OwnedItem($e) => $body,
+            Record::Attachment($e) => $body,
+        }
+    };
+}
+
+/// `INSERT` of a record with all its columns.
+pub fn insert(record: &Record) -> Result<InsertStatement> {
+    dispatch!(record, e => insert_typed(e))
+}
+
+/// `UPDATE ... WHERE tenant_id = ? AND id = ? AND version = ?` (0 rows: stale or missing).
+pub fn update(record: &Record, expected_version: u64) -> Result<UpdateStatement> {
+    dispatch!(record, e => update_typed(e, expected_version))
+}
+
+/// `DELETE FROM <table> WHERE tenant_id = ? AND id = ?`.
+pub fn delete(target: EntityRef, tenant: TenantId) -> DeleteStatement {
+    Query::delete()
+        .from_table(table(target.kind))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("id").eq(target.id))
+        .to_owned()
+}
+
+/// Statements that each return a row when some row of the tenant still refers to
+/// `target` (through a reference column or a tag assignment), in table order.
+pub fn referrer_probes(target: EntityRef, tenant: TenantId) -> Vec<(EntityKind, SelectStatement)> {
+    let mut out = Vec::new();
+    for def in schema::tables() {
+        for c in def.columns.iter().filter(|c| c.refs == Some(target.kind)) {
+            out.push((
+                def.kind,
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(table(def.kind))
+                    .and_where(col("tenant_id").eq(uuid_value(tenant)))
+                    .and_where(col(c.name).eq(target.id))
+                    .limit(1)
+                    .to_owned(),
+            ));
+        }
+    }
+    if crm_core::TAGGABLE.contains(&target.kind) {
+        out.push((
+            EntityKind::TagAssignment,
+            Query::select()
+                .expr(Expr::val(1))
+                .from(table(EntityKind::TagAssignment))
+                .and_where(col("tenant_id").eq(uuid_value(tenant)))
+                .and_where(col("target_kind").eq(target.kind.name()))
+                .and_where(col("target_id").eq(target.id))
+                .limit(1)
+                .to_owned(),
+        ));
+    }
+    out
+}
+
+/// Decodes the `data` column.
+pub fn decode<E: Entity>(json: &str) -> Result<E> {
+    serde_json::from_str(json).map_err(|e| {
+        CrmError::storage(
+            crm_core::StorageErrorKind::Schema,
+            format!("cannot decode a stored {}: {e}", E::KIND),
+        )
+    })
+}
+
+/// The customer whose search document a write of `record` changes, if any.
+pub fn searched_customer(record: &Record) -> Option<Uuid> {
+    match record {
+        Record::Customer(c) => Some(c.id.into()),
+        Record::Contact(c) => Some(c.customer_id.into()),
+        Record::ContactPoint(p) => Some(p.customer_id.into()),
+        _ => None,
+    }
+}
+
+/// A sort key's value as its column stores it (for tests and projections).
+pub fn sort_key_value<E: Entity>(sort: &E::Sort, e: &E) -> Result<Value> {
+    Ok(sort_value(&sort.value(e))?.unwrap_or(Value::String(None)))
+}
+
+/// `SELECT data FROM <kind> WHERE tenant_id = ? AND <parent_col> = ?` (children of a row).
+pub fn select_children(
+    kind: EntityKind,
+    tenant: TenantId,
+    parent_col: &str,
+    parent: Uuid,
+) -> SelectStatement {
+    Query::select()
+        .column(ident("data"))
+        .from(table(kind))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col(parent_col).eq(parent))
+        .to_owned()
+}
+
+/// Inserts or replaces a customer's search document.
+pub fn upsert_search(tenant: TenantId, customer: Uuid, doc: &str) -> InsertStatement {
+    Query::insert()
+        .into_table(ident(SEARCH_TABLE))
+        .columns([ident("tenant_id"), ident("customer_id"), ident("doc")])
+        .values_panic([
+            uuid_value(tenant).into(),
+            Value::from(customer).into(),
+            doc.into(),
+        ])
+        .on_conflict(
+            sea_query::OnConflict::columns([ident("tenant_id"), ident("customer_id")])
+                .update_column(ident("doc"))
+                .to_owned(),
+        )
+        .to_owned()
+}
+
+/// Removes a customer's search document.
+pub fn delete_search(tenant: TenantId, customer: Uuid) -> DeleteStatement {
+    Query::delete()
+        .from_table(ident(SEARCH_TABLE))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("customer_id").eq(customer))
+        .to_owned()
+}

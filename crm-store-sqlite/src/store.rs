@@ -1,0 +1,524 @@
+//! The store: connections, migrations, the write path and the reads.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite_migration::{Migrations, SchemaVersion, M};
+use sea_query::SqliteQueryBuilder;
+use sea_query_rusqlite::RusqliteBinder;
+use uuid::Uuid;
+
+use crm_core::model::{Contact, ContactPoint, Customer};
+use crm_core::store::{
+    Applied, Change, ChangeSet, CrmStore, Entity, EntityKind, EntityRead, EntityRef, ListQuery,
+    Page, Record,
+};
+use crm_core::{CrmError, Result, StorageErrorKind, TenantId};
+use crm_sql::{Dialect, SqlEntity};
+
+/// The embedded migrations, in order; the schema version is their count.
+const MIGRATION_FILES: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// The schema version this build of the store writes.
+pub const SCHEMA_VERSION: usize = MIGRATION_FILES.len();
+
+/// How many idle reader connections are kept.
+const MAX_IDLE_READERS: usize = 8;
+
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A SQLite-backed [`CrmStore`]. Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn storage(e: rusqlite::Error) -> CrmError {
+    let kind = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StorageErrorKind::Busy,
+        Some(ErrorCode::CannotOpen | ErrorCode::NotADatabase | ErrorCode::PermissionDenied) => {
+            StorageErrorKind::Connection
+        }
+        _ => StorageErrorKind::Other,
+    };
+    CrmError::storage(kind, e)
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATION_FILES.iter().map(|sql| M::up(sql)).collect())
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(u64::from(BUSY_TIMEOUT_MS)))
+        .map_err(storage)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(storage)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(storage)?;
+    Ok(())
+}
+
+/// The schema version stored in the file (`PRAGMA user_version`).
+fn stored_version(conn: &Connection) -> Result<usize> {
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(storage)?;
+    Ok(usize::try_from(v).unwrap_or(0))
+}
+
+fn check_not_newer(conn: &Connection, path: &Path) -> Result<()> {
+    let found = stored_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(CrmError::storage(
+            StorageErrorKind::Schema,
+            format!(
+                "{} has schema version {found}, newer than version {SCHEMA_VERSION} of this crm-store-sqlite; upgrade the library",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file at `path`, in WAL mode. Fails if the file was
+    /// written by a newer schema version. Call [`SqliteStore::migrate`] before use.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let p = path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            let conn = Connection::open(&p).map_err(storage)?;
+            configure(&conn)?;
+            let mode: String = conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+                .map_err(storage)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(CrmError::storage(
+                    StorageErrorKind::Connection,
+                    format!("{} cannot use WAL journal mode (got {mode})", p.display()),
+                ));
+            }
+            check_not_newer(&conn, &p)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| CrmError::storage(StorageErrorKind::Other, e))??;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("crm-sqlite-writer".into())
+            .spawn(move || {
+                let mut conn = conn;
+                while let Ok(job) = rx.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| CrmError::storage(StorageErrorKind::Other, e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(tx),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Brings the schema to [`SCHEMA_VERSION`], applying the missing migrations in one
+    /// transaction each. Idempotent.
+    pub async fn migrate(&self) -> Result<()> {
+        let path = self.inner.path.clone();
+        self.write(move |conn| {
+            check_not_newer(conn, &path)?;
+            migrations()
+                .to_latest(conn)
+                .map_err(|e| CrmError::storage(StorageErrorKind::Schema, e))
+        })
+        .await
+    }
+
+    /// The schema version of the file.
+    pub async fn schema_version(&self) -> Result<usize> {
+        self.read(|conn| {
+            match migrations()
+                .current_version(conn)
+                .map_err(|e| CrmError::storage(StorageErrorKind::Schema, e))?
+            {
+                SchemaVersion::NoneSet => Ok(0),
+                SchemaVersion::Inside(v) | SchemaVersion::Outside(v) => Ok(v.get()),
+            }
+        })
+        .await
+    }
+
+    /// Runs `f` on the writer connection's thread and waits for it without blocking.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.inner
+            .writer
+            .lock()
+            .map_err(|_| CrmError::storage(StorageErrorKind::Other, "writer lock poisoned"))?
+            .send(job)
+            .map_err(|_| {
+                CrmError::storage(
+                    StorageErrorKind::Connection,
+                    "the writer thread has stopped",
+                )
+            })?;
+        rx.await.map_err(|_| {
+            CrmError::storage(
+                StorageErrorKind::Connection,
+                "the writer thread has stopped",
+            )
+        })?
+    }
+
+    /// Runs `f` on a reader connection in the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                            | OpenFlags::SQLITE_OPEN_URI,
+                    )
+                    .map_err(storage)?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut v) = inner.readers.lock() {
+                if v.len() < MAX_IDLE_READERS {
+                    v.push(conn);
+                }
+            }
+            out
+        })
+        .await
+        .map_err(|e| CrmError::storage(StorageErrorKind::Other, e))?
+    }
+}
+
+// ----- statements ---------------------------------------------------------------------
+
+/// Runs a statement built by sea-query; returns the number of rows changed.
+fn exec(
+    conn: &Connection,
+    sql: &str,
+    values: &sea_query_rusqlite::RusqliteValues,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(&*values.as_params())
+}
+
+fn query_strings(conn: &Connection, stmt: &sea_query::SelectStatement) -> Result<Vec<String>> {
+    let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
+    let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+    let rows = prepared
+        .query_map(&*values.as_params(), |r| r.get::<_, String>(0))
+        .map_err(storage)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(storage)
+}
+
+fn query_exists(conn: &Connection, stmt: &sea_query::SelectStatement) -> Result<bool> {
+    let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
+    let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+    prepared.exists(&*values.as_params()).map_err(storage)
+}
+
+fn version_of(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<Option<u64>> {
+    let (sql, values) = crm_sql::select_version(target, tenant).build_rusqlite(SqliteQueryBuilder);
+    let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+    let v: Option<i64> = prepared
+        .query_row(&*values.as_params(), |r| r.get(0))
+        .optional()
+        .map_err(storage)?;
+    Ok(v.map(|v| v as u64))
+}
+
+/// A write failed on a constraint: unique -> `AlreadyExists`, anything else -> storage.
+fn write_error(kind: EntityKind, e: rusqlite::Error) -> CrmError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        let unique = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY;
+        if unique {
+            return CrmError::AlreadyExists {
+                entity: kind.name(),
+                key: msg.clone().unwrap_or_else(|| "unique key".into()),
+            };
+        }
+    }
+    storage(e)
+}
+
+fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
+    if rec.tenant_id() == tenant {
+        Ok(())
+    } else {
+        Err(CrmError::validation(
+            "tenant_id",
+            format!(
+                "{} belongs to another tenant than the change set",
+                rec.entity_ref()
+            ),
+        ))
+    }
+}
+
+fn check_references(conn: &Connection, tenant: TenantId, rec: &Record) -> Result<()> {
+    for parent in rec.references() {
+        if version_of(conn, tenant, parent)?.is_none() {
+            return Err(CrmError::not_found(parent.kind.name(), parent.id));
+        }
+    }
+    Ok(())
+}
+
+fn apply_one(
+    conn: &Connection,
+    tenant: TenantId,
+    change: Change,
+    touched: &mut BTreeSet<Uuid>,
+) -> Result<()> {
+    match change {
+        Change::Insert(rec) => {
+            check_tenant(tenant, &rec)?;
+            let me = rec.entity_ref();
+            if version_of(conn, tenant, me)?.is_some() {
+                return Err(CrmError::AlreadyExists {
+                    entity: me.kind.name(),
+                    key: format!("id {}", me.id),
+                });
+            }
+            check_references(conn, tenant, &rec)?;
+            let (sql, values) = crm_sql::insert(&rec)?.build_rusqlite(SqliteQueryBuilder);
+            exec(conn, &sql, &values).map_err(|e| write_error(me.kind, e))?;
+            touched.extend(crm_sql::searched_customer(&rec));
+        }
+        Change::Update {
+            expected_version,
+            record,
+        } => {
+            check_tenant(tenant, &record)?;
+            let me = record.entity_ref();
+            let current = version_of(conn, tenant, me)?
+                .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+            if current != expected_version {
+                return Err(CrmError::conflict(me.kind.name(), me.id));
+            }
+            if record.version() != expected_version + 1 {
+                return Err(CrmError::validation(
+                    "version",
+                    "an update must carry the read version plus one",
+                ));
+            }
+            check_references(conn, tenant, &record)?;
+            // The previous state may have belonged to another customer's search document.
+            if let Some(old) = select_record(conn, tenant, me)? {
+                touched.extend(crm_sql::searched_customer(&old));
+            }
+            let (sql, values) =
+                crm_sql::update(&record, expected_version)?.build_rusqlite(SqliteQueryBuilder);
+            let n = exec(conn, &sql, &values).map_err(|e| write_error(me.kind, e))?;
+            if n == 0 {
+                return Err(CrmError::conflict(me.kind.name(), me.id));
+            }
+            touched.extend(crm_sql::searched_customer(&record));
+        }
+        Change::Delete {
+            target,
+            expected_version,
+        } => {
+            let current = version_of(conn, tenant, target)?
+                .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+            if expected_version.is_some_and(|v| v != current) {
+                return Err(CrmError::conflict(target.kind.name(), target.id));
+            }
+            for (by, probe) in crm_sql::referrer_probes(target, tenant) {
+                if query_exists(conn, &probe)? {
+                    return Err(CrmError::InUse {
+                        entity: target.kind.name(),
+                        id: target.id.to_string(),
+                        by: by.name().to_string(),
+                    });
+                }
+            }
+            if let Some(old) = select_record(conn, tenant, target)? {
+                touched.extend(crm_sql::searched_customer(&old));
+            }
+            if target.kind == EntityKind::Customer {
+                let (sql, values) =
+                    crm_sql::delete_search(tenant, target.id).build_rusqlite(SqliteQueryBuilder);
+                exec(conn, &sql, &values).map_err(storage)?;
+            }
+            let (sql, values) = crm_sql::delete(target, tenant).build_rusqlite(SqliteQueryBuilder);
+            exec(conn, &sql, &values).map_err(storage)?;
+        }
+        other => {
+            return Err(CrmError::validation(
+                "change",
+                format!("unsupported change {:?}", other.target()),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The stored record of kind `target.kind` (only the kinds that feed search documents are
+/// needed, so others are not decoded).
+fn select_record(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<Option<Record>> {
+    let decode = |json: &str| -> Result<Record> {
+        Ok(match target.kind {
+            EntityKind::Customer => Record::Customer(crm_sql::decode::<Customer>(json)?),
+            EntityKind::Contact => Record::Contact(crm_sql::decode::<Contact>(json)?),
+            EntityKind::ContactPoint => {
+                Record::ContactPoint(crm_sql::decode::<ContactPoint>(json)?)
+            }
+            _ => return Err(CrmError::validation("kind", "not searched")),
+        })
+    };
+    if !matches!(
+        target.kind,
+        EntityKind::Customer | EntityKind::Contact | EntityKind::ContactPoint
+    ) {
+        return Ok(None);
+    }
+    let rows = query_strings(conn, &crm_sql::select_one(target.kind, tenant, target.id))?;
+    rows.first().map(|j| decode(j)).transpose()
+}
+
+/// Rebuilds the search document of `customer` from its current rows (or drops it).
+fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result<()> {
+    let rows = query_strings(
+        conn,
+        &crm_sql::select_one(EntityKind::Customer, tenant, customer),
+    )?;
+    let Some(json) = rows.first() else {
+        let (sql, values) =
+            crm_sql::delete_search(tenant, customer).build_rusqlite(SqliteQueryBuilder);
+        exec(conn, &sql, &values).map_err(storage)?;
+        return Ok(());
+    };
+    let c: Customer = crm_sql::decode(json)?;
+    let contacts: Vec<Contact> = query_strings(
+        conn,
+        &crm_sql::select_children(EntityKind::Contact, tenant, "customer_id", customer),
+    )?
+    .iter()
+    .map(|j| crm_sql::decode(j))
+    .collect::<Result<_>>()?;
+    let points: Vec<ContactPoint> = query_strings(
+        conn,
+        &crm_sql::select_children(EntityKind::ContactPoint, tenant, "customer_id", customer),
+    )?
+    .iter()
+    .map(|j| crm_sql::decode(j))
+    .collect::<Result<_>>()?;
+    let doc = crm_core::search::customer_document(&c, &contacts, &points);
+    let (sql, values) =
+        crm_sql::upsert_search(tenant, customer, &doc).build_rusqlite(SqliteQueryBuilder);
+    exec(conn, &sql, &values).map_err(storage)?;
+    Ok(())
+}
+
+#[async_trait]
+impl CrmStore for SqliteStore {
+    async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
+        let n = changes.changes.len();
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(storage)?;
+            let mut touched = BTreeSet::new();
+            for change in changes.changes {
+                apply_one(&tx, tenant, change, &mut touched)?;
+            }
+            for customer in touched {
+                refresh_search(&tx, tenant, customer)?;
+            }
+            tx.commit().map_err(storage)?;
+            Ok(Applied { changes: n })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl<E: SqlEntity> EntityRead<E> for SqliteStore {
+    async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>> {
+        let stmt = crm_sql::select_one(E::KIND, tenant, id.into());
+        self.read(move |conn| {
+            query_strings(conn, &stmt)?
+                .first()
+                .map(|j| crm_sql::decode::<E>(j))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
+        let stmt = crm_sql::select_page(tenant, query, Dialect::Sqlite)?;
+        let query = query.clone();
+        self.read(move |conn| {
+            let rows = query_strings(conn, &stmt)?
+                .iter()
+                .map(|j| crm_sql::decode::<E>(j))
+                .collect::<Result<Vec<E>>>()?;
+            Ok(crm_sql::finish_page(rows, &query))
+        })
+        .await
+    }
+
+    async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
+        let stmt = crm_sql::select_count::<E>(tenant, filter, Dialect::Sqlite);
+        self.read(move |conn| {
+            let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
+            let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+            let n: i64 = prepared
+                .query_row(&*values.as_params(), |r| r.get(0))
+                .map_err(storage)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_entity<E: Entity>() {}
