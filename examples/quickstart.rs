@@ -1,28 +1,220 @@
-//! Quickstart: a small realistic tenant, then a Customer 360 and a timeline.
+//! Quickstart: a small realistic tenant on the embedded SQLite store, then a Customer 360
+//! and a timeline.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart`. The database file is `crm-quickstart.db` in
+//! the current directory (or the path in `CRM_QUICKSTART_DB`); a second run reopens it and
+//! shows the data the first run wrote.
 
-use chrono::{Duration, TimeZone, Utc};
-use crm::memory::MemoryStore;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm::sqlite::SqliteStore;
 use crm::{
     Activity, ActivityKind, Actor, Channel, Consent, Contact, ContactPointKind, ContactRole, Crm,
-    CrmConfig, CrmError, Customer, CustomerStatus, Entity, FollowUp, Interaction,
-    InteractionDirection, LifecycleStage, Links, Location, Money, Note, Priority, TenantId,
-    TimelineEntry, UserId,
+    CrmConfig, CrmError, Customer, CustomerFilter, CustomerStatus, Entity, FollowUp, Interaction,
+    InteractionDirection, LifecycleStage, Links, ListQuery, Location, Money, Note, Priority,
+    TenantId, TimelineEntry, UserId,
 };
+use uuid::Uuid;
+
+/// The demo tenant and user have fixed ids so a second run finds the first run's data.
+const TENANT: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001);
+const USER: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0002);
 
 #[tokio::main]
 async fn main() -> Result<(), CrmError> {
-    let crm = Crm::new(MemoryStore::new()).with_config(CrmConfig {
+    let path = std::env::var("CRM_QUICKSTART_DB").unwrap_or_else(|_| "crm-quickstart.db".into());
+    let existed = std::path::Path::new(&path).exists();
+    let store = SqliteStore::open(&path).await?;
+    store.migrate().await?;
+    println!(
+        "{} SQLite database {} (schema version {})",
+        if existed { "Reopened" } else { "Created" },
+        std::fs::canonicalize(&path).map_or(path.clone(), |p| p.display().to_string()),
+        store.schema_version().await?
+    );
+    let crm = Crm::new(store).with_config(CrmConfig {
         default_phone_region: Some("DE".into()),
     });
-    let alice = Actor::new(TenantId::new(), UserId::new());
+    let alice = Actor::new(TenantId::from_uuid(TENANT), UserId::from_uuid(USER));
     let t0 = Utc
         .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
         .single()
         .expect("valid date");
-    let at = |days: i64, hours: i64| t0 + Duration::days(days) + Duration::hours(hours);
 
+    let known = ListQuery::filter(CustomerFilter {
+        external_ref: Some("ERP-10042".into()),
+        ..Default::default()
+    });
+    let acme = match crm.list::<Customer>(&alice, known).await?.items.into_iter().next() {
+        Some(acme) => {
+            println!("Found the demo tenant from an earlier run: nothing seeded.\n");
+            acme
+        }
+        None => {
+            println!("Seeding the demo tenant.\n");
+            seed(&crm, &alice, t0).await?
+        }
+    };
+    let pipeline = crm.default_pipeline(&alice, t0).await?;
+
+    // Customer 360.
+    let v = crm.customer_360(&alice, acme.id).await?;
+    let c = &v.customer;
+    println!(
+        "== Customer 360: {} ({:?}, {:?})",
+        c.name, c.status, c.lifecycle_stage
+    );
+    println!(
+        "   ERP ref {}  industry {}  employees {}  revenue {}",
+        c.external_ref.as_deref().unwrap_or("-"),
+        c.industry.as_deref().unwrap_or("-"),
+        c.company_size.map_or("-".into(), |n| n.to_string()),
+        c.annual_revenue.map_or("-".into(), |m| m.to_string())
+    );
+    println!(
+        "   first contact {}  last contact {}",
+        c.first_contact_at.map_or("-".into(), |t| t.to_rfc3339()),
+        c.last_contact_at.map_or("-".into(), |t| t.to_rfc3339())
+    );
+    println!(
+        "   tags: {}",
+        v.tags
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("-- contacts");
+    for ct in &v.contacts {
+        let points: Vec<String> = v
+            .contact_points
+            .iter()
+            .filter(|p| p.contact_id == Some(ct.id))
+            .map(|p| {
+                format!(
+                    "{:?} {}{}",
+                    p.kind,
+                    p.value,
+                    if p.primary { " *" } else { "" }
+                )
+            })
+            .collect();
+        println!(
+            "   {}{} - {} [{}]",
+            ct.full_name(),
+            if ct.is_primary { " (primary)" } else { "" },
+            ct.job_title.as_deref().unwrap_or("-"),
+            points.join("; ")
+        );
+    }
+    println!("-- company contact points");
+    for p in v.contact_points.iter().filter(|p| p.contact_id.is_none()) {
+        println!("   {:?} {} (entered as {:?})", p.kind, p.value, p.raw_value);
+    }
+    println!("-- locations");
+    for l in &v.locations {
+        println!(
+            "   {}: {}",
+            l.label.as_deref().unwrap_or("address"),
+            l.one_line()
+        );
+    }
+    println!("-- consent");
+    for k in &v.consent {
+        let who = v
+            .contacts
+            .iter()
+            .find(|c| Some(c.id) == k.contact_id)
+            .map_or(c.name.clone(), |c| c.full_name());
+        println!(
+            "   {who}: may call {}, may e-mail {} - {}",
+            k.may_call(),
+            k.may_email(),
+            k.notes.as_deref().unwrap_or("")
+        );
+    }
+    println!("-- open deals");
+    for d in &v.open_deals {
+        let stage = pipeline.stage(d.stage_id).map_or("?", |s| s.name.as_str());
+        println!(
+            "   {}: {} in {} ({}), weighted {}",
+            d.name,
+            d.amount,
+            stage,
+            d.probability,
+            d.weighted_amount()?
+        );
+    }
+    println!("-- open activities");
+    for a in &v.open_activities {
+        println!(
+            "   {:?} {:?}: {} due {}",
+            a.kind,
+            a.priority,
+            a.subject,
+            a.due_at.map_or("-".into(), |t| t.to_rfc3339())
+        );
+    }
+    println!("-- open follow-ups");
+    for f in &v.open_follow_ups {
+        println!("   {} due {}", f.title, f.due_at.to_rfc3339());
+    }
+    println!("-- pinned notes");
+    for n in &v.pinned_notes {
+        println!("   {}: {}", n.title.as_deref().unwrap_or("note"), n.body);
+    }
+
+    // Timeline, newest first, two entries per page to show paging.
+    println!("== Timeline");
+    let mut cursor = None;
+    loop {
+        let page = crm.timeline(&alice, acme.id, 2, cursor).await?;
+        for e in &page.items {
+            let what = match e {
+                TimelineEntry::Interaction(i) => format!(
+                    "{:?} {:?}: {}",
+                    i.channel,
+                    i.direction,
+                    i.subject.as_deref().unwrap_or("")
+                ),
+                TimelineEntry::Activity(a) => format!("activity {:?}: {}", a.kind, a.subject),
+                TimelineEntry::Note(n) => format!("note: {}", n.title.as_deref().unwrap_or("")),
+                TimelineEntry::StageChange(s) => format!(
+                    "deal moved to {} ({})",
+                    pipeline
+                        .stage(s.to_stage)
+                        .map_or("?", |st| st.name.as_str()),
+                    s.probability
+                ),
+            };
+            println!("   {}  {}", e.at().format("%Y-%m-%d %H:%M"), what);
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+
+    // Search: names of contacts, e-mails and phone digits all find the customer.
+    for text in ["schulz", "0171 555"] {
+        let filter = crm::CustomerFilter {
+            text: Some(text.into()),
+            ..Default::default()
+        };
+        let hits = crm
+            .list::<Customer>(&alice, crm::ListQuery::filter(filter))
+            .await?;
+        let names: Vec<&str> = hits.items.iter().map(|c| c.name.as_str()).collect();
+        println!("== Search {text:?}: {}", names.join(", "));
+    }
+    Ok(())
+}
+
+/// Writes a realistic tenant: a company with two contacts, contact points, an address,
+/// consent, a private customer, tags, a deal moved through two stages, interactions, a
+/// meeting, a pinned note and a follow-up.
+async fn seed(crm: &Crm<SqliteStore>, alice: &Actor, t0: DateTime<Utc>) -> Result<Customer, CrmError> {
+    let alice = alice.clone();
+    let at = |days: i64, hours: i64| t0 + Duration::days(days) + Duration::hours(hours);
     // A company customer with two people, addresses and ways to reach them.
     let mut acme = Customer::company(alice.tenant, "Acme Maschinenbau GmbH", t0)?;
     acme.status = CustomerStatus::Active;
@@ -227,156 +419,5 @@ async fn main() -> Result<(), CrmError> {
     )?;
     crm.create(&alice, follow, at(6, 4)).await?;
 
-    // Customer 360.
-    let v = crm.customer_360(&alice, acme.id).await?;
-    let c = &v.customer;
-    println!(
-        "== Customer 360: {} ({:?}, {:?})",
-        c.name, c.status, c.lifecycle_stage
-    );
-    println!(
-        "   ERP ref {}  industry {}  employees {}  revenue {}",
-        c.external_ref.as_deref().unwrap_or("-"),
-        c.industry.as_deref().unwrap_or("-"),
-        c.company_size.map_or("-".into(), |n| n.to_string()),
-        c.annual_revenue.map_or("-".into(), |m| m.to_string())
-    );
-    println!(
-        "   first contact {}  last contact {}",
-        c.first_contact_at.map_or("-".into(), |t| t.to_rfc3339()),
-        c.last_contact_at.map_or("-".into(), |t| t.to_rfc3339())
-    );
-    println!(
-        "   tags: {}",
-        v.tags
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("-- contacts");
-    for ct in &v.contacts {
-        let points: Vec<String> = v
-            .contact_points
-            .iter()
-            .filter(|p| p.contact_id == Some(ct.id))
-            .map(|p| {
-                format!(
-                    "{:?} {}{}",
-                    p.kind,
-                    p.value,
-                    if p.primary { " *" } else { "" }
-                )
-            })
-            .collect();
-        println!(
-            "   {}{} - {} [{}]",
-            ct.full_name(),
-            if ct.is_primary { " (primary)" } else { "" },
-            ct.job_title.as_deref().unwrap_or("-"),
-            points.join("; ")
-        );
-    }
-    println!("-- company contact points");
-    for p in v.contact_points.iter().filter(|p| p.contact_id.is_none()) {
-        println!("   {:?} {} (entered as {:?})", p.kind, p.value, p.raw_value);
-    }
-    println!("-- locations");
-    for l in &v.locations {
-        println!(
-            "   {}: {}",
-            l.label.as_deref().unwrap_or("address"),
-            l.one_line()
-        );
-    }
-    println!("-- consent");
-    for k in &v.consent {
-        let who = v
-            .contacts
-            .iter()
-            .find(|c| Some(c.id) == k.contact_id)
-            .map_or(c.name.clone(), |c| c.full_name());
-        println!(
-            "   {who}: may call {}, may e-mail {} - {}",
-            k.may_call(),
-            k.may_email(),
-            k.notes.as_deref().unwrap_or("")
-        );
-    }
-    println!("-- open deals");
-    for d in &v.open_deals {
-        let stage = pipeline.stage(d.stage_id).map_or("?", |s| s.name.as_str());
-        println!(
-            "   {}: {} in {} ({}), weighted {}",
-            d.name,
-            d.amount,
-            stage,
-            d.probability,
-            d.weighted_amount()?
-        );
-    }
-    println!("-- open activities");
-    for a in &v.open_activities {
-        println!(
-            "   {:?} {:?}: {} due {}",
-            a.kind,
-            a.priority,
-            a.subject,
-            a.due_at.map_or("-".into(), |t| t.to_rfc3339())
-        );
-    }
-    println!("-- open follow-ups");
-    for f in &v.open_follow_ups {
-        println!("   {} due {}", f.title, f.due_at.to_rfc3339());
-    }
-    println!("-- pinned notes");
-    for n in &v.pinned_notes {
-        println!("   {}: {}", n.title.as_deref().unwrap_or("note"), n.body);
-    }
-
-    // Timeline, newest first, two entries per page to show paging.
-    println!("== Timeline");
-    let mut cursor = None;
-    loop {
-        let page = crm.timeline(&alice, acme.id, 2, cursor).await?;
-        for e in &page.items {
-            let what = match e {
-                TimelineEntry::Interaction(i) => format!(
-                    "{:?} {:?}: {}",
-                    i.channel,
-                    i.direction,
-                    i.subject.as_deref().unwrap_or("")
-                ),
-                TimelineEntry::Activity(a) => format!("activity {:?}: {}", a.kind, a.subject),
-                TimelineEntry::Note(n) => format!("note: {}", n.title.as_deref().unwrap_or("")),
-                TimelineEntry::StageChange(s) => format!(
-                    "deal moved to {} ({})",
-                    pipeline
-                        .stage(s.to_stage)
-                        .map_or("?", |st| st.name.as_str()),
-                    s.probability
-                ),
-            };
-            println!("   {}  {}", e.at().format("%Y-%m-%d %H:%M"), what);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-
-    // Search: names of contacts, e-mails and phone digits all find the customer.
-    for text in ["schulz", "0171 555"] {
-        let filter = crm::CustomerFilter {
-            text: Some(text.into()),
-            ..Default::default()
-        };
-        let hits = crm
-            .list::<Customer>(&alice, crm::ListQuery::filter(filter))
-            .await?;
-        let names: Vec<&str> = hits.items.iter().map(|c| c.name.as_str()).collect();
-        println!("== Search {text:?}: {}", names.join(", "));
-    }
-    let _ = ben;
-    Ok(())
+    Ok(acme)
 }

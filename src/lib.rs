@@ -6,6 +6,7 @@
 //! and attachments, with a typed service API ([`Crm`]) over pluggable storage.
 //!
 //! Everything of [`crm_core`] is re-exported here. Stores:
+//! - `sqlite`: the SQLite store, one file and no server (feature `sqlite`, on by default);
 //! - [`memory`]: the complete in-memory store (always available).
 //!
 //! ```
@@ -27,6 +28,12 @@ pub use crm_core::*;
 /// The in-memory store.
 pub mod memory {
     pub use crm_store_memory::MemoryStore;
+}
+
+/// The SQLite store, the embedded default (feature `sqlite`, on by default).
+#[cfg(feature = "sqlite")]
+pub mod sqlite {
+    pub use crm_store_sqlite::{SqliteStore, SCHEMA_VERSION};
 }
 
 /// The README's code blocks, compiled as doctests so the README stays correct.

@@ -19,7 +19,7 @@
 mod entities;
 mod schema;
 
-pub use schema::{ddl, index_ddl, Col, ColKind, Index, TableDef};
+pub use schema::{ddl, index_ddl, tables as ddl_tables, Col, ColKind, Index, TableDef};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{
