@@ -44,7 +44,13 @@ async fn main() -> Result<(), CrmError> {
         external_ref: Some("ERP-10042".into()),
         ..Default::default()
     });
-    let acme = match crm.list::<Customer>(&alice, known).await?.items.into_iter().next() {
+    let acme = match crm
+        .list::<Customer>(&alice, known)
+        .await?
+        .items
+        .into_iter()
+        .next()
+    {
         Some(acme) => {
             println!("Found the demo tenant from an earlier run: nothing seeded.\n");
             acme
@@ -212,7 +218,11 @@ async fn main() -> Result<(), CrmError> {
 /// Writes a realistic tenant: a company with two contacts, contact points, an address,
 /// consent, a private customer, tags, a deal moved through two stages, interactions, a
 /// meeting, a pinned note and a follow-up.
-async fn seed(crm: &Crm<SqliteStore>, alice: &Actor, t0: DateTime<Utc>) -> Result<Customer, CrmError> {
+async fn seed(
+    crm: &Crm<SqliteStore>,
+    alice: &Actor,
+    t0: DateTime<Utc>,
+) -> Result<Customer, CrmError> {
     let alice = alice.clone();
     let at = |days: i64, hours: i64| t0 + Duration::days(days) + Duration::hours(hours);
     // A company customer with two people, addresses and ways to reach them.

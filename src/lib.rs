@@ -7,6 +7,7 @@
 //!
 //! Everything of [`crm_core`] is re-exported here. Stores:
 //! - `sqlite`: the SQLite store, one file and no server (feature `sqlite`, on by default);
+//! - `postgres`: the PostgreSQL store with row-level security (feature `postgres`);
 //! - [`memory`]: the complete in-memory store (always available).
 //!
 //! ```
@@ -34,6 +35,12 @@ pub mod memory {
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
     pub use crm_store_sqlite::{SqliteStore, SCHEMA_VERSION};
+}
+
+/// The PostgreSQL store, for scale (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    pub use crm_store_postgres::{PgStore, TENANT_ROLE};
 }
 
 /// The README's code blocks, compiled as doctests so the README stays correct.

@@ -265,7 +265,7 @@ pub const FTS_TABLE: &str = "customer_fts";
 
 /// Customers whose search document contains every term of `text`. SQLite narrows with the
 /// FTS5 trigram index (terms of three or more characters) and confirms with `instr`;
-/// PostgreSQL uses `strpos`, backed by a pg_trgm index.
+/// PostgreSQL uses `LIKE '%term%'` (escaped), answered by a pg_trgm GIN index.
 fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     let terms = crm_core::search::query_terms(text);
     let mut sub = Query::select()
@@ -295,7 +295,15 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
         }
     }
     for t in &terms {
-        sub.and_where(cond::contains(dialect, "doc", t));
+        match dialect {
+            Dialect::Sqlite => sub.and_where(cond::contains(dialect, "doc", t)),
+            // `LIKE '%term%'` (case-sensitive in PostgreSQL, so exact substring semantics)
+            // is what a pg_trgm GIN index can answer.
+            Dialect::Postgres => sub.and_where(
+                col("doc")
+                    .like(sea_query::LikeExpr::new(format!("%{}%", escape_like(t))).escape('\\')),
+            ),
+        };
     }
     col("id").in_subquery(sub)
 }
@@ -393,6 +401,13 @@ fn insert_typed<E: SqlEntity>(e: &E) -> Result<InsertStatement> {
     Ok(stmt)
 }
 
+/// The column values of a record in table order (common columns, then projections).
+fn row_values<E: SqlEntity>(e: &E) -> Result<Vec<SimpleExpr>> {
+    let mut vals = common_values(e)?;
+    vals.extend(E::values(e)?);
+    Ok(vals.into_iter().map(Expr::val).collect())
+}
+
 fn update_typed<E: SqlEntity>(e: &E, expected_version: u64) -> Result<UpdateStatement> {
     let mut names: Vec<&str> = COMMON.to_vec();
     names.extend(E::columns().iter().map(|c| c.name));
@@ -442,18 +457,45 @@ pub fn insert(record: &Record) -> Result<InsertStatement> {
     dispatch!(record, e => insert_typed(e))
 }
 
+/// One multi-row `INSERT` of records that are all of the same kind (for bulk loads);
+/// fails with `Validation` on an empty slice or mixed kinds.
+pub fn insert_many(records: &[Record]) -> Result<InsertStatement> {
+    let first = records
+        .first()
+        .ok_or_else(|| CrmError::validation("records", "nothing to insert"))?;
+    let mut stmt = dispatch!(first, e => insert_typed(e))?;
+    for r in &records[1..] {
+        if r.kind() != first.kind() {
+            return Err(CrmError::validation("records", "records of one kind only"));
+        }
+        let row = dispatch!(r, e => row_values(e))?;
+        stmt.values(row)
+            .map_err(|err| CrmError::validation("data", format!("column mismatch: {err}")))?;
+    }
+    Ok(stmt)
+}
+
 /// `UPDATE ... WHERE tenant_id = ? AND id = ? AND version = ?` (0 rows: stale or missing).
 pub fn update(record: &Record, expected_version: u64) -> Result<UpdateStatement> {
     dispatch!(record, e => update_typed(e, expected_version))
 }
 
-/// `DELETE FROM <table> WHERE tenant_id = ? AND id = ?`.
-pub fn delete(target: EntityRef, tenant: TenantId) -> DeleteStatement {
-    Query::delete()
+/// `DELETE FROM <table> WHERE tenant_id = ? AND id = ? [AND version = ?]` (0 rows: stale
+/// or missing).
+pub fn delete(
+    target: EntityRef,
+    tenant: TenantId,
+    expected_version: Option<u64>,
+) -> DeleteStatement {
+    let mut stmt = Query::delete()
         .from_table(table(target.kind))
         .and_where(col("tenant_id").eq(uuid_value(tenant)))
         .and_where(col("id").eq(target.id))
-        .to_owned()
+        .to_owned();
+    if let Some(v) = expected_version {
+        stmt.and_where(col("version").eq(v as i64));
+    }
+    stmt
 }
 
 /// Statements that each return a row when some row of the tenant still refers to
@@ -513,6 +555,18 @@ pub fn searched_customer(record: &Record) -> Option<Uuid> {
 /// A sort key's value as its column stores it (for tests and projections).
 pub fn sort_key_value<E: Entity>(sort: &E::Sort, e: &E) -> Result<Value> {
     Ok(sort_value(&sort.value(e))?.unwrap_or(Value::String(None)))
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE` pattern with escape character `\`.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// `SELECT data FROM <kind> WHERE tenant_id = ? AND <parent_col> = ?` (children of a row).

@@ -18,7 +18,9 @@
 //! ```
 //!
 //! The factory is any expression callable as `factory()` returning a future of
-//! `Arc<dyn CrmStore>`: a closure as above, or the name of an `async fn` in the test file.
+//! `Arc<dyn CrmStore>`, or of `Option<Arc<dyn CrmStore>>` for a backend that may be
+//! unavailable (`None` skips the scenario; the factory prints why): a closure as above, or
+//! the name of an `async fn` in the test file.
 #![warn(missing_docs)]
 
 pub mod atomicity;
@@ -217,9 +219,11 @@ macro_rules! __conformance_expand {
                 $(
                     #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $scenario() {
-                        let store: ::std::sync::Arc<dyn $crate::__private::CrmStore> =
-                            ($factory)().await;
-                        $crate::$theme::$scenario(store).await;
+                        let store = $crate::__private::IntoStore::into_store(($factory)().await);
+                        // `None`: the factory printed why this backend is skipped.
+                        if let Some(store) = store {
+                            $crate::$theme::$scenario(store).await;
+                        }
                     }
                 )*
             }
@@ -231,4 +235,24 @@ macro_rules! __conformance_expand {
 #[doc(hidden)]
 pub mod __private {
     pub use crm_core::store::CrmStore;
+    use std::sync::Arc;
+
+    /// What a factory may return: a store, or `None` when the backend is not available
+    /// (e.g. no database configured) and the scenario is to be skipped.
+    pub trait IntoStore {
+        /// The store to run the scenario on, if any.
+        fn into_store(self) -> Option<Arc<dyn CrmStore>>;
+    }
+
+    impl IntoStore for Arc<dyn CrmStore> {
+        fn into_store(self) -> Option<Arc<dyn CrmStore>> {
+            Some(self)
+        }
+    }
+
+    impl IntoStore for Option<Arc<dyn CrmStore>> {
+        fn into_store(self) -> Option<Arc<dyn CrmStore>> {
+            self
+        }
+    }
 }

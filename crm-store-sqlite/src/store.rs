@@ -388,7 +388,8 @@ fn apply_one(
                     crm_sql::delete_search(tenant, target.id).build_rusqlite(SqliteQueryBuilder);
                 exec(conn, &sql, &values).map_err(storage)?;
             }
-            let (sql, values) = crm_sql::delete(target, tenant).build_rusqlite(SqliteQueryBuilder);
+            let (sql, values) = crm_sql::delete(target, tenant, expected_version)
+                .build_rusqlite(SqliteQueryBuilder);
             exec(conn, &sql, &values).map_err(storage)?;
         }
         other => {

@@ -10,12 +10,17 @@ use crm_core::*;
 use crm_store_sqlite::{SqliteStore, SCHEMA_VERSION};
 
 fn t(secs: i64) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("time") + Duration::seconds(secs)
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("time")
+        + Duration::seconds(secs)
 }
 
 async fn fresh() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(dir.path().join("crm.db")).await.expect("open");
+    let store = SqliteStore::open(dir.path().join("crm.db"))
+        .await
+        .expect("open");
     store.migrate().await.expect("migrate");
     (dir, store)
 }
@@ -38,7 +43,11 @@ async fn migrated_schema_matches_crm_sql() {
         assert_eq!(cols, want, "columns of {}", def.kind.name());
     }
     let fts: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'customer_fts'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'customer_fts'",
+            [],
+            |r| r.get(0),
+        )
         .expect("fts");
     assert_eq!(fts, 1);
 }
@@ -46,13 +55,22 @@ async fn migrated_schema_matches_crm_sql() {
 #[tokio::test]
 async fn wal_foreign_keys_and_version() {
     let (dir, store) = fresh().await;
-    assert_eq!(store.schema_version().await.expect("version"), SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        SCHEMA_VERSION
+    );
     let conn = rusqlite::Connection::open(dir.path().join("crm.db")).expect("raw open");
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
     assert_eq!(mode, "wal");
     // The foreign keys exist in the schema (checked by SQLite when enabled).
     let fks: i64 = conn
-        .query_row("SELECT count(DISTINCT id) FROM pragma_foreign_key_list('contact')", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(DISTINCT id) FROM pragma_foreign_key_list('contact')",
+            [],
+            |r| r.get(0),
+        )
         .expect("fks");
     assert_eq!(fks, 1);
     store.migrate().await.expect("migrate is idempotent");
@@ -69,8 +87,20 @@ async fn newer_schema_is_refused_naming_both_versions() {
     }
     let err = SqliteStore::open(&path).await.expect_err("newer schema");
     let msg = err.to_string();
-    assert!(matches!(err, CrmError::Storage { kind: StorageErrorKind::Schema, .. }), "{msg}");
-    assert!(msg.contains(&format!("version {}", SCHEMA_VERSION + 3)), "{msg}");
+    assert!(
+        matches!(
+            err,
+            CrmError::Storage {
+                kind: StorageErrorKind::Schema,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("version {}", SCHEMA_VERSION + 3)),
+        "{msg}"
+    );
     assert!(msg.contains(&format!("version {SCHEMA_VERSION}")), "{msg}");
 }
 
@@ -81,19 +111,28 @@ async fn older_file_migrates_forward_and_data_survives_reopen() {
     {
         // An empty file at schema version 0, as an older (pre-release) host would leave it.
         let conn = rusqlite::Connection::open(&path).expect("raw open");
-        conn.execute_batch("CREATE TABLE host_table (x INTEGER);").expect("host table");
+        conn.execute_batch("CREATE TABLE host_table (x INTEGER);")
+            .expect("host table");
     }
     let store = SqliteStore::open(&path).await.expect("open");
     assert_eq!(store.schema_version().await.expect("version"), 0);
     store.migrate().await.expect("migrate");
-    assert_eq!(store.schema_version().await.expect("version"), SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        SCHEMA_VERSION
+    );
     let tenant = TenantId::new();
     let c = Customer::company(tenant, "Persisted GmbH", t(0)).expect("customer");
-    store.apply(tenant, ChangeSet::new().insert(c.clone())).await.expect("insert");
+    store
+        .apply(tenant, ChangeSet::new().insert(c.clone()))
+        .await
+        .expect("insert");
     drop(store);
     let again = SqliteStore::open(&path).await.expect("reopen");
     again.migrate().await.expect("migrate again");
-    let read = EntityRead::<Customer>::get(&again, tenant, c.id).await.expect("get");
+    let read = EntityRead::<Customer>::get(&again, tenant, c.id)
+        .await
+        .expect("get");
     assert_eq!(read, Some(c));
 }
 
@@ -114,21 +153,41 @@ async fn sixteen_concurrent_tasks_mixing_reads_and_writes() {
             let mut mine = Vec::new();
             for i in 0..EACH {
                 let now = t((task * 1000 + i) as i64);
-                let c = Customer::person(actor.tenant, &format!("Task{task}"), &format!("Person{i}"), now)?;
+                let c = Customer::person(
+                    actor.tenant,
+                    &format!("Task{task}"),
+                    &format!("Person{i}"),
+                    now,
+                )?;
                 let c = crm.create_customer(&actor, c, now).await?;
-                crm.add_contact_point(&actor, c.id, None, ContactPointKind::Email, &format!("t{task}p{i}@example.com"), now)
-                    .await?;
+                crm.add_contact_point(
+                    &actor,
+                    c.id,
+                    None,
+                    ContactPointKind::Email,
+                    &format!("t{task}p{i}@example.com"),
+                    now,
+                )
+                .await?;
                 let mut upd = crm.get_customer(&actor, c.id).await?;
                 upd.industry = Some(format!("industry {}", i % 3));
                 crm.update(&actor, upd, now).await?;
                 let page = crm
-                    .list::<Customer>(&actor, ListQuery::new().sorted(CustomerSort::Name, Direction::Asc).limit(20))
+                    .list::<Customer>(
+                        &actor,
+                        ListQuery::new()
+                            .sorted(CustomerSort::Name, Direction::Asc)
+                            .limit(20),
+                    )
                     .await?;
                 assert!(!page.items.is_empty());
                 let hits = crm
                     .list::<Customer>(
                         &actor,
-                        ListQuery::filter(CustomerFilter { text: Some(format!("t{task}p{i}@")), ..Default::default() }),
+                        ListQuery::filter(CustomerFilter {
+                            text: Some(format!("t{task}p{i}@")),
+                            ..Default::default()
+                        }),
                     )
                     .await?;
                 assert_eq!(hits.items.len(), 1, "search finds the new customer at once");
@@ -139,14 +198,26 @@ async fn sixteen_concurrent_tasks_mixing_reads_and_writes() {
     }
     let mut all = BTreeSet::new();
     for h in handles {
-        let ids = h.await.expect("task panicked").expect("no storage error under concurrency");
+        let ids = h
+            .await
+            .expect("task panicked")
+            .expect("no storage error under concurrency");
         all.extend(ids);
     }
     assert_eq!(all.len(), TASKS * EACH);
-    let n = crm.count::<Customer>(&actor, CustomerFilter::default()).await.expect("count");
+    let n = crm
+        .count::<Customer>(&actor, CustomerFilter::default())
+        .await
+        .expect("count");
     assert_eq!(n as usize, TASKS * EACH);
     let updated = crm
-        .count::<Customer>(&actor, CustomerFilter { industry: Some("industry 0".into()), ..Default::default() })
+        .count::<Customer>(
+            &actor,
+            CustomerFilter {
+                industry: Some("industry 0".into()),
+                ..Default::default()
+            },
+        )
         .await
         .expect("count");
     assert_eq!(updated as usize, TASKS * EACH.div_ceil(3));
@@ -157,7 +228,9 @@ async fn sixteen_concurrent_tasks_mixing_reads_and_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_stores_on_one_file() {
     let (dir, a) = fresh().await;
-    let b = SqliteStore::open(dir.path().join("crm.db")).await.expect("second handle");
+    let b = SqliteStore::open(dir.path().join("crm.db"))
+        .await
+        .expect("second handle");
     let tenant = TenantId::new();
     let mut handles = Vec::new();
     for (k, store) in [a.clone(), b.clone()].into_iter().enumerate() {
@@ -172,5 +245,10 @@ async fn two_stores_on_one_file() {
     for h in handles {
         h.await.expect("join").expect("no busy error");
     }
-    assert_eq!(EntityRead::<Customer>::count(&a, tenant, &CustomerFilter::default()).await.expect("count"), 80);
+    assert_eq!(
+        EntityRead::<Customer>::count(&a, tenant, &CustomerFilter::default())
+            .await
+            .expect("count"),
+        80
+    );
 }

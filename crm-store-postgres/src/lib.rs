@@ -1,0 +1,62 @@
+//! # crm-store-postgres
+//!
+//! The PostgreSQL store of the `crm` library, for hosts that outgrow a file: many
+//! application servers sharing one database, millions of records per tenant.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), crm_core::CrmError> {
+//! let store = crm_store_postgres::PgStore::connect("postgres://app@db/crm").await?;
+//! store.migrate().await?;
+//! let crm = crm_core::Crm::new(store);
+//! # Ok(()) }
+//! ```
+//!
+//! - **SQL** comes from `crm-sql` (sea-query, the same builders as the SQLite store), bound
+//!   with sea-query-sqlx; no `query!` macros, no `Any` driver. The pool is the host's:
+//!   [`PgStore::connect`] or [`PgStore::from_pool`].
+//! - **Migrations** are embedded with `sqlx::migrate!` (same numbering as SQLite) and run by
+//!   the explicit [`PgStore::migrate`]; a database migrated by a newer version is refused.
+//! - **Two tenant fences**: every statement carries `tenant_id`, and every table has a
+//!   row-level-security policy on the transaction-local setting `app.tenant_id`. Each
+//!   transaction of the store runs `SET LOCAL ROLE crm_tenant` (a role without RLS bypass,
+//!   created by the migration and granted to the migrating user) and sets `app.tenant_id`,
+//!   so even a statement that forgot its predicate sees only its tenant.
+//!   [`PgStore::begin_tenant`] hands hosts such a transaction for their own queries.
+//! - **Atomic change sets** in one transaction; optimistic concurrency through `version` in
+//!   the `WHERE` clause; unique violations are `AlreadyExists`; serialization failures and
+//!   deadlocks are retryable `Storage` errors (the service retries them).
+//! - **Search**: each customer's search document lives in `customer_search` with a pg_trgm
+//!   GIN index, queried with `LIKE '%term%'`: the same substring semantics as SQLite's FTS5
+//!   trigram index and the memory store.
+//!
+//! ## Scaling out with Citus
+//! `tenant_id` leads every primary key and index, and every foreign key includes it, so each
+//! table can be distributed by tenant. After `migrate()`, on the coordinator:
+//! ```sql
+//! SELECT create_distributed_table('customer', 'tenant_id');
+//! SELECT create_distributed_table('contact', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('contact_point', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('location', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('consent', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('pipeline', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('deal', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('lead', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('stage_change', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('activity', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('interaction', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('note', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('tag', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('tag_assignment', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('follow_up', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('owned_item', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('attachment', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('customer_search', 'tenant_id', colocate_with => 'customer');
+//! ```
+//! Distribute parents before children (the order above) so the co-located foreign keys
+//! can be created; every query of the store filters on `tenant_id` and is routed to one
+//! shard.
+#![warn(missing_docs)]
+
+mod store;
+
+pub use store::{PgStore, TENANT_ROLE};

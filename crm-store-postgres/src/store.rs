@@ -1,0 +1,494 @@
+//! The store: pool, migrations, tenant-fenced transactions, the write path and the reads.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use sea_query::{LockType, PostgresQueryBuilder};
+use sea_query_sqlx::SqlxBinder;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+// SQL strings come from sea-query with every value bound as a parameter, so they are
+// asserted safe for sqlx.
+use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crm_core::model::{Contact, ContactPoint, Customer};
+use crm_core::store::{
+    Applied, Change, ChangeSet, CrmStore, EntityKind, EntityRead, EntityRef, ListQuery, Page,
+    Record,
+};
+use crm_core::{CrmError, Result, StorageErrorKind, TenantId};
+use crm_sql::{Dialect, SqlEntity};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The role every store transaction switches to, so row-level security applies even when
+/// the pool's user is a superuser or the tables' owner.
+pub const TENANT_ROLE: &str = "crm_tenant";
+
+/// A PostgreSQL-backed [`CrmStore`]. Cloning is cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    role: Option<String>,
+}
+
+fn storage(e: sqlx::Error) -> CrmError {
+    let kind = match &e {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("40001" | "40P01" | "55P03") => StorageErrorKind::Busy,
+            _ => StorageErrorKind::Other,
+        },
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => StorageErrorKind::Connection,
+        _ => StorageErrorKind::Other,
+    };
+    CrmError::storage(kind, e)
+}
+
+fn sql_state(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.to_string()),
+        _ => None,
+    }
+}
+
+impl PgStore {
+    /// Connects a pool to `url` (a `postgres://` URL; add `?options=-csearch_path%3Dmy_schema`
+    /// to use another schema).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts: PgConnectOptions = url
+            .parse()
+            .map_err(|e| CrmError::storage(StorageErrorKind::Connection, e))?;
+        Self::connect_with(opts).await
+    }
+
+    /// Connects a pool with explicit options.
+    pub async fn connect_with(opts: PgConnectOptions) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(opts)
+            .await
+            .map_err(storage)?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses a pool configured by the host. Fails if the database was migrated by a newer
+    /// version of this store.
+    pub async fn from_pool(pool: PgPool) -> Result<Self> {
+        let store = Self {
+            pool,
+            role: Some(TENANT_ROLE.to_string()),
+        };
+        store.check_not_newer().await?;
+        Ok(store)
+    }
+
+    /// Changes the role store transactions switch to (`None`: stay the pool's user, for
+    /// hosts whose user owns the tables and is no superuser, where forced row-level security
+    /// applies without a role switch).
+    #[must_use]
+    pub fn with_role(mut self, role: Option<String>) -> Self {
+        self.role = role;
+        self
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The newest schema version this build knows.
+    pub fn latest_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The schema version of the database (0 before the first migration).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?;
+        if !exists {
+            return Ok(0);
+        }
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(storage)?;
+        Ok(v.unwrap_or(0))
+    }
+
+    async fn check_not_newer(&self) -> Result<()> {
+        let found = self.schema_version().await?;
+        let latest = Self::latest_version();
+        if found > latest {
+            return Err(CrmError::storage(
+                StorageErrorKind::Schema,
+                format!(
+                    "the database has schema version {found}, newer than version {latest} of this crm-store-postgres; upgrade the library"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Brings the schema to the latest version (each migration in its own transaction,
+    /// serialised across processes by an advisory lock). Idempotent.
+    pub async fn migrate(&self) -> Result<()> {
+        self.check_not_newer().await?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| CrmError::storage(StorageErrorKind::Schema, e))
+    }
+
+    /// A transaction fenced to `tenant`: the store's role is set and `app.tenant_id` is
+    /// `tenant`, so row-level security hides every other tenant's rows, whatever the query.
+    pub async fn begin_tenant(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        if let Some(role) = &self.role {
+            sqlx::query(AssertSqlSafe(format!(
+                "SET LOCAL ROLE \"{}\"",
+                role.replace('"', "\"\"")
+            )))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        }
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        Ok(tx)
+    }
+}
+
+type Tx = Transaction<'static, Postgres>;
+
+async fn fetch_strings(tx: &mut Tx, stmt: &sea_query::SelectStatement) -> Result<Vec<String>> {
+    let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+    let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(storage)?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(storage))
+        .collect()
+}
+
+async fn exists(tx: &mut Tx, stmt: &sea_query::SelectStatement) -> Result<bool> {
+    let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+    Ok(sqlx::query_with(AssertSqlSafe(sql), values)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(storage)?
+        .is_some())
+}
+
+/// The stored version of `target`, taking `lock` on its row. Locks are taken in the order a
+/// change set touches rows (parents `FOR KEY SHARE` before a child is written, a row
+/// `FOR UPDATE` before it is updated or deleted), so a delete of a parent and an insert
+/// of its child serialise instead of deadlocking, and the loser sees the winner's commit.
+async fn version_of(
+    tx: &mut Tx,
+    tenant: TenantId,
+    target: EntityRef,
+    lock: Option<LockType>,
+) -> Result<Option<u64>> {
+    let mut stmt = crm_sql::select_version(target, tenant);
+    if let Some(l) = lock {
+        stmt.lock(l);
+    }
+    let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+    let row = sqlx::query_with(AssertSqlSafe(sql), values)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(storage)?;
+    row.map(|r| r.try_get::<i64, _>(0).map(|v| v as u64).map_err(storage))
+        .transpose()
+}
+
+/// Runs a write statement; returns rows affected. Constraint failures become the domain's
+/// errors: unique -> `AlreadyExists`; foreign key -> `on_fk`.
+async fn execute(
+    tx: &mut Tx,
+    sql: String,
+    values: sea_query_sqlx::SqlxValues,
+    kind: EntityKind,
+    on_fk: impl FnOnce() -> CrmError,
+) -> Result<u64> {
+    match sqlx::query_with(AssertSqlSafe(sql), values)
+        .execute(&mut **tx)
+        .await
+    {
+        Ok(done) => Ok(done.rows_affected()),
+        Err(e) => match sql_state(&e).as_deref() {
+            Some("23505") => Err(CrmError::AlreadyExists {
+                entity: kind.name(),
+                key: match &e {
+                    sqlx::Error::Database(db) => {
+                        db.constraint().unwrap_or("unique key").to_string()
+                    }
+                    _ => "unique key".into(),
+                },
+            }),
+            Some("23503") => Err(on_fk()),
+            _ => Err(storage(e)),
+        },
+    }
+}
+
+fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
+    if rec.tenant_id() == tenant {
+        Ok(())
+    } else {
+        Err(CrmError::validation(
+            "tenant_id",
+            format!(
+                "{} belongs to another tenant than the change set",
+                rec.entity_ref()
+            ),
+        ))
+    }
+}
+
+async fn check_references(tx: &mut Tx, tenant: TenantId, rec: &Record) -> Result<()> {
+    for parent in rec.references() {
+        if version_of(tx, tenant, parent, Some(LockType::KeyShare))
+            .await?
+            .is_none()
+        {
+            return Err(CrmError::not_found(parent.kind.name(), parent.id));
+        }
+    }
+    Ok(())
+}
+
+/// The first missing reference of `rec` (for a foreign-key failure raced by a delete).
+fn missing_reference(rec: &Record) -> CrmError {
+    rec.references()
+        .first()
+        .map(|p| CrmError::not_found(p.kind.name(), p.id))
+        .unwrap_or_else(|| CrmError::not_found(rec.kind().name(), rec.id()))
+}
+
+async fn select_searched(
+    tx: &mut Tx,
+    tenant: TenantId,
+    target: EntityRef,
+) -> Result<Option<Record>> {
+    if !matches!(
+        target.kind,
+        EntityKind::Customer | EntityKind::Contact | EntityKind::ContactPoint
+    ) {
+        return Ok(None);
+    }
+    let rows = fetch_strings(tx, &crm_sql::select_one(target.kind, tenant, target.id)).await?;
+    let Some(json) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some(match target.kind {
+        EntityKind::Customer => Record::Customer(crm_sql::decode::<Customer>(json)?),
+        EntityKind::Contact => Record::Contact(crm_sql::decode::<Contact>(json)?),
+        _ => Record::ContactPoint(crm_sql::decode::<ContactPoint>(json)?),
+    }))
+}
+
+async fn apply_one(
+    tx: &mut Tx,
+    tenant: TenantId,
+    change: Change,
+    touched: &mut BTreeSet<Uuid>,
+) -> Result<()> {
+    match change {
+        Change::Insert(rec) => {
+            check_tenant(tenant, &rec)?;
+            let me = rec.entity_ref();
+            if version_of(tx, tenant, me, None).await?.is_some() {
+                return Err(CrmError::AlreadyExists {
+                    entity: me.kind.name(),
+                    key: format!("id {}", me.id),
+                });
+            }
+            check_references(tx, tenant, &rec).await?;
+            let (sql, values) = crm_sql::insert(&rec)?.build_sqlx(PostgresQueryBuilder);
+            execute(tx, sql, values, me.kind, || missing_reference(&rec)).await?;
+            touched.extend(crm_sql::searched_customer(&rec));
+        }
+        Change::Update {
+            expected_version,
+            record,
+        } => {
+            check_tenant(tenant, &record)?;
+            let me = record.entity_ref();
+            let current = version_of(tx, tenant, me, Some(LockType::NoKeyUpdate))
+                .await?
+                .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+            if current != expected_version {
+                return Err(CrmError::conflict(me.kind.name(), me.id));
+            }
+            if record.version() != expected_version + 1 {
+                return Err(CrmError::validation(
+                    "version",
+                    "an update must carry the read version plus one",
+                ));
+            }
+            check_references(tx, tenant, &record).await?;
+            if let Some(old) = select_searched(tx, tenant, me).await? {
+                touched.extend(crm_sql::searched_customer(&old));
+            }
+            let (sql, values) =
+                crm_sql::update(&record, expected_version)?.build_sqlx(PostgresQueryBuilder);
+            let n = execute(tx, sql, values, me.kind, || missing_reference(&record)).await?;
+            if n == 0 {
+                return Err(CrmError::conflict(me.kind.name(), me.id));
+            }
+            touched.extend(crm_sql::searched_customer(&record));
+        }
+        Change::Delete {
+            target,
+            expected_version,
+        } => {
+            let current = version_of(tx, tenant, target, Some(LockType::Update))
+                .await?
+                .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+            if expected_version.is_some_and(|v| v != current) {
+                return Err(CrmError::conflict(target.kind.name(), target.id));
+            }
+            let in_use = |by: &str| CrmError::InUse {
+                entity: target.kind.name(),
+                id: target.id.to_string(),
+                by: by.to_string(),
+            };
+            for (by, probe) in crm_sql::referrer_probes(target, tenant) {
+                if exists(tx, &probe).await? {
+                    return Err(in_use(by.name()));
+                }
+            }
+            if let Some(old) = select_searched(tx, tenant, target).await? {
+                touched.extend(crm_sql::searched_customer(&old));
+            }
+            if target.kind == EntityKind::Customer {
+                let (sql, values) =
+                    crm_sql::delete_search(tenant, target.id).build_sqlx(PostgresQueryBuilder);
+                execute(tx, sql, values, target.kind, || in_use("customer_search")).await?;
+            }
+            let (sql, values) =
+                crm_sql::delete(target, tenant, expected_version).build_sqlx(PostgresQueryBuilder);
+            let n = execute(tx, sql, values, target.kind, || {
+                in_use("a concurrent insert")
+            })
+            .await?;
+            if n == 0 {
+                return Err(CrmError::conflict(target.kind.name(), target.id));
+            }
+        }
+        other => {
+            return Err(CrmError::validation(
+                "change",
+                format!("unsupported change {:?}", other.target()),
+            ))
+        }
+    }
+    Ok(())
+}
+
+async fn refresh_search(tx: &mut Tx, tenant: TenantId, customer: Uuid) -> Result<()> {
+    // Lock the customer first: refreshes of one customer's document serialise, and each
+    // reads the children only after the previous writer committed (READ COMMITTED takes a
+    // fresh snapshot per statement). NO KEY UPDATE does not conflict with the KEY SHARE
+    // locks child inserts hold, so it cannot deadlock with them.
+    let mut stmt = crm_sql::select_one(EntityKind::Customer, tenant, customer);
+    stmt.lock(LockType::NoKeyUpdate);
+    let rows = fetch_strings(tx, &stmt).await?;
+    let Some(json) = rows.first() else {
+        let (sql, values) =
+            crm_sql::delete_search(tenant, customer).build_sqlx(PostgresQueryBuilder);
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .execute(&mut **tx)
+            .await
+            .map_err(storage)?;
+        return Ok(());
+    };
+    let c: Customer = crm_sql::decode(json)?;
+    let contacts: Vec<Contact> = fetch_strings(
+        tx,
+        &crm_sql::select_children(EntityKind::Contact, tenant, "customer_id", customer),
+    )
+    .await?
+    .iter()
+    .map(|j| crm_sql::decode(j))
+    .collect::<Result<_>>()?;
+    let points: Vec<ContactPoint> = fetch_strings(
+        tx,
+        &crm_sql::select_children(EntityKind::ContactPoint, tenant, "customer_id", customer),
+    )
+    .await?
+    .iter()
+    .map(|j| crm_sql::decode(j))
+    .collect::<Result<_>>()?;
+    let doc = crm_core::search::customer_document(&c, &contacts, &points);
+    let (sql, values) =
+        crm_sql::upsert_search(tenant, customer, &doc).build_sqlx(PostgresQueryBuilder);
+    sqlx::query_with(AssertSqlSafe(sql), values)
+        .execute(&mut **tx)
+        .await
+        .map_err(storage)?;
+    Ok(())
+}
+
+#[async_trait]
+impl CrmStore for PgStore {
+    async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
+        let n = changes.changes.len();
+        let mut tx = self.begin_tenant(tenant).await?;
+        let mut touched = BTreeSet::new();
+        for change in changes.changes {
+            apply_one(&mut tx, tenant, change, &mut touched).await?;
+        }
+        for customer in touched {
+            refresh_search(&mut tx, tenant, customer).await?;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(Applied { changes: n })
+    }
+}
+
+#[async_trait]
+impl<E: SqlEntity> EntityRead<E> for PgStore {
+    async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let rows = fetch_strings(&mut tx, &crm_sql::select_one(E::KIND, tenant, id.into())).await?;
+        tx.commit().await.map_err(storage)?;
+        rows.first().map(|j| crm_sql::decode::<E>(j)).transpose()
+    }
+
+    async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
+        let stmt = crm_sql::select_page(tenant, query, Dialect::Postgres)?;
+        let mut tx = self.begin_tenant(tenant).await?;
+        let rows = fetch_strings(&mut tx, &stmt).await?;
+        tx.commit().await.map_err(storage)?;
+        let rows = rows
+            .iter()
+            .map(|j| crm_sql::decode::<E>(j))
+            .collect::<Result<Vec<E>>>()?;
+        Ok(crm_sql::finish_page(rows, query))
+    }
+
+    async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
+        let (sql, values) = crm_sql::select_count::<E>(tenant, filter, Dialect::Postgres)
+            .build_sqlx(PostgresQueryBuilder);
+        let mut tx = self.begin_tenant(tenant).await?;
+        let n: i64 = sqlx::query_scalar_with(AssertSqlSafe(sql), values)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,258 @@
+//! PostgreSQL-specific behaviour: the row-level-security fence, schema parity with SQLite,
+//! schema versions.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{TimeZone, Utc};
+use crm_core::store::{ChangeSet, CrmStore, EntityRead};
+use crm_core::*;
+use crm_store_postgres::PgStore;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{AssertSqlSafe, Connection, Row};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .expect("time")
+}
+
+async fn customers(store: &PgStore, tenant: TenantId, n: usize) {
+    let mut cs = ChangeSet::new();
+    for i in 0..n {
+        let c = Customer::company(tenant, &format!("Company {i}"), now()).expect("customer");
+        let p = ContactPoint::new(
+            tenant,
+            c.id,
+            None,
+            ContactPointKind::Email,
+            &format!("c{i}@t.example"),
+            None,
+            now(),
+        )
+        .expect("point");
+        cs = cs.insert(c).insert(p);
+    }
+    store.apply(tenant, cs).await.expect("apply");
+}
+
+/// A raw statement without any tenant predicate, run in the store's tenant transaction,
+/// sees only that tenant's rows and cannot write another tenant's.
+#[tokio::test]
+async fn row_level_security_fences_raw_queries() {
+    let Some(store) = support::store().await else {
+        return;
+    };
+    let (a, b) = (TenantId::new(), TenantId::new());
+    customers(&store, a, 3).await;
+    customers(&store, b, 2).await;
+
+    let mut tx = store.begin_tenant(a).await.expect("tenant tx");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customer")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("count");
+    assert_eq!(n, 3, "only tenant A's customers are visible");
+    let tenants: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM contact_point")
+            .fetch_all(&mut *tx)
+            .await
+            .expect("tenants");
+    assert_eq!(tenants, vec![a.as_uuid()]);
+    let docs: i64 = sqlx::query_scalar("SELECT count(*) FROM customer_search")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("search rows");
+    assert_eq!(docs, 3);
+    // Writing a row of tenant B from tenant A's transaction is refused by the policy.
+    let err = sqlx::query("UPDATE customer SET version = version WHERE tenant_id = $1")
+        .bind(b.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .expect("update runs");
+    assert_eq!(
+        err.rows_affected(),
+        0,
+        "B's rows are invisible to an UPDATE as well"
+    );
+    let insert = sqlx::query(
+        "INSERT INTO tag (tenant_id, id, version, created_at, updated_at, data, name_ci) VALUES ($1, $2, 1, 0, 0, '{}', 'x')",
+    )
+    .bind(b.as_uuid())
+    .bind(uuid::Uuid::now_v7())
+    .execute(&mut *tx)
+    .await;
+    let code = insert
+        .expect_err("row of another tenant")
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.to_string()));
+    assert_eq!(
+        code.as_deref(),
+        Some("42501"),
+        "row-level security violation"
+    );
+    drop(tx);
+
+    // Without a tenant setting, the fenced role sees nothing at all.
+    let mut tx = store.pool().begin().await.expect("tx");
+    sqlx::query(AssertSqlSafe(format!(
+        "SET LOCAL ROLE {}",
+        crm_store_postgres::TENANT_ROLE
+    )))
+    .execute(&mut *tx)
+    .await
+    .expect("role");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customer")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("count");
+    assert_eq!(n, 0);
+}
+
+/// The PostgreSQL and SQLite schemas have the same tables with the same columns.
+#[tokio::test]
+async fn schema_matches_sqlite() {
+    let Some((url, schema)) = support::schema().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let rows = sqlx::query(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name NOT LIKE '\\_sqlx%' ORDER BY table_name, ordinal_position",
+    )
+    .bind(&schema)
+    .fetch_all(&mut conn)
+    .await
+    .expect("columns");
+    let mut pg: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in rows {
+        pg.entry(r.get(0)).or_default().push(r.get(1));
+    }
+
+    let dir = tempfile_dir();
+    let lite = crm_store_sqlite::SqliteStore::open(dir.join("parity.db"))
+        .await
+        .expect("open");
+    lite.migrate().await.expect("migrate");
+    let raw = rusqlite::Connection::open(dir.join("parity.db")).expect("raw");
+    let mut sqlite: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let tables: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'customer_fts%'")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for t in tables {
+        let cols: Vec<String> = raw
+            .prepare(&format!("PRAGMA table_info({t})"))
+            .expect("info")
+            .query_map([], |r| r.get(1))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        sqlite.insert(t, cols);
+    }
+    // SQLite's search table has an integer key for its FTS5 index; PostgreSQL indexes the
+    // document with pg_trgm instead. Everything else is identical.
+    if let Some(cols) = sqlite.get_mut("customer_search") {
+        cols.retain(|c| c != "search_id");
+    }
+    assert_eq!(pg, sqlite);
+    assert!(pg.len() >= 18, "{:?}", pg.keys().collect::<Vec<_>>());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("crm-pg-parity-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// A database migrated by a newer version is refused, naming both versions; migrating is
+/// idempotent.
+#[tokio::test]
+async fn versions() {
+    let Some((url, _)) = support::schema().await else {
+        return;
+    };
+    let store = support::store().await.expect("store");
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        PgStore::latest_version()
+    );
+    store.migrate().await.expect("idempotent");
+
+    let schema = format!("crm_future_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE SCHEMA {schema}; CREATE TABLE {schema}._sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT, installed_on TIMESTAMPTZ, success BOOLEAN, checksum BYTEA, execution_time BIGINT); INSERT INTO {schema}._sqlx_migrations VALUES (99, 'future', now(), true, '', 0)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("future schema");
+    let opts = PgConnectOptions::from_str(&url)
+        .expect("url")
+        .options([("search_path", format!("{schema},public"))]);
+    let err = PgStore::connect_with(opts).await.expect_err("newer schema");
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err,
+            CrmError::Storage {
+                kind: StorageErrorKind::Schema,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("version 99"), "{msg}");
+    assert!(
+        msg.contains(&format!("version {}", PgStore::latest_version())),
+        "{msg}"
+    );
+    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await
+        .expect("cleanup");
+}
+
+/// Reads through the store see what was written, and search works through pg_trgm.
+#[tokio::test]
+async fn search_uses_the_trigram_index_semantics() {
+    let Some(store) = support::store().await else {
+        return;
+    };
+    let t = TenantId::new();
+    customers(&store, t, 5).await;
+    let hits = EntityRead::<Customer>::list(
+        &store,
+        t,
+        &ListQuery::filter(CustomerFilter {
+            text: Some("c3@t.ex".into()),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("search");
+    assert_eq!(
+        hits.items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Company 3"]
+    );
+    // LIKE wildcards in the query are literal characters, not patterns.
+    let none = EntityRead::<Customer>::list(
+        &store,
+        t,
+        &ListQuery::filter(CustomerFilter {
+            text: Some("c_@t".into()),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("search");
+    assert!(none.items.is_empty());
+}
