@@ -610,3 +610,69 @@ pub fn delete_search(tenant: TenantId, customer: Uuid) -> DeleteStatement {
         .and_where(col("customer_id").eq(customer))
         .to_owned()
 }
+
+/// `SELECT id FROM <kind> WHERE tenant_id = ? AND id IN (...)`: which of `ids` exist.
+pub fn select_existing(kind: EntityKind, tenant: TenantId, ids: &[Uuid]) -> SelectStatement {
+    Query::select()
+        .column(ident("id"))
+        .from(table(kind))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("id").is_in(ids.iter().copied()))
+        .to_owned()
+}
+
+/// `SELECT data FROM <kind> WHERE tenant_id = ? AND <column> IN (...) ORDER BY id`.
+pub fn select_where_in(
+    kind: EntityKind,
+    tenant: TenantId,
+    column: &str,
+    ids: &[Uuid],
+) -> SelectStatement {
+    Query::select()
+        .column(ident("data"))
+        .from(table(kind))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col(column).is_in(ids.iter().copied()))
+        .order_by(ident("id"), Order::Asc)
+        .to_owned()
+}
+
+/// Inserts or replaces the search documents of several customers in one statement.
+pub fn upsert_search_many(tenant: TenantId, docs: &[(Uuid, String)]) -> Result<InsertStatement> {
+    let mut stmt = Query::insert();
+    stmt.into_table(ident(SEARCH_TABLE))
+        .columns([ident("tenant_id"), ident("customer_id"), ident("doc")])
+        .on_conflict(
+            sea_query::OnConflict::columns([ident("tenant_id"), ident("customer_id")])
+                .update_column(ident("doc"))
+                .to_owned(),
+        );
+    for (customer, doc) in docs {
+        stmt.values([
+            uuid_value(tenant).into(),
+            Value::from(*customer).into(),
+            doc.as_str().into(),
+        ])
+        .map_err(|err| CrmError::validation("doc", format!("column mismatch: {err}")))?;
+    }
+    Ok(stmt)
+}
+
+/// Position of a kind in [`ddl_tables`] order, which lists referenced tables before the
+/// tables referring to them (so inserting kinds in this order satisfies foreign keys).
+pub fn kind_rank(kind: EntityKind) -> usize {
+    schema::tables()
+        .iter()
+        .position(|t| t.kind == kind)
+        .unwrap_or(usize::MAX)
+}
+
+/// The most rows one multi-row statement of `kind` may carry under PostgreSQL's limit of
+/// 65,535 bind parameters.
+pub fn max_rows_per_insert(kind: EntityKind) -> usize {
+    let cols = schema::tables()
+        .iter()
+        .find(|t| t.kind == kind)
+        .map_or(COMMON.len(), |t| COMMON.len() + t.columns.len());
+    (65_535 / cols).min(1_000)
+}

@@ -1,6 +1,6 @@
 //! The store: pool, migrations, tenant-fenced transactions, the write path and the reads.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use sea_query::{LockType, PostgresQueryBuilder};
@@ -398,47 +398,158 @@ async fn apply_one(
     Ok(())
 }
 
-async fn refresh_search(tx: &mut Tx, tenant: TenantId, customer: Uuid) -> Result<()> {
-    // Lock the customer first: refreshes of one customer's document serialise, and each
-    // reads the children only after the previous writer committed (READ COMMITTED takes a
-    // fresh snapshot per statement). NO KEY UPDATE does not conflict with the KEY SHARE
-    // locks child inserts hold, so it cannot deadlock with them.
-    let mut stmt = crm_sql::select_one(EntityKind::Customer, tenant, customer);
-    stmt.lock(LockType::NoKeyUpdate);
-    let rows = fetch_strings(tx, &stmt).await?;
-    let Some(json) = rows.first() else {
-        let (sql, values) =
-            crm_sql::delete_search(tenant, customer).build_sqlx(PostgresQueryBuilder);
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .execute(&mut **tx)
-            .await
-            .map_err(storage)?;
+/// Inserts a run of consecutive inserts with a few set-based statements instead of several
+/// round trips per row: one existence query per kind, one locking query per referenced
+/// kind, and multi-row `INSERT`s in foreign-key order. The fast path is taken only when
+/// every check passes up front (a reference inside the run must point to an earlier row
+/// of the run, as applying the changes one by one requires); otherwise the run is applied
+/// change by change, which reports exactly the error the one-by-one semantics give.
+async fn insert_run(
+    tx: &mut Tx,
+    tenant: TenantId,
+    run: Vec<Record>,
+    touched: &mut BTreeSet<Uuid>,
+) -> Result<()> {
+    if run.len() < 2 || !run_is_clean(tx, tenant, &run).await? {
+        for rec in run {
+            apply_one(tx, tenant, Change::Insert(rec), touched).await?;
+        }
         return Ok(());
-    };
-    let c: Customer = crm_sql::decode(json)?;
-    let contacts: Vec<Contact> = fetch_strings(
-        tx,
-        &crm_sql::select_children(EntityKind::Contact, tenant, "customer_id", customer),
-    )
-    .await?
-    .iter()
-    .map(|j| crm_sql::decode(j))
-    .collect::<Result<_>>()?;
-    let points: Vec<ContactPoint> = fetch_strings(
-        tx,
-        &crm_sql::select_children(EntityKind::ContactPoint, tenant, "customer_id", customer),
-    )
-    .await?
-    .iter()
-    .map(|j| crm_sql::decode(j))
-    .collect::<Result<_>>()?;
-    let doc = crm_core::search::customer_document(&c, &contacts, &points);
-    let (sql, values) =
-        crm_sql::upsert_search(tenant, customer, &doc).build_sqlx(PostgresQueryBuilder);
-    sqlx::query_with(AssertSqlSafe(sql), values)
-        .execute(&mut **tx)
-        .await
-        .map_err(storage)?;
+    }
+    let mut by_kind: BTreeMap<(usize, EntityKind), Vec<Record>> = BTreeMap::new();
+    for rec in run {
+        touched.extend(crm_sql::searched_customer(&rec));
+        by_kind
+            .entry((crm_sql::kind_rank(rec.kind()), rec.kind()))
+            .or_default()
+            .push(rec);
+    }
+    for ((_, kind), records) in by_kind {
+        for chunk in records.chunks(crm_sql::max_rows_per_insert(kind)) {
+            let (sql, values) = crm_sql::insert_many(chunk)?.build_sqlx(PostgresQueryBuilder);
+            execute(tx, sql, values, kind, || missing_reference(&chunk[0])).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a run of inserts can take the set-based path: right tenant, no id taken (in the
+/// database or twice in the run), every reference either to an earlier row of the run or
+/// to an existing row (locked `FOR KEY SHARE`).
+async fn run_is_clean(tx: &mut Tx, tenant: TenantId, run: &[Record]) -> Result<bool> {
+    let mut seen: HashSet<EntityRef> = HashSet::with_capacity(run.len());
+    let mut outside: BTreeMap<EntityKind, BTreeSet<Uuid>> = BTreeMap::new();
+    for rec in run {
+        if rec.tenant_id() != tenant {
+            return Ok(false);
+        }
+        for r in rec.references() {
+            if !seen.contains(&r) {
+                if run.iter().any(|x| x.entity_ref() == r) {
+                    return Ok(false); // refers to a later row of the run
+                }
+                outside.entry(r.kind).or_default().insert(r.id);
+            }
+        }
+        if !seen.insert(rec.entity_ref()) {
+            return Ok(false);
+        }
+    }
+    let mut ids: BTreeMap<EntityKind, Vec<Uuid>> = BTreeMap::new();
+    for r in &seen {
+        ids.entry(r.kind).or_default().push(r.id);
+    }
+    for (kind, ids) in ids {
+        for chunk in ids.chunks(10_000) {
+            if exists(tx, &crm_sql::select_existing(kind, tenant, chunk)).await? {
+                return Ok(false);
+            }
+        }
+    }
+    for (kind, ids) in outside {
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        for chunk in ids.chunks(10_000) {
+            let mut stmt = crm_sql::select_existing(kind, tenant, chunk);
+            stmt.order_by(sea_query::Alias::new("id"), sea_query::Order::Asc)
+                .lock(LockType::KeyShare);
+            let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+            let found = sqlx::query_with(AssertSqlSafe(sql), values)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(storage)?;
+            if found.len() != chunk.len() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Rebuilds the search documents of `customers` with set-based reads: the customers
+/// (locked `FOR NO KEY UPDATE` in id order, so concurrent refreshes serialise without
+/// deadlocks and read each other's committed rows), their contacts and contact points,
+/// then one multi-row upsert; documents of customers that no longer exist are removed.
+async fn refresh_search_many(
+    tx: &mut Tx,
+    tenant: TenantId,
+    customers: &BTreeSet<Uuid>,
+) -> Result<()> {
+    let ids: Vec<Uuid> = customers.iter().copied().collect();
+    for chunk in ids.chunks(1_000) {
+        let mut stmt = crm_sql::select_where_in(EntityKind::Customer, tenant, "id", chunk);
+        stmt.lock(LockType::NoKeyUpdate);
+        let found: Vec<Customer> = fetch_strings(tx, &stmt)
+            .await?
+            .iter()
+            .map(|j| crm_sql::decode(j))
+            .collect::<Result<_>>()?;
+        let mut contacts: HashMap<Uuid, Vec<Contact>> = HashMap::new();
+        for j in fetch_strings(
+            tx,
+            &crm_sql::select_where_in(EntityKind::Contact, tenant, "customer_id", chunk),
+        )
+        .await?
+        {
+            let c: Contact = crm_sql::decode(&j)?;
+            contacts.entry(c.customer_id.into()).or_default().push(c);
+        }
+        let mut points: HashMap<Uuid, Vec<ContactPoint>> = HashMap::new();
+        for j in fetch_strings(
+            tx,
+            &crm_sql::select_where_in(EntityKind::ContactPoint, tenant, "customer_id", chunk),
+        )
+        .await?
+        {
+            let p: ContactPoint = crm_sql::decode(&j)?;
+            points.entry(p.customer_id.into()).or_default().push(p);
+        }
+        let docs: Vec<(Uuid, String)> = found
+            .iter()
+            .map(|c| {
+                let id: Uuid = c.id.into();
+                let cs = contacts.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                let ps = points.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                (id, crm_core::search::customer_document(c, cs, ps))
+            })
+            .collect();
+        if !docs.is_empty() {
+            let (sql, values) =
+                crm_sql::upsert_search_many(tenant, &docs)?.build_sqlx(PostgresQueryBuilder);
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .execute(&mut **tx)
+                .await
+                .map_err(storage)?;
+        }
+        let alive: HashSet<Uuid> = docs.iter().map(|(id, _)| *id).collect();
+        for gone in chunk.iter().filter(|id| !alive.contains(id)) {
+            let (sql, values) =
+                crm_sql::delete_search(tenant, *gone).build_sqlx(PostgresQueryBuilder);
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .execute(&mut **tx)
+                .await
+                .map_err(storage)?;
+        }
+    }
     Ok(())
 }
 
@@ -448,12 +559,18 @@ impl CrmStore for PgStore {
         let n = changes.changes.len();
         let mut tx = self.begin_tenant(tenant).await?;
         let mut touched = BTreeSet::new();
+        let mut run: Vec<Record> = Vec::new();
         for change in changes.changes {
-            apply_one(&mut tx, tenant, change, &mut touched).await?;
+            match change {
+                Change::Insert(rec) => run.push(rec),
+                other => {
+                    insert_run(&mut tx, tenant, std::mem::take(&mut run), &mut touched).await?;
+                    apply_one(&mut tx, tenant, other, &mut touched).await?;
+                }
+            }
         }
-        for customer in touched {
-            refresh_search(&mut tx, tenant, customer).await?;
-        }
+        insert_run(&mut tx, tenant, run, &mut touched).await?;
+        refresh_search_many(&mut tx, tenant, &touched).await?;
         tx.commit().await.map_err(storage)?;
         Ok(Applied { changes: n })
     }
