@@ -354,9 +354,9 @@ async fn seed(
     deal.customer_id = Some(acme.id);
     deal.contact_id = Some(greta.id);
     let deal = crm.create(&alice, deal, at(1, 0)).await?;
-    let mut moved = deal.clone();
-    moved.stage_id = pipeline.stage_named("Proposal").expect("standard stage").id;
-    crm.update(&alice, moved, at(6, 3)).await?;
+    let proposal = pipeline.stage_named("Proposal").expect("standard stage").id;
+    crm.move_deal_to_stage(&alice, deal.id, proposal, at(6, 3))
+        .await?;
 
     // What happened.
     let mut call = Interaction::new(

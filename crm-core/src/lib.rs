@@ -25,6 +25,7 @@ pub mod error;
 pub mod id;
 pub mod model;
 pub mod money;
+pub mod pipeline;
 pub mod search;
 pub mod service;
 pub mod store;

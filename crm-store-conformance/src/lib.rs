@@ -30,6 +30,7 @@ pub mod filters;
 pub mod isolation;
 pub mod paging;
 pub mod rules;
+pub mod sales;
 pub mod service;
 pub mod sorting;
 pub mod support;
@@ -201,6 +202,12 @@ macro_rules! conformance_tests {
                 delete_customer_with_deals_is_refused,
                 service_tenant_isolation,
                 service_optimistic_update,
+            ],
+            sales: [
+                pipeline_configuration,
+                stage_history_queries,
+                activity_lifecycle,
+                follow_up_lifecycle,
             ],
         }
     };

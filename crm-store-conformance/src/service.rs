@@ -319,8 +319,9 @@ pub async fn interaction_moves_contact_dates(store: Store) {
     assert_eq!(d.last_activity_at, Some(t(900)));
 }
 
-/// Deal updates follow the pipeline: probability follows the stage unless set by hand,
-/// closed stages close the deal, and every move is recorded.
+/// Deals move only through the state machine: probability follows the stage unless set by
+/// hand, win/lose close the deal, reopen reopens it, forbidden moves fail with
+/// `InvalidTransition` and change nothing, and every transition is recorded.
 pub async fn deal_stage_rules_and_history(store: Store) {
     let (crm, a) = setup(store);
     let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
@@ -353,26 +354,102 @@ pub async fn deal_stage_rules_and_history(store: Store) {
     )
     .expect("valid");
     let d = crm.create(&a, d, t(10)).await.expect("create");
-    let mut m = d.clone();
-    m.stage_id = stage("Proposal");
-    let m = crm.update(&a, m, t(20)).await.expect("move");
-    assert_eq!(m.probability.get(), 50);
-    assert_eq!(m.stage_entered_at, t(20));
+    let m = crm
+        .move_deal_to_stage(&a, d.id, stage("Proposal"), t(20))
+        .await
+        .expect("move");
+    assert_eq!(
+        (m.probability.get(), m.stage_entered_at, m.version),
+        (50, t(20), 2)
+    );
+    // A hand-set probability is kept across moves.
     let mut manual = m.clone();
     manual.probability = Percent::new(60, "probability").expect("valid");
     manual.probability_manual = true;
-    let manual = crm.update(&a, manual, t(30)).await.expect("override");
-    let mut moved = manual.clone();
-    moved.stage_id = stage("Negotiation");
-    let moved = crm.update(&a, moved, t(40)).await.expect("move");
+    crm.update(&a, manual, t(30)).await.expect("override");
+    let moved = crm
+        .move_deal_to_stage(&a, d.id, stage("Negotiation"), t(40))
+        .await
+        .expect("move");
     assert_eq!(moved.probability.get(), 60, "manual probability kept");
-    let mut won = moved.clone();
-    won.stage_id = stage("Closed Won");
-    let won = crm.update(&a, won, t(50)).await.expect("win");
+    // Plain updates cannot move a deal.
+    let mut sneaky = moved.clone();
+    sneaky.stage_id = stage("Qualification");
+    let e = crm
+        .update(&a, sneaky, t(45))
+        .await
+        .expect_err("plain update moves nothing");
+    assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
+    // Closed stages are entered by winning or losing only.
+    let e = crm
+        .move_deal_to_stage(&a, d.id, stage("Closed Won"), t(46))
+        .await
+        .expect_err("closed stage");
+    assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
+    let won = crm
+        .win_deal(&a, d.id, Some("Best fit"), t(50))
+        .await
+        .expect("win");
     assert_eq!(
         (won.status, won.probability.get(), won.closed_at),
         (DealStatus::Won, 100, Some(t(50)))
     );
+    assert_eq!(
+        (won.stage_id, won.won_reason.as_deref()),
+        (stage("Closed Won"), Some("Best fit"))
+    );
+    // A closed deal must be reopened before it moves, and cannot be won twice.
+    for e in [
+        crm.move_deal_to_stage(&a, d.id, stage("Proposal"), t(55))
+            .await
+            .expect_err("closed"),
+        crm.win_deal(&a, d.id, None, t(55))
+            .await
+            .expect_err("won twice"),
+        crm.lose_deal(&a, d.id, "late", None, None, t(55))
+            .await
+            .expect_err("closed"),
+    ] {
+        assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
+    }
+    assert_eq!(
+        crm.get::<Deal>(&a, d.id).await.expect("get").version,
+        won.version,
+        "refused moves change nothing"
+    );
+    let reopened = crm
+        .reopen_deal(&a, d.id, Some(stage("Negotiation")), t(60))
+        .await
+        .expect("reopen");
+    assert_eq!(
+        (
+            reopened.status,
+            reopened.closed_at,
+            reopened.probability.get()
+        ),
+        (DealStatus::Open, None, 75)
+    );
+    let e = crm
+        .lose_deal(&a, d.id, "  ", None, None, t(65))
+        .await
+        .expect_err("reason required");
+    assert!(
+        matches!(e, CrmError::Validation { ref field, .. } if field == "lost_reason"),
+        "{e}"
+    );
+    let lost = crm
+        .lose_deal(
+            &a,
+            d.id,
+            "Budget cut",
+            Some("Rival AG"),
+            Some("maybe next year"),
+            t(70),
+        )
+        .await
+        .expect("lose");
+    assert_eq!((lost.status, lost.probability.get()), (DealStatus::Lost, 0));
+    assert_eq!(lost.lost_to_competitor.as_deref(), Some("Rival AG"));
     let history = crm
         .list::<StageChange>(
             &a,
@@ -384,19 +461,30 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         .await
         .expect("history")
         .items;
-    let to: Vec<StageId> = history.iter().map(|h| h.to_stage).collect();
+    let to: Vec<(StageId, DealStatus)> =
+        history.iter().map(|h| (h.to_stage, h.to_status)).collect();
     assert_eq!(
         to,
         vec![
-            stage("Prospecting"),
-            stage("Proposal"),
-            stage("Negotiation"),
-            stage("Closed Won")
+            (stage("Prospecting"), DealStatus::Open),
+            (stage("Proposal"), DealStatus::Open),
+            (stage("Negotiation"), DealStatus::Open),
+            (stage("Closed Won"), DealStatus::Won),
+            (stage("Negotiation"), DealStatus::Open),
+            (stage("Closed Lost"), DealStatus::Lost),
         ]
     );
     assert_eq!(history[1].from_stage, Some(stage("Prospecting")));
-    assert_eq!(history[3].to_status, DealStatus::Won);
-    // A stage of another pipeline is refused.
+    assert_eq!(
+        (
+            history[3].from_status,
+            history[3].probability.get(),
+            history[3].by
+        ),
+        (Some(DealStatus::Open), 100, Some(a.user))
+    );
+    assert_eq!(history[2].amount, Money::new(10_000, "EUR").expect("eur"));
+    // A stage of another pipeline, or a pipeline without a won stage, is refused.
     let other = Pipeline::new(
         a.tenant,
         "Service",
@@ -405,19 +493,57 @@ pub async fn deal_stage_rules_and_history(store: Store) {
     )
     .expect("valid");
     let other = crm.create(&a, other, t(0)).await.expect("create");
-    let mut bad = won.clone();
-    bad.stage_id = other.stages[0].id;
-    let e = crm.update(&a, bad, t(60)).await.expect_err("foreign stage");
-    assert!(is_validation(&e, "stage_id"), "{e}");
-    // Status that contradicts the stage is refused.
-    let mut bad = won.clone();
-    bad.status = DealStatus::Open;
-    bad.closed_at = None;
-    let e = crm
-        .update(&a, bad, t(60))
+    let d2 = crm
+        .create(
+            &a,
+            Deal::new(
+                a.tenant,
+                "Small",
+                &p,
+                stage("Prospecting"),
+                Money::new(1, "EUR").expect("eur"),
+                t(80),
+            )
+            .expect("valid"),
+            t(80),
+        )
         .await
-        .expect_err("status contradicts stage");
-    assert!(is_validation(&e, "status"), "{e}");
+        .expect("create");
+    let e = crm
+        .move_deal_to_stage(&a, d2.id, other.stages[0].id, t(81))
+        .await
+        .expect_err("foreign stage");
+    assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
+    let d3 = crm
+        .create(
+            &a,
+            Deal::new(
+                a.tenant,
+                "Service deal",
+                &other,
+                other.stages[0].id,
+                Money::new(1, "EUR").expect("eur"),
+                t(82),
+            )
+            .expect("valid"),
+            t(82),
+        )
+        .await
+        .expect("create");
+    let e = crm
+        .win_deal(&a, d3.id, None, t(83))
+        .await
+        .expect_err("no won stage");
+    assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
+    // Moving to another pipeline.
+    let moved = crm
+        .move_deal_to_pipeline(&a, d2.id, other.id, other.stages[0].id, t(84))
+        .await
+        .expect("move");
+    assert_eq!(
+        (moved.pipeline_id, moved.stage_id, moved.probability.get()),
+        (other.id, other.stages[0].id, 30)
+    );
 }
 
 /// Private notes are visible to, and writable by, their author only.
@@ -615,9 +741,10 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     )
     .expect("deal");
     lost.customer_id = Some(c.id);
-    let mut lost = crm.create(a, lost, t(11)).await.expect("deal");
-    lost.stage_id = p.lost_stage().expect("lost stage").id;
-    crm.update(a, lost, t(12)).await.expect("lose");
+    let lost = crm.create(a, lost, t(11)).await.expect("deal");
+    crm.lose_deal(a, lost.id, "Too expensive", Some("Rival AG"), None, t(12))
+        .await
+        .expect("lose");
     for k in 0..3 {
         let i = Interaction::new(
             a.tenant,

@@ -12,9 +12,11 @@
 
 mod customer360;
 mod rules;
+mod sales;
 mod timeline;
 
 pub use customer360::{Customer360, RECENT_INTERACTIONS};
+pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 
 use std::any::Any;

@@ -7,7 +7,6 @@ use crate::error::{CrmError, Result};
 use crate::id::Actor;
 use crate::model::*;
 use crate::store::{Change, ChangeSet, CrmStore, Entity, EntityRead, ListQuery, Record};
-use crate::values::Percent;
 
 impl<S: CrmStore + ?Sized> Crm<S> {
     /// Plans the write of one entity: checks the tenant and the entity's rules, fills
@@ -105,6 +104,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 }
                 Record::Consent(c)
             }
+            Record::Pipeline(p) => {
+                if !insert {
+                    self.check_pipeline_change(actor, &p).await?;
+                }
+                Record::Pipeline(p)
+            }
             Record::Deal(d) => {
                 let d = self.plan_deal(actor, d, insert, now, &mut post).await?;
                 Record::Deal(d)
@@ -158,6 +163,37 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut cs = pre;
         cs.changes.push(main);
         Ok((stored, cs.extend(post)))
+    }
+
+    /// A plain pipeline update may rename, reorder and re-tune stages, but a stage that
+    /// still holds deals can neither disappear nor change its won/lost flags (use
+    /// [`Crm::remove_stage`] with a target stage).
+    async fn check_pipeline_change(&self, actor: &Actor, p: &Pipeline) -> Result<()> {
+        let Some(old) = EntityRead::<Pipeline>::get(self.store(), actor.tenant, p.id).await? else {
+            return Ok(());
+        };
+        for s in &old.stages {
+            let kept = p.stage(s.id);
+            let changed =
+                kept.is_none_or(|k| (k.closed_won, k.closed_lost) != (s.closed_won, s.closed_lost));
+            if changed {
+                let deals = DealFilter {
+                    stage_id: Some(s.id),
+                    ..Default::default()
+                };
+                let n = self.count::<Deal>(actor, deals).await?;
+                if n > 0 {
+                    return Err(CrmError::InvalidTransition {
+                        from: s.name.clone(),
+                        to: kept.map_or("removed".to_string(), |k| k.name.clone()),
+                        reason: format!(
+                            "{n} deal(s) are in the stage; move them with remove_stage first"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Fails unless `contact` exists and belongs to `customer`.
@@ -247,9 +283,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(())
     }
 
-    /// Deal rules: the stage belongs to the pipeline; status follows the stage's
-    /// closed flags; probability follows the stage unless set by hand (closed stages force
-    /// 100 or 0); entering a stage stamps `stage_entered_at` and records a [`StageChange`].
+    /// Deal rules for plain creates and updates. A new deal starts open in an open stage
+    /// (probability from the stage unless set by hand) and records its first
+    /// [`StageChange`]. An update may change anything but the stage, status and pipeline,
+    /// which move only through the state machine ([`Crm::transition_deal`] and friends);
+    /// an open deal's probability keeps following its stage unless set by hand.
     async fn plan_deal(
         &self,
         actor: &Actor,
@@ -259,60 +297,50 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         post: &mut ChangeSet,
     ) -> Result<Deal> {
         let pipeline = self.get::<Pipeline>(actor, d.pipeline_id).await?;
-        let stage = pipeline
-            .stage(d.stage_id)
-            .ok_or_else(|| CrmError::validation("stage_id", "not a stage of the deal's pipeline"))?
-            .clone();
         if let (Some(contact), Some(customer)) = (d.contact_id, d.customer_id) {
             self.check_contact_of(actor, contact, customer, "contact_id")
                 .await?;
         }
-        let old = if insert {
-            None
-        } else {
-            EntityRead::<Deal>::get(self.store(), actor.tenant, d.id).await?
-        };
-        let moved = old
-            .as_ref()
-            .is_none_or(|o| o.stage_id != d.stage_id || o.pipeline_id != d.pipeline_id);
-        let status = if stage.closed_won {
-            DealStatus::Won
-        } else if stage.closed_lost {
-            DealStatus::Lost
-        } else {
-            DealStatus::Open
-        };
-        if !moved && d.status != status {
-            return Err(CrmError::validation(
-                "status",
-                format!("the deal's stage {:?} means status {status:?}", stage.name),
-            ));
-        }
-        d.status = status;
-        match status {
-            DealStatus::Won => d.probability = Percent::HUNDRED,
-            DealStatus::Lost => d.probability = Percent::ZERO,
-            DealStatus::Open => {
-                d.closed_at = None;
-                if moved && !d.probability_manual {
-                    d.probability = stage.probability;
-                }
+        if insert {
+            if d.status != DealStatus::Open {
+                return Err(CrmError::InvalidTransition {
+                    from: "new".into(),
+                    to: format!("{:?}", d.status).to_lowercase(),
+                    reason: "a deal starts open; close it with win_deal or lose_deal".into(),
+                });
             }
-        }
-        if moved {
+            let stage = pipeline.stage(d.stage_id).ok_or_else(|| {
+                CrmError::validation("stage_id", "not a stage of the deal's pipeline")
+            })?;
+            if !d.probability_manual {
+                d.probability = stage.probability;
+            }
             d.stage_entered_at = now;
-            if status != DealStatus::Open && d.closed_at.is_none() {
-                d.closed_at = Some(now);
-            }
-            let change = StageChange::record(
-                &d,
-                old.as_ref().map(|o| o.stage_id),
-                old.as_ref().map(|o| o.status),
-                Some(actor.user),
-                now,
-            );
-            post.push_insert(change);
+            crate::pipeline::check_state(&d, &pipeline)?;
+            post.push_insert(StageChange::record(&d, None, None, Some(actor.user), now));
+            return Ok(d);
         }
+        let old = EntityRead::<Deal>::get(self.store(), actor.tenant, d.id)
+            .await?
+            .ok_or_else(|| CrmError::not_found("deal", d.id))?;
+        let moved = old.stage_id != d.stage_id
+            || old.status != d.status
+            || old.pipeline_id != d.pipeline_id
+            || old.stage_entered_at != d.stage_entered_at
+            || old.closed_at != d.closed_at;
+        if moved {
+            return Err(CrmError::InvalidTransition {
+                from: format!("{:?}", old.status).to_lowercase(),
+                to: format!("{:?}", d.status).to_lowercase(),
+                reason: "stage, status and pipeline change through move_deal_to_stage, win_deal, lose_deal, reopen_deal or move_deal_to_pipeline".into(),
+            });
+        }
+        if d.status == DealStatus::Open && !d.probability_manual {
+            if let Some(stage) = pipeline.stage(d.stage_id) {
+                d.probability = stage.probability;
+            }
+        }
+        crate::pipeline::check_state(&d, &pipeline)?;
         Ok(d)
     }
 

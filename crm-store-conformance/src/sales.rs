@@ -1,0 +1,458 @@
+//! Sales scenarios: pipeline configuration, stage-history queries, and the lifecycle of
+//! activities and follow-ups, through [`crm_core::Crm`] on every store.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm_core::*;
+
+use crate::support::Store;
+
+fn t(days: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 2, 9, 0, 0)
+        .single()
+        .expect("valid time")
+        + Duration::days(days)
+}
+
+fn setup(store: Store) -> (Crm<dyn CrmStore>, Actor) {
+    (
+        Crm::from_arc(store),
+        Actor::new(TenantId::new(), UserId::new()),
+    )
+}
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, "EUR").expect("eur")
+}
+
+async fn deal(
+    crm: &Crm<dyn CrmStore>,
+    a: &Actor,
+    p: &Pipeline,
+    stage: &str,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Deal {
+    let s = p.stage_named(stage).expect("stage").id;
+    let d = Deal::new(a.tenant, name, p, s, eur(1_000), at).expect("deal");
+    crm.create(a, d, at).await.expect("create deal")
+}
+
+fn invalid(e: &CrmError) -> bool {
+    matches!(e, CrmError::InvalidTransition { .. })
+}
+
+/// Pipelines can be renamed and re-staged; stages with deals need a target to go, and a
+/// pipeline with deals needs a pipeline to move them to.
+pub async fn pipeline_configuration(store: Store) {
+    let (crm, a) = setup(store);
+    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let service = crm
+        .create_pipeline(
+            &a,
+            "Service",
+            vec![
+                Stage::open("New", 20).expect("s"),
+                Stage::open("Quoted", 60).expect("s"),
+                Stage::won("Done"),
+                Stage::lost("Dropped"),
+            ],
+            t(0),
+        )
+        .await
+        .expect("create");
+    let service = crm
+        .rename_pipeline(&a, service.id, "Service contracts", t(1))
+        .await
+        .expect("rename");
+    assert_eq!(service.name, "Service contracts");
+    let dup = crm
+        .create_pipeline(
+            &a,
+            "service CONTRACTS",
+            vec![Stage::open("x", 1).expect("s")],
+            t(1),
+        )
+        .await;
+    assert!(
+        matches!(dup, Err(CrmError::AlreadyExists { .. })),
+        "{dup:?}"
+    );
+    let mut visit = Stage::open("Site visit", 40).expect("s");
+    visit.rotting_days = Some(5);
+    let service = crm
+        .add_stage(&a, service.id, visit.clone(), 1, t(2))
+        .await
+        .expect("add");
+    assert_eq!(
+        service
+            .stages
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["New", "Site visit", "Quoted", "Done", "Dropped"]
+    );
+    let order: Vec<StageId> = [2, 1, 0, 3, 4]
+        .iter()
+        .map(|&i| service.stages[i].id)
+        .collect();
+    let service = crm
+        .reorder_stages(&a, service.id, &order, t(3))
+        .await
+        .expect("reorder");
+    assert_eq!(service.stages[0].name, "Quoted");
+    let bad = crm
+        .reorder_stages(&a, service.id, &order[..4], t(3))
+        .await
+        .expect_err("missing stage");
+    assert!(matches!(bad, CrmError::Validation { .. }), "{bad}");
+
+    // Stage probability changes flow to open deals that follow their stage.
+    let d1 = deal(&crm, &a, &service, "Site visit", "Visit A", t(4)).await;
+    let mut tuned = service.stage(visit.id).expect("stage").clone();
+    tuned.probability = Percent::new(45, "p").expect("p");
+    crm.update_stage(&a, service.id, tuned, t(5))
+        .await
+        .expect("tune");
+    assert_eq!(
+        crm.get::<Deal>(&a, d1.id)
+            .await
+            .expect("get")
+            .probability
+            .get(),
+        45
+    );
+
+    // A stage with deals goes only with a target of the same kind.
+    let e = crm
+        .remove_stage(&a, service.id, visit.id, None, t(6))
+        .await
+        .expect_err("has deals");
+    assert!(invalid(&e), "{e}");
+    let done = service.won_stage().expect("won").id;
+    let e = crm
+        .remove_stage(&a, service.id, visit.id, Some(done), t(6))
+        .await
+        .expect_err("kind differs");
+    assert!(invalid(&e), "{e}");
+    let mut without = crm.get::<Pipeline>(&a, service.id).await.expect("get");
+    without.stages.retain(|s| s.id != visit.id);
+    let e = crm
+        .update(&a, without, t(6))
+        .await
+        .expect_err("plain update cannot drop a stage with deals");
+    assert!(invalid(&e), "{e}");
+    let new_stage = service.stage_named("New").expect("s").id;
+    let service = crm
+        .remove_stage(&a, service.id, visit.id, Some(new_stage), t(7))
+        .await
+        .expect("remove");
+    assert!(service.stage(visit.id).is_none());
+    let d1 = crm.get::<Deal>(&a, d1.id).await.expect("get");
+    assert_eq!(
+        (d1.stage_id, d1.probability.get(), d1.stage_entered_at),
+        (new_stage, 20, t(7))
+    );
+
+    // Deleting a pipeline moves its deals (open and closed) in the same change set.
+    let d2 = deal(&crm, &a, &service, "Quoted", "Quote B", t(8)).await;
+    crm.win_deal(&a, d2.id, None, t(9)).await.expect("win");
+    let e = crm
+        .delete_pipeline(&a, service.id, None, t(10))
+        .await
+        .expect_err("has deals");
+    assert!(invalid(&e), "{e}");
+    let e = crm
+        .delete_pipeline(&a, p.id, Some(service.id), t(10))
+        .await
+        .expect_err("default pipeline");
+    assert!(invalid(&e), "{e}");
+    crm.delete_pipeline(&a, service.id, Some(p.id), t(10))
+        .await
+        .expect("delete");
+    assert!(crm
+        .find::<Pipeline>(&a, service.id)
+        .await
+        .expect("find")
+        .is_none());
+    let d1 = crm.get::<Deal>(&a, d1.id).await.expect("get");
+    let d2 = crm.get::<Deal>(&a, d2.id).await.expect("get");
+    assert_eq!(
+        (d1.pipeline_id, d1.stage_id),
+        (p.id, p.first_open_stage().expect("open").id)
+    );
+    assert_eq!(
+        (d2.pipeline_id, d2.stage_id, d2.status),
+        (p.id, p.won_stage().expect("won").id, DealStatus::Won)
+    );
+}
+
+/// Rotting deals, stage conversion and pipeline velocity come from the stage history.
+pub async fn stage_history_queries(store: Store) {
+    let (crm, a) = setup(store);
+    let base = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let mut stages = base.stages.clone();
+    for s in &mut stages {
+        s.id = StageId::new();
+        if s.name == "Qualification" {
+            s.rotting_days = Some(7);
+        }
+    }
+    let p = crm
+        .create_pipeline(&a, "Rot", stages, t(0))
+        .await
+        .expect("pipeline");
+    let id = |n: &str| p.stage_named(n).expect("stage").id;
+    // Three deals enter Qualification on day 0.
+    let fresh = deal(&crm, &a, &p, "Qualification", "fresh", t(0)).await;
+    let idle = deal(&crm, &a, &p, "Qualification", "idle", t(0)).await;
+    let touched = deal(&crm, &a, &p, "Qualification", "touched", t(0)).await;
+    // `fresh` moves on at day 2, then is won at day 6; `touched` sees an interaction at day 8.
+    crm.move_deal_to_stage(&a, fresh.id, id("Proposal"), t(2))
+        .await
+        .expect("move");
+    crm.win_deal(&a, fresh.id, None, t(6)).await.expect("win");
+    let i = Interaction::new(
+        a.tenant,
+        Channel::Phone,
+        InteractionDirection::Outbound,
+        Links::deal(touched.id),
+        t(8),
+        t(8),
+    )
+    .expect("i");
+    crm.create(&a, i, t(8)).await.expect("log");
+    let rotting = crm
+        .rotting_deals(&a, Some(p.id), t(10))
+        .await
+        .expect("rotting");
+    assert_eq!(
+        rotting
+            .iter()
+            .map(|r| (r.deal.id, r.idle_days, r.rotting_days))
+            .collect::<Vec<_>>(),
+        vec![(idle.id, 10, 7)]
+    );
+    assert_eq!(
+        crm.get::<Deal>(&a, idle.id)
+            .await
+            .expect("get")
+            .days_in_stage(t(10)),
+        10
+    );
+    crm.lose_deal(&a, idle.id, "No budget", None, None, t(12))
+        .await
+        .expect("lose");
+
+    let conv = crm.stage_conversion(&a, p.id).await.expect("conversion");
+    let row = |n: &str| {
+        conv.iter()
+            .find(|c| c.stage_name == n)
+            .expect("row")
+            .clone()
+    };
+    let q = row("Qualification");
+    assert_eq!((q.entered, q.advanced, q.won, q.lost), (3, 1, 1, 1));
+    let pr = row("Proposal");
+    assert_eq!((pr.entered, pr.advanced, pr.won, pr.lost), (1, 1, 1, 0));
+
+    let vel = crm.pipeline_velocity(&a, p.id).await.expect("velocity");
+    let v = |n: &str| vel.iter().find(|v| v.stage_name == n).expect("row").clone();
+    // Qualification stays: fresh 2 days, idle 12 days (touched still there).
+    assert_eq!(v("Qualification").stays, 2);
+    assert_eq!(v("Qualification").average_days, Some(7.0));
+    assert_eq!(v("Proposal").average_days, Some(4.0));
+    assert_eq!(v("Negotiation").average_days, None);
+}
+
+/// Activities complete, cancel, reschedule and reassign while open; closed ones refuse;
+/// completing one resets its deal's rotting clock; overdue and reminder queries.
+pub async fn activity_lifecycle(store: Store) {
+    let (crm, a) = setup(store);
+    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let d = deal(&crm, &a, &p, "Proposal", "Deal", t(0)).await;
+    let mut call = Activity::new(
+        a.tenant,
+        ActivityKind::Call,
+        "Call",
+        Links::deal(d.id),
+        t(0),
+    )
+    .expect("a");
+    call.due_at = Some(t(3));
+    call.reminder_at = Some(t(2));
+    let call = crm.create(&a, call, t(0)).await.expect("create");
+    let mut later = Activity::new(
+        a.tenant,
+        ActivityKind::Task,
+        "Later",
+        Links::deal(d.id),
+        t(0),
+    )
+    .expect("a");
+    later.due_at = Some(t(30));
+    let later = crm.create(&a, later, t(0)).await.expect("create");
+
+    assert_eq!(
+        crm.due_reminders(&a, t(1)).await.expect("reminders").len(),
+        0
+    );
+    assert_eq!(
+        crm.due_reminders(&a, t(2))
+            .await
+            .expect("reminders")
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        vec![call.id]
+    );
+    assert_eq!(
+        crm.overdue_activities(&a, None, t(4))
+            .await
+            .expect("overdue")
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        vec![call.id]
+    );
+    let other = UserId::new();
+    let moved = crm
+        .reschedule_activity(&a, call.id, Some(t(5)), None, t(4))
+        .await
+        .expect("reschedule");
+    assert_eq!(moved.due_at, Some(t(5)));
+    crm.reassign_activity(&a, call.id, Some(other), t(4))
+        .await
+        .expect("reassign");
+    assert_eq!(
+        crm.overdue_activities(&a, Some(other), t(6))
+            .await
+            .expect("overdue")
+            .len(),
+        1
+    );
+    assert!(crm
+        .overdue_activities(&a, Some(a.user), t(6))
+        .await
+        .expect("overdue")
+        .is_empty());
+
+    let done = crm
+        .complete_activity(&a, call.id, Some("Agreed on a demo"), t(7))
+        .await
+        .expect("complete");
+    assert_eq!(
+        (done.status, done.completed_at, done.completed_by),
+        (ActivityStatus::Completed, Some(t(7)), Some(a.user))
+    );
+    assert_eq!(
+        crm.get::<Deal>(&a, d.id)
+            .await
+            .expect("get")
+            .last_activity_at,
+        Some(t(7))
+    );
+    for e in [
+        crm.complete_activity(&a, call.id, None, t(8))
+            .await
+            .expect_err("done"),
+        crm.cancel_activity(&a, call.id, t(8))
+            .await
+            .expect_err("done"),
+        crm.reschedule_activity(&a, call.id, None, None, t(8))
+            .await
+            .expect_err("done"),
+    ] {
+        assert!(invalid(&e), "{e}");
+    }
+    let cancelled = crm
+        .cancel_activity(&a, later.id, t(9))
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.status, ActivityStatus::Cancelled);
+    assert!(crm
+        .overdue_activities(&a, None, t(40))
+        .await
+        .expect("overdue")
+        .is_empty());
+}
+
+/// Follow-ups: complete, cancel, reschedule, reassign while pending; `expire_overdue`
+/// expires those past due by more than the grace period, once.
+pub async fn follow_up_lifecycle(store: Store) {
+    let (crm, a) = setup(store);
+    let c = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Acme", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("customer");
+    let mk = |title: &str, due: i64| {
+        FollowUp::new(a.tenant, title, t(due), Links::customer(c.id), t(0)).expect("f")
+    };
+    let f1 = crm.create(&a, mk("one", 1), t(0)).await.expect("f1");
+    let f2 = crm.create(&a, mk("two", 2), t(0)).await.expect("f2");
+    let f3 = crm.create(&a, mk("three", 10), t(0)).await.expect("f3");
+    let f4 = crm.create(&a, mk("four", 1), t(0)).await.expect("f4");
+    crm.complete_follow_up(&a, f4.id, t(1))
+        .await
+        .expect("complete");
+    let e = crm
+        .cancel_follow_up(&a, f4.id, t(1))
+        .await
+        .expect_err("completed");
+    assert!(invalid(&e), "{e}");
+    let f2 = crm
+        .reschedule_follow_up(&a, f2.id, t(3), t(1))
+        .await
+        .expect("reschedule");
+    let someone = UserId::new();
+    crm.reassign_follow_up(&a, f2.id, Some(someone), t(1))
+        .await
+        .expect("reassign");
+    assert_eq!(
+        crm.overdue_follow_ups(&a, Some(someone), t(4))
+            .await
+            .expect("overdue")
+            .len(),
+        1
+    );
+    // Grace of two days at day 5: f1 (due day 1) expires, f2 (due day 3) not yet.
+    assert_eq!(
+        crm.expire_overdue(&a, Duration::days(2), t(5))
+            .await
+            .expect("expire"),
+        1
+    );
+    assert_eq!(
+        crm.expire_overdue(&a, Duration::days(2), t(5))
+            .await
+            .expect("again"),
+        0,
+        "idempotent"
+    );
+    assert_eq!(
+        crm.get::<FollowUp>(&a, f1.id).await.expect("get").status,
+        FollowUpStatus::Expired
+    );
+    assert_eq!(
+        crm.get::<FollowUp>(&a, f2.id).await.expect("get").status,
+        FollowUpStatus::Pending
+    );
+    assert_eq!(
+        crm.expire_overdue(&a, Duration::days(2), t(6))
+            .await
+            .expect("expire"),
+        1
+    );
+    let e = crm
+        .complete_follow_up(&a, f1.id, t(7))
+        .await
+        .expect_err("expired");
+    assert!(invalid(&e), "{e}");
+    assert_eq!(
+        crm.get::<FollowUp>(&a, f3.id).await.expect("get").status,
+        FollowUpStatus::Pending
+    );
+}
