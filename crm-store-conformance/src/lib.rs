@@ -208,6 +208,9 @@ macro_rules! conformance_tests {
                 stage_history_queries,
                 activity_lifecycle,
                 follow_up_lifecycle,
+                lead_lifecycle,
+                lead_conversion,
+                lead_conversion_is_atomic_at_every_step,
             ],
         }
     };

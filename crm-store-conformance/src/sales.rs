@@ -456,3 +456,326 @@ pub async fn follow_up_lifecycle(store: Store) {
         FollowUpStatus::Pending
     );
 }
+
+fn new_lead(a: &Actor, first: &str, last: &str, email: &str, company: Option<&str>) -> Lead {
+    let mut l = Lead::person(a.tenant, first, last, Some(email), t(0)).expect("lead");
+    l.company = company.map(str::to_string);
+    l.phone = Some(Phone::parse("+1 415 555 2671", None).expect("phone"));
+    l.job_title = Some("CTO".into());
+    l
+}
+
+/// The lead lifecycle allows new -> contacted -> qualified -> converted | disqualified |
+/// lost (and reopening), refuses everything else, and plain updates cannot change status.
+pub async fn lead_lifecycle(store: Store) {
+    let (crm, a) = setup(store);
+    let l = crm
+        .create(
+            &a,
+            new_lead(&a, "Ada", "Byron", "ada@x.example", None),
+            t(0),
+        )
+        .await
+        .expect("lead");
+    let e = crm.lose_lead(&a, l.id, t(1)).await.map(|_| ());
+    assert!(e.is_ok(), "new -> lost is allowed");
+    let e = crm
+        .qualify_lead(&a, l.id, t(2))
+        .await
+        .expect_err("lost -> qualified");
+    assert!(invalid(&e), "{e}");
+    crm.reopen_lead(&a, l.id, t(3)).await.expect("reopen");
+    crm.contact_lead(&a, l.id, t(4)).await.expect("contacted");
+    let e = crm
+        .contact_lead(&a, l.id, t(4))
+        .await
+        .expect_err("contacted twice");
+    assert!(invalid(&e), "{e}");
+    let q = crm.qualify_lead(&a, l.id, t(5)).await.expect("qualified");
+    let mut sneaky = q.clone();
+    sneaky.status = LeadStatus::New;
+    let e = crm
+        .update(&a, sneaky, t(6))
+        .await
+        .expect_err("plain update");
+    assert!(invalid(&e), "{e}");
+    let d = crm
+        .disqualify_lead(&a, l.id, "Student project", t(7))
+        .await
+        .expect("disqualify");
+    let dq = d.disqualification.expect("reason recorded");
+    assert_eq!(
+        (dq.reason.as_str(), dq.by, dq.at),
+        ("Student project", Some(a.user), t(7))
+    );
+    let e = crm
+        .disqualify_lead(&a, l.id, "again", t(8))
+        .await
+        .expect_err("twice");
+    assert!(invalid(&e), "{e}");
+    let mut converted = new_lead(&a, "X", "Y", "xy@x.example", None);
+    converted.status = LeadStatus::Converted;
+    let e = crm
+        .create(&a, converted, t(9))
+        .await
+        .expect_err("a lead starts open");
+    assert!(invalid(&e), "{e}");
+}
+
+/// Conversion creates customer, contact, contact points and deal, and links the lead;
+/// converting twice fails; `link_existing` reuses the customer with the same e-mail.
+pub async fn lead_conversion(store: Store) {
+    let (crm, a) = setup(store);
+    let l = crm
+        .create(
+            &a,
+            new_lead(
+                &a,
+                "Grace",
+                "Hopper",
+                "grace@navy.example",
+                Some("Navy Labs"),
+            ),
+            t(0),
+        )
+        .await
+        .expect("lead");
+    crm.qualify_lead(&a, l.id, t(1)).await.expect("qualify");
+    let options = LeadConversion {
+        link_existing: true,
+        deal: Some(ConversionDeal {
+            name: "Compilers".into(),
+            amount: eur(50_000),
+            pipeline: None,
+            stage: None,
+        }),
+    };
+    let r = crm
+        .convert_lead(&a, l.id, options.clone(), t(2))
+        .await
+        .expect("convert");
+    assert!(!r.linked_existing);
+    let customer = crm.get_customer(&a, r.customer).await.expect("customer");
+    assert_eq!(
+        (customer.kind, customer.name.as_str()),
+        (CustomerKind::Company, "Navy Labs")
+    );
+    let contact = crm
+        .get::<Contact>(&a, r.contact.expect("contact"))
+        .await
+        .expect("contact");
+    assert_eq!(
+        (
+            contact.full_name().as_str(),
+            contact.is_primary,
+            contact.job_title.as_deref()
+        ),
+        ("Grace Hopper", true, Some("CTO"))
+    );
+    let points = crm
+        .list_all::<ContactPoint>(
+            &a,
+            ContactPointFilter {
+                customer_id: Some(r.customer),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("points");
+    let mut values: Vec<&str> = points.iter().map(|p| p.value.as_str()).collect();
+    values.sort();
+    assert_eq!(values, vec!["+14155552671", "grace@navy.example"]);
+    assert!(points
+        .iter()
+        .all(|p| p.contact_id == Some(contact.id) && p.primary));
+    let deal = crm
+        .get::<Deal>(&a, r.deal.expect("deal"))
+        .await
+        .expect("deal");
+    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    assert_eq!(
+        (deal.customer_id, deal.contact_id, deal.stage_id),
+        (Some(customer.id), Some(contact.id), p.stages[0].id)
+    );
+    let history = crm
+        .count::<StageChange>(
+            &a,
+            StageChangeFilter {
+                deal_id: Some(deal.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(history, 1);
+    let lead = crm.get::<Lead>(&a, l.id).await.expect("lead");
+    assert_eq!(lead, r.lead);
+    assert_eq!(
+        (
+            lead.status,
+            lead.converted_customer_id,
+            lead.converted_contact_id,
+            lead.converted_deal_id,
+            lead.converted_at
+        ),
+        (
+            LeadStatus::Converted,
+            Some(customer.id),
+            Some(contact.id),
+            Some(deal.id),
+            Some(t(2))
+        )
+    );
+    let e = crm
+        .convert_lead(&a, l.id, options, t(3))
+        .await
+        .expect_err("twice");
+    assert!(invalid(&e), "{e}");
+
+    // A second lead with the same e-mail links to the existing customer.
+    let mut twin = new_lead(&a, "G.", "Hopper", "Grace@Navy.example", None);
+    twin.phone = Some(Phone::parse("+1 202 555 0143", None).expect("phone"));
+    let twin = crm.create(&a, twin, t(4)).await.expect("lead");
+    let r2 = crm
+        .convert_lead(
+            &a,
+            twin.id,
+            LeadConversion {
+                link_existing: true,
+                deal: None,
+            },
+            t(5),
+        )
+        .await
+        .expect("convert");
+    assert!(r2.linked_existing);
+    assert_eq!(r2.customer, customer.id);
+    let n = crm
+        .count::<ContactPoint>(
+            &a,
+            ContactPointFilter {
+                customer_id: Some(customer.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("count");
+    assert_eq!(
+        n, 3,
+        "the known e-mail is not duplicated, the new phone is added"
+    );
+    assert_eq!(
+        crm.count::<Customer>(&a, CustomerFilter::default())
+            .await
+            .expect("count"),
+        1
+    );
+
+    // A person lead without company becomes a person customer without contact.
+    let solo = crm
+        .create(
+            &a,
+            new_lead(&a, "Alan", "Kay", "alan@x.example", None),
+            t(6),
+        )
+        .await
+        .expect("lead");
+    let r3 = crm
+        .convert_lead(&a, solo.id, LeadConversion::default(), t(7))
+        .await
+        .expect("convert");
+    let c3 = crm.get_customer(&a, r3.customer).await.expect("customer");
+    assert_eq!(
+        (c3.kind, c3.name.as_str(), r3.contact, r3.deal),
+        (CustomerKind::Person, "Alan Kay", None, None)
+    );
+}
+
+/// A failure injected after any step of a conversion leaves nothing of it written.
+pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
+    let (crm, a) = setup(store);
+    let l = crm
+        .create(
+            &a,
+            new_lead(&a, "Linus", "T", "linus@kernel.example", Some("Kernel Co")),
+            t(0),
+        )
+        .await
+        .expect("lead");
+    let options = LeadConversion {
+        link_existing: false,
+        deal: Some(ConversionDeal {
+            name: "Support".into(),
+            amount: eur(1_000),
+            pipeline: None,
+            stage: None,
+        }),
+    };
+    crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let (plan, _) = crm
+        .plan_conversion(&a, l.id, &options, t(1))
+        .await
+        .expect("plan");
+    assert!(
+        plan.len() >= 6,
+        "customer, contact, 2 points, deal, stage change, lead: {}",
+        plan.len()
+    );
+    // The poison: an update of the lead with a version that is not the stored one.
+    let mut stale = crm.get::<Lead>(&a, l.id).await.expect("lead");
+    stale.version += 7;
+    for k in 0..=plan.len() {
+        let mut cs = ChangeSet::new();
+        cs.changes.extend(plan.changes.iter().take(k).cloned());
+        cs.push_update(stale.clone());
+        let e = crm.apply(&a, cs).await.expect_err("poisoned");
+        assert!(matches!(e, CrmError::Conflict { .. }), "step {k}: {e}");
+        assert_eq!(
+            crm.count::<Customer>(&a, CustomerFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.count::<Contact>(&a, ContactFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.count::<ContactPoint>(&a, ContactPointFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.count::<Deal>(&a, DealFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.count::<StageChange>(&a, StageChangeFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.get::<Lead>(&a, l.id).await.expect("lead").status,
+            LeadStatus::New,
+            "step {k}"
+        );
+    }
+    crm.apply(&a, plan)
+        .await
+        .expect("the unpoisoned plan applies");
+    assert_eq!(
+        crm.get::<Lead>(&a, l.id).await.expect("lead").status,
+        LeadStatus::Converted
+    );
+}

@@ -11,11 +11,13 @@
 //! are methods of their own and always write one atomic change set.
 
 mod customer360;
+mod leads;
 mod rules;
 mod sales;
 mod timeline;
 
 pub use customer360::{Customer360, RECENT_INTERACTIONS};
+pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 

@@ -104,6 +104,32 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 }
                 Record::Consent(c)
             }
+            Record::Lead(l) => {
+                if !insert {
+                    let old = EntityRead::<Lead>::get(self.store(), actor.tenant, l.id)
+                        .await?
+                        .ok_or_else(|| CrmError::not_found("lead", l.id))?;
+                    if old.status != l.status
+                        || old.converted_customer_id != l.converted_customer_id
+                    {
+                        return Err(CrmError::InvalidTransition {
+                            from: format!("{:?}", old.status).to_lowercase(),
+                            to: format!("{:?}", l.status).to_lowercase(),
+                            reason: "a lead's status changes through contact_lead, qualify_lead, disqualify_lead, lose_lead, reopen_lead or convert_lead".into(),
+                        });
+                    }
+                } else if !matches!(
+                    l.status,
+                    LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified
+                ) {
+                    return Err(CrmError::InvalidTransition {
+                        from: "new".into(),
+                        to: format!("{:?}", l.status).to_lowercase(),
+                        reason: "a lead starts open".into(),
+                    });
+                }
+                Record::Lead(l)
+            }
             Record::Pipeline(p) => {
                 if !insert {
                     self.check_pipeline_change(actor, &p).await?;
