@@ -33,6 +33,7 @@ async fn main() -> Result<(), CrmError> {
     );
     let crm = Crm::new(store).with_config(CrmConfig {
         default_phone_region: Some("DE".into()),
+        ..CrmConfig::default()
     });
     let alice = Actor::new(TenantId::from_uuid(TENANT), UserId::from_uuid(USER));
     let t0 = Utc

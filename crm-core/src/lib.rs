@@ -37,7 +37,8 @@ pub use model::*;
 pub use money::{Currency, Money};
 pub use service::*;
 pub use store::{
-    ChangeSet, CrmStore, Cursor, Direction, Entity, EntityKind, EntityRef, ListQuery, Page,
+    ChangeSet, CrmStore, Cursor, Direction, DomainEvent, Entity, EntityKind, EntityRef,
+    ExternalEventKind, ListQuery, Page, StoredEvent,
 };
 pub use values::{Country, Email, Percent, Phone};
 

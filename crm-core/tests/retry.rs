@@ -45,6 +45,15 @@ impl CrmStore for Flaky {
         }
         self.inner.apply(tenant, changes).await
     }
+
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crm_core::store::StoredEvent>> {
+        self.inner.events_after(tenant, after, limit).await
+    }
 }
 
 fn flaky(failures: usize, kind: StorageErrorKind) -> Arc<Flaky> {

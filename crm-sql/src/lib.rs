@@ -676,3 +676,93 @@ pub fn max_rows_per_insert(kind: EntityKind) -> usize {
         .map_or(COMMON.len(), |t| COMMON.len() + t.columns.len());
     (65_535 / cols).min(1_000)
 }
+
+/// The outbox table (see [`crm_core::store::DomainEvent`]).
+pub const OUTBOX_TABLE: &str = "outbox";
+/// The per-tenant outbox sequence counter.
+pub const OUTBOX_COUNTER_TABLE: &str = "outbox_counter";
+
+/// Takes the tenant's next outbox sequence number: an upsert of its counter row returning
+/// the new value. The row stays locked until commit, so event-writing transactions of one
+/// tenant commit in sequence order and a drainer never skips an event.
+pub fn next_event_seq(tenant: TenantId) -> InsertStatement {
+    Query::insert()
+        .into_table(ident(OUTBOX_COUNTER_TABLE))
+        .columns([ident("tenant_id"), ident("last_seq")])
+        .values_panic([uuid_value(tenant).into(), Expr::val(1i64)])
+        .on_conflict(
+            sea_query::OnConflict::column(ident("tenant_id"))
+                .value(
+                    ident("last_seq"),
+                    Expr::col((ident(OUTBOX_COUNTER_TABLE), ident("last_seq"))).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col(ident("last_seq"))
+        .to_owned()
+}
+
+/// Appends one event with its sequence number.
+pub fn insert_event(
+    tenant: TenantId,
+    seq: u64,
+    event: &crm_core::store::NewEvent,
+) -> Result<InsertStatement> {
+    let data =
+        serde_json::to_string(event).map_err(|e| CrmError::validation("event", e.to_string()))?;
+    let mut stmt = Query::insert();
+    stmt.into_table(ident(OUTBOX_TABLE))
+        .columns(
+            [
+                "tenant_id",
+                "seq",
+                "id",
+                "kind",
+                "external_id",
+                "at",
+                "data",
+            ]
+            .map(ident),
+        )
+        .values([
+            uuid_value(tenant).into(),
+            Expr::val(seq as i64),
+            Expr::val(event.id),
+            Expr::val(event.event.type_name()),
+            Expr::val(event.external_id.clone()),
+            Expr::val(nanos("at", event.at)?),
+            Expr::val(data),
+        ])
+        .map_err(|e| CrmError::validation("event", e.to_string()))?;
+    Ok(stmt)
+}
+
+/// `SELECT seq, data FROM outbox WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`.
+pub fn select_events(tenant: TenantId, after: u64, limit: u32) -> SelectStatement {
+    Query::select()
+        .columns([ident("seq"), ident("data")])
+        .from(ident(OUTBOX_TABLE))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("seq").gt(i64::try_from(after).unwrap_or(i64::MAX)))
+        .order_by(ident("seq"), Order::Asc)
+        .limit(u64::from(limit))
+        .to_owned()
+}
+
+/// Decodes a stored event row.
+pub fn decode_event(
+    tenant: TenantId,
+    seq: i64,
+    data: &str,
+) -> Result<crm_core::store::StoredEvent> {
+    Ok(crm_core::store::StoredEvent {
+        tenant,
+        seq: seq as u64,
+        event: serde_json::from_str(data).map_err(|e| {
+            CrmError::storage(
+                crm_core::StorageErrorKind::Schema,
+                format!("cannot decode a stored event: {e}"),
+            )
+        })?,
+    })
+}

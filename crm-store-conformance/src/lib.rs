@@ -211,6 +211,8 @@ macro_rules! conformance_tests {
                 lead_lifecycle,
                 lead_conversion,
                 lead_conversion_is_atomic_at_every_step,
+                outbox_records_state_changes,
+                external_events_advance_deals_once,
             ],
         }
     };

@@ -779,3 +779,171 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
         LeadStatus::Converted
     );
 }
+
+/// Every state change appends an event to the tenant's outbox in the same change set;
+/// events are numbered 1, 2, 3, ... per tenant and drained in pages.
+pub async fn outbox_records_state_changes(store: Store) {
+    let (crm, a) = setup(store);
+    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let lead = crm
+        .create(
+            &a,
+            new_lead(&a, "Eve", "Ops", "eve@ops.example", Some("Ops Inc")),
+            t(0),
+        )
+        .await
+        .expect("lead");
+    crm.qualify_lead(&a, lead.id, t(1)).await.expect("qualify");
+    let conv = crm
+        .convert_lead(
+            &a,
+            lead.id,
+            LeadConversion {
+                link_existing: false,
+                deal: Some(ConversionDeal {
+                    name: "Ops".into(),
+                    amount: eur(5_000),
+                    pipeline: None,
+                    stage: None,
+                }),
+            },
+            t(2),
+        )
+        .await
+        .expect("convert");
+    let deal = conv.deal.expect("deal");
+    crm.move_deal_to_stage(&a, deal, p.stage_named("Proposal").expect("s").id, t(3))
+        .await
+        .expect("move");
+    let i = Interaction::new(
+        a.tenant,
+        Channel::Email,
+        InteractionDirection::Inbound,
+        Links::deal(deal),
+        t(4),
+        t(4),
+    )
+    .expect("i");
+    crm.create(&a, i, t(4)).await.expect("log");
+    crm.win_deal(&a, deal, None, t(5)).await.expect("win");
+    // A refused transition writes no event.
+    assert!(crm.win_deal(&a, deal, None, t(6)).await.is_err());
+
+    let all = crm.drain_events(&a, 0, 1000).await.expect("drain");
+    let types: Vec<String> = all.iter().map(|e| e.event.event.type_name()).collect();
+    assert_eq!(
+        types,
+        vec![
+            "lead_status_changed",
+            "deal_created",
+            "lead_converted",
+            "deal_stage_changed",
+            "interaction_logged",
+            "deal_won"
+        ]
+    );
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<u64>>()
+    );
+    assert!(all.iter().all(|e| e.tenant == a.tenant));
+    assert!(
+        matches!(all[2].event.event, DomainEvent::LeadConverted { lead: l, deal: Some(d), .. } if l == lead.id && d == deal)
+    );
+    // Paging: after 2, two at a time.
+    let page = crm.drain_events(&a, 2, 2).await.expect("page");
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert!(crm.drain_events(&a, 6, 10).await.expect("end").is_empty());
+    assert!(matches!(
+        crm.drain_events(&a, 0, 0).await,
+        Err(CrmError::Validation { .. })
+    ));
+    // Another tenant's outbox is its own.
+    let b = Actor::new(TenantId::new(), a.user);
+    assert!(crm
+        .drain_events(&b, 0, 1000)
+        .await
+        .expect("drain")
+        .is_empty());
+}
+
+/// External events advance deals per the mapping, only forward, and a replayed event id
+/// has no second effect.
+pub async fn external_events_advance_deals_once(store: Store) {
+    let (crm, a) = setup(store);
+    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let d = deal(&crm, &a, &p, "Qualification", "ERP deal", t(0)).await;
+    let ev = |id: &str, kind| ExternalEvent {
+        id: id.into(),
+        kind,
+        deal: d.id,
+    };
+    let out = crm
+        .handle_external_event(&a, &ev("Q-1", ExternalEventKind::QuoteSent), t(1))
+        .await
+        .expect("quote");
+    assert!(
+        matches!(&out, ExternalOutcome::Advanced(x) if x.stage_id == p.stage_named("Proposal").expect("s").id),
+        "{out:?}"
+    );
+    let again = crm
+        .handle_external_event(&a, &ev("Q-1", ExternalEventKind::QuoteSent), t(2))
+        .await
+        .expect("replay");
+    assert_eq!(again, ExternalOutcome::Duplicate);
+    let n = crm
+        .count::<StageChange>(
+            &a,
+            StageChangeFilter {
+                deal_id: Some(d.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(n, 2, "created + quote; the replay moved nothing");
+    crm.handle_external_event(&a, &ev("O-1", ExternalEventKind::OrderCreated), t(3))
+        .await
+        .expect("order");
+    // A late quote does not move the deal back, but is recorded once.
+    let late = crm
+        .handle_external_event(&a, &ev("Q-2", ExternalEventKind::QuoteSent), t(4))
+        .await
+        .expect("late quote");
+    assert!(
+        matches!(&late, ExternalOutcome::Unchanged(x) if x.stage_id == p.stage_named("Negotiation").expect("s").id),
+        "{late:?}"
+    );
+    let paid = crm
+        .handle_external_event(&a, &ev("I-1", ExternalEventKind::InvoicePaid), t(5))
+        .await
+        .expect("paid");
+    assert!(
+        matches!(&paid, ExternalOutcome::Advanced(x) if x.status == DealStatus::Won),
+        "{paid:?}"
+    );
+    let stored = crm.get::<Deal>(&a, d.id).await.expect("deal");
+    assert_eq!(
+        (stored.status, stored.closed_at),
+        (DealStatus::Won, Some(t(5)))
+    );
+    assert_eq!(
+        crm.handle_external_event(&a, &ev("I-1", ExternalEventKind::InvoicePaid), t(6))
+            .await
+            .expect("replay"),
+        ExternalOutcome::Duplicate
+    );
+    let received = crm
+        .drain_events(&a, 0, 1000)
+        .await
+        .expect("drain")
+        .into_iter()
+        .filter(|e| matches!(e.event.event, DomainEvent::ExternalEventReceived { .. }))
+        .count();
+    assert_eq!(received, 4, "Q-1, O-1, Q-2, I-1 once each");
+    let e = crm
+        .handle_external_event(&a, &ev(" ", ExternalEventKind::QuoteSent), t(7))
+        .await
+        .expect_err("empty id");
+    assert!(matches!(e, CrmError::Validation { .. }), "{e}");
+}

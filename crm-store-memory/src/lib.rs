@@ -45,7 +45,7 @@ use crm_core::model::Customer;
 use crm_core::search;
 use crm_core::store::{
     paginate, Applied, Change, ChangeSet, CrmStore, Entity, EntityFilter, EntityKind, EntityRead,
-    EntityRef, ListQuery, Page, Record,
+    EntityRef, ListQuery, Page, Record, StoredEvent,
 };
 use crm_core::{CrmError, Result, TenantId};
 
@@ -91,6 +91,10 @@ struct Partition {
     /// Customer id -> its search document ([`search::customer_document`]), kept current
     /// on every write to the customer, its contacts or its contact points.
     search_docs: HashMap<Uuid, String>,
+    /// The outbox: event `seq` is at index `seq - 1`.
+    events: Vec<StoredEvent>,
+    /// External event ids already in the outbox.
+    external_ids: HashSet<String>,
 }
 
 /// How to take back one applied change.
@@ -101,6 +105,8 @@ enum Undo {
     Restore(Record),
     /// Re-insert a deleted row.
     Reinsert(Record),
+    /// Remove the last event of the outbox.
+    PopEvent,
 }
 
 impl Partition {
@@ -257,6 +263,19 @@ impl Partition {
                     .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
                 undo.push(Undo::Reinsert(old));
             }
+            Change::Emit(event) => {
+                if let Some(x) = &event.external_id {
+                    if !self.external_ids.insert(x.clone()) {
+                        return Err(CrmError::AlreadyExists {
+                            entity: "event",
+                            key: format!("external id {x}"),
+                        });
+                    }
+                }
+                let seq = self.events.len() as u64 + 1;
+                self.events.push(StoredEvent { tenant, seq, event });
+                undo.push(Undo::PopEvent);
+            }
             other => {
                 return Err(CrmError::validation(
                     "change",
@@ -278,6 +297,13 @@ impl Partition {
                     self.put(old);
                 }
                 Undo::Reinsert(old) => self.put(old),
+                Undo::PopEvent => {
+                    if let Some(e) = self.events.pop() {
+                        if let Some(x) = &e.event.external_id {
+                            self.external_ids.remove(x);
+                        }
+                    }
+                }
             }
         }
     }
@@ -414,5 +440,22 @@ impl CrmStore for MemoryStore {
             }
         }
         Ok(Applied { changes: n })
+    }
+
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        let guard = self.inner.read();
+        let Some(p) = guard.get(&tenant) else {
+            return Ok(Vec::new());
+        };
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(p.events.len());
+        let end = start.saturating_add(limit as usize).min(p.events.len());
+        Ok(p.events[start..end].to_vec())
     }
 }

@@ -388,6 +388,26 @@ async fn apply_one(
                 return Err(CrmError::conflict(target.kind.name(), target.id));
             }
         }
+        Change::Emit(event) => {
+            let (sql, values) = crm_sql::next_event_seq(tenant).build_sqlx(PostgresQueryBuilder);
+            let seq: i64 = sqlx::query_scalar_with(AssertSqlSafe(sql), values)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(storage)?;
+            let (sql, values) =
+                crm_sql::insert_event(tenant, seq as u64, &event)?.build_sqlx(PostgresQueryBuilder);
+            execute(tx, sql, values, EntityKind::Customer, || {
+                CrmError::validation("event", "unexpected reference")
+            })
+            .await
+            .map_err(|e| match e {
+                CrmError::AlreadyExists { key, .. } => CrmError::AlreadyExists {
+                    entity: "event",
+                    key,
+                },
+                other => other,
+            })?;
+        }
         other => {
             return Err(CrmError::validation(
                 "change",
@@ -573,6 +593,29 @@ impl CrmStore for PgStore {
         refresh_search_many(&mut tx, tenant, &touched).await?;
         tx.commit().await.map_err(storage)?;
         Ok(Applied { changes: n })
+    }
+
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crm_core::store::StoredEvent>> {
+        let (sql, values) =
+            crm_sql::select_events(tenant, after, limit).build_sqlx(PostgresQueryBuilder);
+        let mut tx = self.begin_tenant(tenant).await?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get(0).map_err(storage)?;
+                let data: String = r.try_get(1).map_err(storage)?;
+                crm_sql::decode_event(tenant, seq, &data)
+            })
+            .collect()
     }
 }
 

@@ -20,7 +20,10 @@ use crm_core::{CrmError, Result, StorageErrorKind, TenantId};
 use crm_sql::{Dialect, SqlEntity};
 
 /// The embedded migrations, in order; the schema version is their count.
-const MIGRATION_FILES: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATION_FILES: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_outbox.sql"),
+];
 
 /// The schema version this build of the store writes.
 pub const SCHEMA_VERSION: usize = MIGRATION_FILES.len();
@@ -392,6 +395,22 @@ fn apply_one(
                 .build_rusqlite(SqliteQueryBuilder);
             exec(conn, &sql, &values).map_err(storage)?;
         }
+        Change::Emit(event) => {
+            let (sql, values) = crm_sql::next_event_seq(tenant).build_rusqlite(SqliteQueryBuilder);
+            let seq: i64 = conn
+                .prepare_cached(&sql)
+                .and_then(|mut st| st.query_row(&*values.as_params(), |r| r.get(0)))
+                .map_err(storage)?;
+            let (sql, values) = crm_sql::insert_event(tenant, seq as u64, &event)?
+                .build_rusqlite(SqliteQueryBuilder);
+            exec(conn, &sql, &values).map_err(|e| match write_error(EntityKind::Customer, e) {
+                CrmError::AlreadyExists { key, .. } => CrmError::AlreadyExists {
+                    entity: "event",
+                    key,
+                },
+                other => other,
+            })?;
+        }
         other => {
             return Err(CrmError::validation(
                 "change",
@@ -476,6 +495,30 @@ impl CrmStore for SqliteStore {
             }
             tx.commit().map_err(storage)?;
             Ok(Applied { changes: n })
+        })
+        .await
+    }
+
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crm_core::store::StoredEvent>> {
+        let stmt = crm_sql::select_events(tenant, after, limit);
+        self.read(move |conn| {
+            let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
+            let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+            let rows = prepared
+                .query_map(&*values.as_params(), |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(storage)?;
+            rows.map(|r| {
+                let (seq, data) = r.map_err(storage)?;
+                crm_sql::decode_event(tenant, seq, &data)
+            })
+            .collect()
         })
         .await
     }

@@ -8,7 +8,7 @@ use crate::error::{CrmError, Result};
 use crate::id::{Actor, ContactId, CustomerId, DealId, LeadId, PipelineId, StageId};
 use crate::model::*;
 use crate::money::Money;
-use crate::store::{ChangeSet, CrmStore, Entity, ListQuery};
+use crate::store::{ChangeSet, CrmStore, DomainEvent, Entity, ListQuery};
 
 use super::Crm;
 
@@ -79,11 +79,24 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(lead)
     }
 
-    async fn write_lead(&self, actor: &Actor, mut lead: Lead, now: DateTime<Utc>) -> Result<Lead> {
+    async fn write_lead(
+        &self,
+        actor: &Actor,
+        mut lead: Lead,
+        from: LeadStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Lead> {
         lead.touch(now);
         crate::store::EntityRules::validate(&lead)?;
-        self.apply(actor, ChangeSet::new().update(lead.clone()))
-            .await?;
+        let event = DomainEvent::LeadStatusChanged {
+            lead: lead.id,
+            from,
+            to: lead.status,
+        };
+        let cs = ChangeSet::new()
+            .update(lead.clone())
+            .emit(lead.entity_ref(), now, event);
+        self.apply(actor, cs).await?;
         lead.version += 1;
         Ok(lead)
     }
@@ -96,8 +109,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         now: DateTime<Utc>,
     ) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::Contacted).await?;
+        let from = lead.status;
         lead.status = LeadStatus::Contacted;
-        self.write_lead(actor, lead, now).await
+        self.write_lead(actor, lead, from, now).await
     }
 
     /// Marks a new or contacted lead as qualified.
@@ -108,8 +122,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         now: DateTime<Utc>,
     ) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::Qualified).await?;
+        let from = lead.status;
         lead.status = LeadStatus::Qualified;
-        self.write_lead(actor, lead, now).await
+        self.write_lead(actor, lead, from, now).await
     }
 
     /// Disqualifies an open lead with a reason (recorded with who and when).
@@ -121,28 +136,31 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         now: DateTime<Utc>,
     ) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::Disqualified).await?;
+        let from = lead.status;
         lead.status = LeadStatus::Disqualified;
         lead.disqualification = Some(Disqualification {
             reason: reason.trim().to_string(),
             by: Some(actor.user),
             at: now,
         });
-        self.write_lead(actor, lead, now).await
+        self.write_lead(actor, lead, from, now).await
     }
 
     /// Marks an open lead as lost.
     pub async fn lose_lead(&self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::Lost).await?;
+        let from = lead.status;
         lead.status = LeadStatus::Lost;
-        self.write_lead(actor, lead, now).await
+        self.write_lead(actor, lead, from, now).await
     }
 
     /// Reopens a disqualified or lost lead as new.
     pub async fn reopen_lead(&self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::New).await?;
+        let from = lead.status;
         lead.status = LeadStatus::New;
         lead.disqualification = None;
-        self.write_lead(actor, lead, now).await
+        self.write_lead(actor, lead, from, now).await
     }
 
     /// An existing customer owning a contact point with the lead's normalised e-mail (or,
@@ -326,8 +344,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 crate::pipeline::check_state(&deal, &pipeline)?;
                 let change = StageChange::record(&deal, None, None, Some(actor.user), now);
                 let id = deal.id;
+                let created = DomainEvent::DealCreated {
+                    deal: id,
+                    stage: deal.stage_id,
+                };
+                let created = crate::store::NewEvent::new(deal.entity_ref(), now, created);
                 cs.push_insert(deal);
                 cs.push_insert(change);
+                cs.push_emit(created);
                 Some(id)
             }
             None => None,
@@ -340,6 +364,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         lead.touch(now);
         crate::store::EntityRules::validate(&lead)?;
         cs.push_update(lead.clone());
+        let event = DomainEvent::LeadConverted {
+            lead: lead.id,
+            customer: customer_id,
+            contact: contact_id,
+            deal: deal_id,
+        };
+        cs.push_emit(crate::store::NewEvent::new(lead.entity_ref(), now, event));
         lead.version += 1;
         Ok((
             cs,

@@ -11,12 +11,14 @@
 //! are methods of their own and always write one atomic change set.
 
 mod customer360;
+mod external;
 mod leads;
 mod rules;
 mod sales;
 mod timeline;
 
 pub use customer360::{Customer360, RECENT_INTERACTIONS};
+pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome, ExternalTarget};
 pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
@@ -29,7 +31,10 @@ use chrono::{DateTime, Utc};
 use crate::error::{CrmError, Result};
 use crate::id::{Actor, ContactId, ContactPointId, CustomerId, LocationId, TagId};
 use crate::model::*;
-use crate::store::{Applied, ChangeSet, CrmStore, Entity, EntityRead, EntityRef, ListQuery, Page};
+use crate::store::{
+    Applied, ChangeSet, CrmStore, DomainEvent, Entity, EntityRead, EntityRef, ListQuery, NewEvent,
+    Page, StoredEvent,
+};
 
 /// How often a change set failing with a retryable storage error is tried again.
 pub const MAX_RETRIES: usize = 3;
@@ -39,6 +44,9 @@ pub const MAX_RETRIES: usize = 3;
 pub struct CrmConfig {
     /// Region (ISO-3166 alpha-2) phone numbers without `+` are read in.
     pub default_phone_region: Option<String>,
+    /// How external events advance deals; `None` uses [`default_external_mapping`].
+    pub external_mapping:
+        Option<std::collections::HashMap<crate::store::ExternalEventKind, ExternalTarget>>,
 }
 
 /// The CRM service over a store `S` (a concrete store or `dyn CrmStore`).
@@ -222,6 +230,49 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         self.apply(actor, ChangeSet::new().delete::<E>(id, expected_version))
             .await
             .map(|_| ())
+    }
+
+    /// Updates an entity like [`Crm::update`] and appends `event` to the outbox in the
+    /// same change set.
+    pub(crate) async fn update_with_event<E: Entity>(
+        &self,
+        actor: &Actor,
+        mut entity: E,
+        event: DomainEvent,
+        now: DateTime<Utc>,
+    ) -> Result<E>
+    where
+        S: EntityRead<E>,
+    {
+        if self.find::<E>(actor, entity.id()).await?.is_none() {
+            return Err(CrmError::not_found(E::KIND.name(), entity.id()));
+        }
+        entity.touch(now);
+        let (stored, mut changes) = self
+            .plan_write(actor, entity.into_record(), false, now)
+            .await?;
+        changes.push_emit(NewEvent::new(stored.entity_ref(), now, event));
+        self.apply(actor, changes).await?;
+        E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+    }
+
+    /// Up to `limit` (1..=1000) events of the actor's tenant after sequence number `after`,
+    /// oldest first. Delivery is at-least-once: a host stores the last `seq` it handled
+    /// and passes it as `after` next time; events of one tenant are numbered 1, 2, 3, ...
+    /// in commit order with no gaps.
+    pub async fn drain_events(
+        &self,
+        actor: &Actor,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        if limit == 0 || limit > crate::store::MAX_PAGE_SIZE {
+            return Err(CrmError::validation(
+                "limit",
+                format!("{limit} is outside 1..={}", crate::store::MAX_PAGE_SIZE),
+            ));
+        }
+        self.store.events_after(actor.tenant, after, limit).await
     }
 
     // ----- customers ----------------------------------------------------------------

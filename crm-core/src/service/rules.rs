@@ -148,6 +148,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 i.links = self.complete_links(actor, i.links).await?;
                 if insert {
                     self.touch_contacted(actor, &i, now, &mut post).await?;
+                    post.push_emit(crate::store::NewEvent::new(
+                        i.entity_ref(),
+                        now,
+                        crate::store::DomainEvent::InteractionLogged {
+                            interaction: i.id,
+                            customer: i.links.customer_id,
+                        },
+                    ));
                 }
                 Record::Interaction(i)
             }
@@ -344,6 +352,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             d.stage_entered_at = now;
             crate::pipeline::check_state(&d, &pipeline)?;
             post.push_insert(StageChange::record(&d, None, None, Some(actor.user), now));
+            post.push_emit(crate::store::NewEvent::new(
+                d.entity_ref(),
+                now,
+                crate::store::DomainEvent::DealCreated {
+                    deal: d.id,
+                    stage: d.stage_id,
+                },
+            ));
             return Ok(d);
         }
         let old = EntityRead::<Deal>::get(self.store(), actor.tenant, d.id)

@@ -9,7 +9,7 @@ use crate::error::{CrmError, Result};
 use crate::id::{ActivityId, Actor, DealId, FollowUpId, PipelineId, StageId, UserId};
 use crate::model::*;
 use crate::pipeline::{check_state, transition, DealTransition};
-use crate::store::{ChangeSet, CrmStore, Direction, Entity, ListQuery};
+use crate::store::{ChangeSet, CrmStore, Direction, DomainEvent, Entity, ListQuery};
 
 use super::Crm;
 
@@ -98,18 +98,52 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         new: Deal,
         now: DateTime<Utc>,
     ) -> Result<Deal> {
+        let cs = self.transition_changes(actor, old, &new, now);
+        self.apply(actor, cs).await?;
+        let mut stored = new;
+        stored.version += 1;
+        Ok(stored)
+    }
+
+    /// The change set of a deal transition: the deal, its [`StageChange`] and its event.
+    pub(crate) fn transition_changes(
+        &self,
+        actor: &Actor,
+        old: &Deal,
+        new: &Deal,
+        now: DateTime<Utc>,
+    ) -> ChangeSet {
         let change = StageChange::record(
-            &new,
+            new,
             Some(old.stage_id),
             Some(old.status),
             Some(actor.user),
             now,
         );
-        let cs = ChangeSet::new().update(new.clone()).insert(change);
-        self.apply(actor, cs).await?;
-        let mut stored = new;
-        stored.version += 1;
-        Ok(stored)
+        let event = match (old.status, new.status) {
+            (DealStatus::Open, DealStatus::Won) => DomainEvent::DealWon {
+                deal: new.id,
+                amount: new.amount,
+            },
+            (DealStatus::Open, DealStatus::Lost) => DomainEvent::DealLost {
+                deal: new.id,
+                reason: new.lost_reason.clone().unwrap_or_default(),
+                competitor: new.lost_to_competitor.clone(),
+            },
+            (DealStatus::Won | DealStatus::Lost, DealStatus::Open) => DomainEvent::DealReopened {
+                deal: new.id,
+                stage: new.stage_id,
+            },
+            _ => DomainEvent::DealStageChanged {
+                deal: new.id,
+                from: old.stage_id,
+                to: new.stage_id,
+            },
+        };
+        ChangeSet::new()
+            .update(new.clone())
+            .insert(change)
+            .emit(new.entity_ref(), now, event)
     }
 
     /// Moves an open deal to another open stage of its pipeline.
@@ -645,7 +679,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         a.completed_by = Some(actor.user);
         a.touch(now);
         crate::store::EntityRules::validate(&a)?;
-        let mut cs = ChangeSet::new().update(a.clone());
+        let mut cs = ChangeSet::new().update(a.clone()).emit(
+            a.entity_ref(),
+            now,
+            DomainEvent::ActivityCompleted { activity: a.id },
+        );
         if let Some(deal) = a.links.deal_id {
             let mut d = self.get::<Deal>(actor, deal).await?;
             if d.last_activity_at.is_none_or(|l| l < now) {
@@ -668,7 +706,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<Activity> {
         let mut a = self.open_activity(actor, id, "cancelled").await?;
         a.status = ActivityStatus::Cancelled;
-        self.update(actor, a, now).await
+        let event = DomainEvent::ActivityCancelled { activity: a.id };
+        self.update_with_event(actor, a, event, now).await
     }
 
     /// Moves an open activity's due time (and reminder).
@@ -754,7 +793,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut f = self.pending_follow_up(actor, id, "completed").await?;
         f.status = FollowUpStatus::Completed;
         f.completed_at = Some(now);
-        self.update(actor, f, now).await
+        let event = DomainEvent::FollowUpCompleted { follow_up: f.id };
+        self.update_with_event(actor, f, event, now).await
     }
 
     /// Cancels a pending follow-up.
@@ -766,7 +806,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<FollowUp> {
         let mut f = self.pending_follow_up(actor, id, "canceled").await?;
         f.status = FollowUpStatus::Canceled;
-        self.update(actor, f, now).await
+        let event = DomainEvent::FollowUpCanceled { follow_up: f.id };
+        self.update_with_event(actor, f, event, now).await
     }
 
     /// Moves a pending follow-up's due time.
@@ -831,6 +872,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         for mut f in due {
             f.status = FollowUpStatus::Expired;
             f.touch(now);
+            let event = DomainEvent::FollowUpExpired { follow_up: f.id };
+            cs.push_emit(crate::store::NewEvent::new(f.entity_ref(), now, event));
             cs.push_update(f);
         }
         self.apply(actor, cs).await?;

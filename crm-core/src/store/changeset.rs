@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::entity::{Entity, EntityRef, Record};
+use super::event::{DomainEvent, NewEvent};
 
 /// One change inside a [`ChangeSet`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,6 +26,8 @@ pub enum Change {
         /// The version the caller read, or `None` to delete whatever version is stored.
         expected_version: Option<u64>,
     },
+    /// Append an event to the tenant's outbox (numbered by the store).
+    Emit(NewEvent),
 }
 
 impl Change {
@@ -33,6 +36,7 @@ impl Change {
         match self {
             Change::Insert(r) | Change::Update { record: r, .. } => r.entity_ref(),
             Change::Delete { target, .. } => *target,
+            Change::Emit(e) => e.entity,
         }
     }
 }
@@ -91,6 +95,22 @@ impl ChangeSet {
             target: EntityRef::new(E::KIND, id.into()),
             expected_version,
         });
+    }
+
+    /// Adds an event about `entity` to the outbox.
+    pub fn emit(
+        mut self,
+        entity: EntityRef,
+        at: chrono::DateTime<chrono::Utc>,
+        event: DomainEvent,
+    ) -> Self {
+        self.push_emit(NewEvent::new(entity, at, event));
+        self
+    }
+
+    /// In-place form of [`ChangeSet::emit`] for a prepared event.
+    pub fn push_emit(&mut self, event: NewEvent) {
+        self.changes.push(Change::Emit(event));
     }
 
     /// Appends all changes of `other`.

@@ -9,11 +9,13 @@
 
 mod changeset;
 mod entity;
+mod event;
 mod page;
 
 pub use changeset::{Applied, Change, ChangeSet};
 pub(crate) use entity::impl_entity;
 pub use entity::{Entity, EntityFilter, EntityKind, EntityRef, EntityRules, Record, SortKey};
+pub use event::{DomainEvent, ExternalEventKind, NewEvent, StoredEvent};
 pub use page::{paginate, Cursor, Direction, ListQuery, Page, SortValue, MAX_PAGE_SIZE};
 
 use async_trait::async_trait;
@@ -70,8 +72,18 @@ pub trait CrmStore:
     /// version is stale, [`crate::CrmError::NotFound`] for an update or delete of a missing
     /// row or an insert referring to a missing row, [`crate::CrmError::AlreadyExists`] for a
     /// duplicate id or unique key, [`crate::CrmError::InUse`] for a delete of a row still
-    /// referred to, [`crate::CrmError::Validation`] for a record of another tenant.
+    /// referred to, [`crate::CrmError::Validation`] for a record of another tenant,
+    /// `AlreadyExists` for an event whose external id the tenant's outbox already holds.
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied>;
+
+    /// Up to `limit` events of the tenant's outbox with a sequence number above `after`,
+    /// in sequence order.
+    async fn events_after(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
 }
 
 /// Reads any entity type from any store without naming the trait instance:

@@ -1,0 +1,195 @@
+//! Domain events and the outbox.
+//!
+//! Every state change of the service appends a [`DomainEvent`] to the tenant's outbox in
+//! the same change set as the change itself, so an event exists exactly when its change
+//! was committed. Stores number each tenant's events with a gap-free sequence in commit
+//! order; hosts drain them with [`crate::Crm::drain_events`] (at-least-once: a host
+//! remembers the last sequence it handled and asks for what follows).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::entity::EntityRef;
+use crate::error::{CrmError, Result};
+use crate::id::{
+    ActivityId, ContactId, CustomerId, DealId, FollowUpId, InteractionId, LeadId, StageId, TenantId,
+};
+use crate::model::LeadStatus;
+use crate::money::Money;
+
+/// What an external system reports about a deal (fed back by the host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalEventKind {
+    /// A quote was sent.
+    QuoteSent,
+    /// An order was created.
+    OrderCreated,
+    /// The order was fulfilled.
+    OrderFulfilled,
+    /// The invoice was paid.
+    InvoicePaid,
+}
+
+/// A state change, as recorded in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DomainEvent {
+    /// A deal was created in a stage.
+    DealCreated {
+        /// The deal.
+        deal: DealId,
+        /// Its first stage.
+        stage: StageId,
+    },
+    /// An open deal moved to another open stage (or pipeline).
+    DealStageChanged {
+        /// The deal.
+        deal: DealId,
+        /// Stage before.
+        from: StageId,
+        /// Stage after.
+        to: StageId,
+    },
+    /// A deal was won.
+    DealWon {
+        /// The deal.
+        deal: DealId,
+        /// Its amount.
+        amount: Money,
+    },
+    /// A deal was lost.
+    DealLost {
+        /// The deal.
+        deal: DealId,
+        /// Why.
+        reason: String,
+        /// To whom.
+        competitor: Option<String>,
+    },
+    /// A closed deal was reopened.
+    DealReopened {
+        /// The deal.
+        deal: DealId,
+        /// The open stage it went to.
+        stage: StageId,
+    },
+    /// A lead changed status (other than by conversion).
+    LeadStatusChanged {
+        /// The lead.
+        lead: LeadId,
+        /// Before.
+        from: LeadStatus,
+        /// After.
+        to: LeadStatus,
+    },
+    /// A lead was converted.
+    LeadConverted {
+        /// The lead.
+        lead: LeadId,
+        /// The customer it became or was linked to.
+        customer: CustomerId,
+        /// The contact created.
+        contact: Option<ContactId>,
+        /// The deal opened.
+        deal: Option<DealId>,
+    },
+    /// An activity was completed.
+    ActivityCompleted {
+        /// The activity.
+        activity: ActivityId,
+    },
+    /// An activity was cancelled.
+    ActivityCancelled {
+        /// The activity.
+        activity: ActivityId,
+    },
+    /// A follow-up was completed.
+    FollowUpCompleted {
+        /// The follow-up.
+        follow_up: FollowUpId,
+    },
+    /// A follow-up was canceled.
+    FollowUpCanceled {
+        /// The follow-up.
+        follow_up: FollowUpId,
+    },
+    /// A follow-up expired past its grace period.
+    FollowUpExpired {
+        /// The follow-up.
+        follow_up: FollowUpId,
+    },
+    /// An interaction was logged.
+    InteractionLogged {
+        /// The interaction.
+        interaction: InteractionId,
+        /// Its customer.
+        customer: Option<CustomerId>,
+    },
+    /// An external event was received for a deal (recorded once per external id).
+    ExternalEventReceived {
+        /// The host's id of the event.
+        external_id: String,
+        /// What happened.
+        kind: ExternalEventKind,
+        /// The deal.
+        deal: DealId,
+    },
+}
+
+impl DomainEvent {
+    /// The event's type name (`deal_won`, ...).
+    pub fn type_name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+/// An event to append to the outbox (part of a change set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// Unique id of the event.
+    pub id: Uuid,
+    /// The entity it is about.
+    pub entity: EntityRef,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// An id from an external system, unique per tenant: appending a second event with the
+    /// same external id fails with `AlreadyExists` (and so does the whole change set).
+    pub external_id: Option<String>,
+    /// The event.
+    pub event: DomainEvent,
+}
+
+impl NewEvent {
+    /// An event about `entity` at `at`.
+    pub fn new(entity: EntityRef, at: DateTime<Utc>, event: DomainEvent) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            entity,
+            at,
+            external_id: None,
+            event,
+        }
+    }
+
+    /// The event as stored: its JSON payload.
+    pub fn payload(&self) -> Result<String> {
+        serde_json::to_string(&self.event).map_err(|e| CrmError::validation("event", e.to_string()))
+    }
+}
+
+/// An event read back from the outbox, with its per-tenant sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Position in the tenant's outbox: 1, 2, 3, ... in commit order, without gaps.
+    pub seq: u64,
+    /// The event.
+    pub event: NewEvent,
+}
