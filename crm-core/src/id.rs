@@ -159,6 +159,10 @@ typed_id!(
     /// Identifies an [`crate::model::Attachment`].
     AttachmentId, "attachment_id"
 );
+typed_id!(
+    /// Identifies a tenant's [`crate::model::TenantSettings`].
+    TenantSettingsId, "tenant_settings_id"
+);
 
 /// A user acting on a tenant: who is calling the service, for scoping, authorship and
 /// (later) permissions.

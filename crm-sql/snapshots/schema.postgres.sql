@@ -305,6 +305,16 @@ CREATE TABLE attachment (
     FOREIGN KEY (tenant_id, deal_id) REFERENCES deal (tenant_id, id)
 );
 
+CREATE TABLE tenant_settings (
+    tenant_id UUID NOT NULL,
+    id UUID NOT NULL,
+    version BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+
 CREATE INDEX customer_kind ON customer (tenant_id, kind, id);
 
 CREATE INDEX customer_status ON customer (tenant_id, status, id);
@@ -566,3 +576,9 @@ CREATE INDEX attachment_size ON attachment (tenant_id, size, id);
 CREATE INDEX attachment_created_at ON attachment (tenant_id, created_at, id);
 
 CREATE INDEX attachment_updated_at ON attachment (tenant_id, updated_at, id);
+
+CREATE UNIQUE INDEX tenant_settings_tenant ON tenant_settings (tenant_id);
+
+CREATE INDEX tenant_settings_created_at ON tenant_settings (tenant_id, created_at, id);
+
+CREATE INDEX tenant_settings_updated_at ON tenant_settings (tenant_id, updated_at, id);

@@ -925,3 +925,22 @@ impl SqlEntity for Attachment {
         }
     }
 }
+
+impl SqlEntity for TenantSettings {
+    fn columns() -> &'static [Col] {
+        &[]
+    }
+    fn indexes() -> &'static [Index] {
+        const C: &[Index] = &[Index::unique(&[], None)];
+        C
+    }
+    fn values(&self) -> Result<Vec<Value>> {
+        Ok(Vec::new())
+    }
+    fn condition(_: &TenantSettingsFilter, _: Dialect) -> Condition {
+        all(new_cond())
+    }
+    fn sort_column(_: &TenantSettingsSort) -> &'static str {
+        "created_at"
+    }
+}

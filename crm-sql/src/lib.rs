@@ -448,6 +448,7 @@ macro_rules! dispatch {
             Record::FollowUp($e) => $body,
             Record::OwnedItem($e) => $body,
             Record::Attachment($e) => $body,
+            Record::TenantSettings($e) => $body,
         }
     };
 }

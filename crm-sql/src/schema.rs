@@ -117,6 +117,7 @@ pub fn tables() -> Vec<TableDef> {
         def::<FollowUp>(),
         def::<OwnedItem>(),
         def::<Attachment>(),
+        def::<TenantSettings>(),
     ]
 }
 

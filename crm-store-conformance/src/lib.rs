@@ -213,6 +213,7 @@ macro_rules! conformance_tests {
                 lead_conversion_is_atomic_at_every_step,
                 outbox_records_state_changes,
                 external_events_advance_deals_once,
+                tenant_settings_drive_the_rules,
             ],
         }
     };

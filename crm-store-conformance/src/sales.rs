@@ -418,17 +418,20 @@ pub async fn follow_up_lifecycle(store: Store) {
             .len(),
         1
     );
-    // Grace of two days at day 5: f1 (due day 1) expires, f2 (due day 3) not yet.
+    // The tenant's grace period: two days.
+    let mut settings = crm.tenant_settings(&a, t(1)).await.expect("settings");
     assert_eq!(
-        crm.expire_overdue(&a, Duration::days(2), t(5))
-            .await
-            .expect("expire"),
-        1
+        settings.follow_up_grace_hours,
+        DEFAULT_FOLLOW_UP_GRACE_HOURS
     );
+    settings.follow_up_grace_hours = 48;
+    crm.save_tenant_settings(&a, settings, t(1))
+        .await
+        .expect("save");
+    // At day 5: f1 (due day 1) expires, f2 (due day 3) not yet.
+    assert_eq!(crm.expire_overdue(&a, t(5)).await.expect("expire"), 1);
     assert_eq!(
-        crm.expire_overdue(&a, Duration::days(2), t(5))
-            .await
-            .expect("again"),
+        crm.expire_overdue(&a, t(5)).await.expect("again"),
         0,
         "idempotent"
     );
@@ -440,12 +443,7 @@ pub async fn follow_up_lifecycle(store: Store) {
         crm.get::<FollowUp>(&a, f2.id).await.expect("get").status,
         FollowUpStatus::Pending
     );
-    assert_eq!(
-        crm.expire_overdue(&a, Duration::days(2), t(6))
-            .await
-            .expect("expire"),
-        1
-    );
+    assert_eq!(crm.expire_overdue(&a, t(6)).await.expect("expire"), 1);
     let e = crm
         .complete_follow_up(&a, f1.id, t(7))
         .await
@@ -946,4 +944,78 @@ pub async fn external_events_advance_deals_once(store: Store) {
         .await
         .expect_err("empty id");
     assert!(matches!(e, CrmError::Validation { .. }), "{e}");
+}
+
+/// Tenant settings: one row per tenant; its lost reasons restrict `lose_deal`; its mapping
+/// overrides the default for external events.
+pub async fn tenant_settings_drive_the_rules(store: Store) {
+    let (crm, a) = setup(store);
+    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let mut s = crm.tenant_settings(&a, t(0)).await.expect("defaults");
+    s.lost_reasons = vec!["Price".into(), "Timing".into()];
+    s.external_mapping = Some(vec![(
+        ExternalEventKind::QuoteSent,
+        ExternalTarget::Stage("Negotiation".into()),
+    )]);
+    let s = crm.save_tenant_settings(&a, s, t(0)).await.expect("save");
+    assert_eq!(crm.tenant_settings(&a, t(1)).await.expect("read"), s);
+    let dup = crm
+        .create(&a, TenantSettings::defaults(a.tenant, t(1)), t(1))
+        .await;
+    assert!(
+        matches!(dup, Err(CrmError::AlreadyExists { .. })),
+        "one settings row per tenant: {dup:?}"
+    );
+    let d = deal(&crm, &a, &p, "Prospecting", "D", t(1)).await;
+    let e = crm
+        .lose_deal(&a, d.id, "Weather", None, None, t(2))
+        .await
+        .expect_err("not a listed reason");
+    assert!(
+        matches!(e, CrmError::Validation { ref field, .. } if field == "lost_reason"),
+        "{e}"
+    );
+    let out = crm
+        .handle_external_event(
+            &a,
+            &ExternalEvent {
+                id: "q".into(),
+                kind: ExternalEventKind::QuoteSent,
+                deal: d.id,
+            },
+            t(3),
+        )
+        .await
+        .expect("quote");
+    assert!(
+        matches!(&out, ExternalOutcome::Advanced(x) if x.stage_id == p.stage_named("Negotiation").expect("s").id),
+        "{out:?}"
+    );
+    // Unmapped kinds are recorded but move nothing.
+    let out = crm
+        .handle_external_event(
+            &a,
+            &ExternalEvent {
+                id: "o".into(),
+                kind: ExternalEventKind::InvoicePaid,
+                deal: d.id,
+            },
+            t(4),
+        )
+        .await
+        .expect("paid");
+    assert!(matches!(out, ExternalOutcome::Unchanged(_)), "{out:?}");
+    let lost = crm
+        .lose_deal(&a, d.id, "price", None, None, t(5))
+        .await
+        .expect("listed reason, any case");
+    assert_eq!(lost.status, DealStatus::Lost);
+    // Other tenants keep the defaults.
+    let b = Actor::new(TenantId::new(), a.user);
+    assert!(crm
+        .tenant_settings(&b, t(0))
+        .await
+        .expect("defaults")
+        .lost_reasons
+        .is_empty());
 }

@@ -564,6 +564,8 @@ pub struct Graph {
     pub owned_item: OwnedItem,
     /// A file on the customer.
     pub attachment: Attachment,
+    /// The tenant's settings.
+    pub tenant_settings: TenantSettings,
 }
 
 impl Graph {
@@ -591,6 +593,8 @@ impl Graph {
         let follow_up = follow_up(tenant, Links::lead(lead.id), "Chase Larry", at(3600));
         let owned_item = owned_item(tenant, customer.id, "Graph Device");
         let attachment = attachment(tenant, Links::customer(customer.id), "graph.pdf", 1024);
+        let mut tenant_settings = TenantSettings::defaults(tenant, t0());
+        tenant_settings.lost_reasons = vec!["Price".into()];
         Self {
             tenant,
             customer,
@@ -610,6 +614,7 @@ impl Graph {
             follow_up,
             owned_item,
             attachment,
+            tenant_settings,
         }
     }
 
@@ -633,6 +638,7 @@ impl Graph {
             .insert(self.follow_up.clone())
             .insert(self.owned_item.clone())
             .insert(self.attachment.clone())
+            .insert(self.tenant_settings.clone())
     }
 
     /// Builds and inserts the rows in one change set.
@@ -662,6 +668,7 @@ impl Graph {
             eref(&self.follow_up),
             eref(&self.owned_item),
             eref(&self.attachment),
+            eref(&self.tenant_settings),
         ]
     }
 }
@@ -693,6 +700,7 @@ macro_rules! for_every_kind {
         for_every_kind!(@one $ty $field $body; FollowUp follow_up);
         for_every_kind!(@one $ty $field $body; OwnedItem owned_item);
         for_every_kind!(@one $ty $field $body; Attachment attachment);
+        for_every_kind!(@one $ty $field $body; TenantSettings tenant_settings);
     }};
     (@one $ty:ident $field:ident $body:block; $t:ident $f:ident) => {{
         #[allow(non_camel_case_types, dead_code)]

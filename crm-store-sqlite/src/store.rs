@@ -23,6 +23,7 @@ use crm_sql::{Dialect, SqlEntity};
 const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_outbox.sql"),
+    include_str!("../migrations/0003_tenant_settings.sql"),
 ];
 
 /// The schema version this build of the store writes.

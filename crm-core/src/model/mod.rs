@@ -19,6 +19,7 @@ mod location;
 mod note;
 mod owned_item;
 mod pipeline;
+mod settings;
 mod tag;
 
 pub use activity::*;
@@ -35,6 +36,7 @@ pub use location::*;
 pub use note::*;
 pub use owned_item::*;
 pub use pipeline::*;
+pub use settings::*;
 pub use tag::*;
 
 use chrono::{DateTime, Utc};

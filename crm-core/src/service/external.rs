@@ -6,21 +6,11 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{CrmError, Result};
 use crate::id::{Actor, DealId};
-use crate::model::{Deal, DealStatus, Pipeline};
+use crate::model::{Deal, DealStatus, ExternalTarget, Pipeline};
 use crate::pipeline::{check_state, transition, DealTransition};
 use crate::store::{ChangeSet, CrmStore, DomainEvent, Entity, ExternalEventKind, NewEvent};
 
 use super::Crm;
-
-/// Where an external event takes a deal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExternalTarget {
-    /// The open stage with this name (case-insensitive) in the deal's pipeline; a deal is
-    /// only moved forward, never back.
-    Stage(String),
-    /// Win the deal.
-    Won,
-}
 
 /// The default mapping: quote sent -> Proposal, order created -> Negotiation, order
 /// fulfilled or invoice paid -> won.
@@ -63,8 +53,9 @@ pub enum ExternalOutcome {
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// Handles an external event: advances the deal per the configured mapping
-    /// ([`crate::CrmConfig::external_mapping`], default [`default_external_mapping`]) and
+    /// Handles an external event: advances the deal per the tenant's mapping
+    /// ([`crate::TenantSettings::external_mapping`], else
+    /// [`crate::CrmConfig::external_mapping`], else [`default_external_mapping`]) and
     /// records the event id in the outbox in the same change set, so a replay of the same
     /// id (even a concurrent one) is a [`ExternalOutcome::Duplicate`] with no effect.
     pub async fn handle_external_event(
@@ -79,11 +70,15 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         let deal = self.get::<Deal>(actor, ev.deal).await?;
         let pipeline = self.get::<Pipeline>(actor, deal.pipeline_id).await?;
-        let mapping = self
-            .config()
-            .external_mapping
-            .clone()
-            .unwrap_or_else(default_external_mapping);
+        let settings = self.tenant_settings(actor, now).await?;
+        let mapping = match settings.external_mapping {
+            Some(m) => m.into_iter().collect(),
+            None => self
+                .config()
+                .external_mapping
+                .clone()
+                .unwrap_or_else(default_external_mapping),
+        };
         let next = match mapping.get(&ev.kind) {
             Some(target) => advance(&deal, &pipeline, target, now)?,
             None => None,

@@ -18,7 +18,7 @@ mod sales;
 mod timeline;
 
 pub use customer360::{Customer360, RECENT_INTERACTIONS};
-pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome, ExternalTarget};
+pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome};
 pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
@@ -273,6 +273,42 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             ));
         }
         self.store.events_after(actor.tenant, after, limit).await
+    }
+
+    /// The tenant's settings: the saved ones, or the defaults (not saved) until
+    /// [`Crm::save_tenant_settings`] is called.
+    pub async fn tenant_settings(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<TenantSettings> {
+        let page = self
+            .list::<TenantSettings>(actor, ListQuery::new().limit(1))
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| TenantSettings::defaults(actor.tenant, now)))
+    }
+
+    /// Saves the tenant's settings (creates them the first time; afterwards `settings`
+    /// must carry the version read, as every update).
+    pub async fn save_tenant_settings(
+        &self,
+        actor: &Actor,
+        settings: TenantSettings,
+        now: DateTime<Utc>,
+    ) -> Result<TenantSettings> {
+        if self
+            .find::<TenantSettings>(actor, settings.id)
+            .await?
+            .is_some()
+        {
+            self.update(actor, settings, now).await
+        } else {
+            self.create(actor, settings, now).await
+        }
     }
 
     // ----- customers ----------------------------------------------------------------

@@ -433,5 +433,6 @@ fn bump(record: Record) -> Record {
         Record::FollowUp(e) => b(e),
         Record::OwnedItem(e) => b(e),
         Record::Attachment(e) => b(e),
+        Record::TenantSettings(e) => b(e),
     }
 }

@@ -182,6 +182,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         notes: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Deal> {
+        let settings = self.tenant_settings(actor, now).await?;
+        if !reason.trim().is_empty() && !settings.allows_lost_reason(reason) {
+            return Err(CrmError::validation(
+                "lost_reason",
+                format!(
+                    "{reason:?} is not one of the tenant's lost reasons: {}",
+                    settings.lost_reasons.join(", ")
+                ),
+            ));
+        }
         let t = DealTransition::Lose {
             reason: reason.to_string(),
             competitor: competitor.map(str::to_string),
@@ -854,15 +864,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(v)
     }
 
-    /// Expires pending follow-ups past due by more than `grace`, in one change set;
-    /// returns how many expired. Idempotent: a second call at the same `now` expires
-    /// nothing more.
-    pub async fn expire_overdue(
-        &self,
-        actor: &Actor,
-        grace: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
+    /// Expires pending follow-ups past due by more than the tenant's grace period
+    /// ([`TenantSettings::follow_up_grace_hours`]), in one change set with a
+    /// `FollowUpExpired` event each; returns how many expired. Idempotent: a second call
+    /// at the same `now` expires nothing more.
+    pub async fn expire_overdue(&self, actor: &Actor, now: DateTime<Utc>) -> Result<usize> {
+        let hours = self
+            .tenant_settings(actor, now)
+            .await?
+            .follow_up_grace_hours;
+        let grace = Duration::hours(i64::from(hours));
         let due = self.overdue_follow_ups(actor, None, now - grace).await?;
         if due.is_empty() {
             return Ok(0);

@@ -225,6 +225,7 @@ records! {
     FollowUp => "follow_up",
     OwnedItem => "owned_item",
     Attachment => "attachment",
+    TenantSettings => "tenant_settings",
 }
 
 impl Display for EntityKind {

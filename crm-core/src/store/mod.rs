@@ -61,6 +61,7 @@ pub trait CrmStore:
     + EntityRead<FollowUp>
     + EntityRead<OwnedItem>
     + EntityRead<Attachment>
+    + EntityRead<TenantSettings>
     + Send
     + Sync
     + 'static

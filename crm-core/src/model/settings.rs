@@ -1,0 +1,130 @@
+//! Per-tenant settings of the sales process.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CrmError, Result};
+use crate::id::{TenantId, TenantSettingsId};
+use crate::store::{impl_entity, EntityFilter, EntityRules, ExternalEventKind, SortKey, SortValue};
+use crate::values::require_text;
+
+/// Where an external event takes a deal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalTarget {
+    /// The open stage with this name (case-insensitive) in the deal's pipeline; a deal is
+    /// only moved forward, never back.
+    Stage(String),
+    /// Win the deal.
+    Won,
+}
+
+/// Default grace period, in hours, after which a pending follow-up past due expires.
+pub const DEFAULT_FOLLOW_UP_GRACE_HOURS: u32 = 72;
+
+/// A tenant's settings (at most one per tenant; [`crate::Crm::tenant_settings`] returns
+/// the defaults until one is saved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    /// Id.
+    pub id: TenantSettingsId,
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last update time.
+    pub updated_at: DateTime<Utc>,
+    /// Reasons a deal may be lost for; empty allows any reason.
+    pub lost_reasons: Vec<String>,
+    /// Hours past due after which a pending follow-up expires.
+    pub follow_up_grace_hours: u32,
+    /// How external events advance deals; `None` uses the service's mapping.
+    pub external_mapping: Option<Vec<(ExternalEventKind, ExternalTarget)>>,
+}
+
+impl TenantSettings {
+    /// The defaults: any lost reason, a 72-hour grace period, the default mapping.
+    pub fn defaults(tenant: TenantId, now: DateTime<Utc>) -> Self {
+        Self {
+            id: TenantSettingsId::new(),
+            tenant_id: tenant,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            lost_reasons: Vec::new(),
+            follow_up_grace_hours: DEFAULT_FOLLOW_UP_GRACE_HOURS,
+            external_mapping: None,
+        }
+    }
+
+    /// Whether `reason` is allowed as a lost reason (case-insensitive match against the
+    /// list; any non-empty reason when the list is empty).
+    pub fn allows_lost_reason(&self, reason: &str) -> bool {
+        self.lost_reasons.is_empty()
+            || self
+                .lost_reasons
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(reason.trim()))
+    }
+}
+
+impl EntityRules for TenantSettings {
+    fn validate(&self) -> Result<()> {
+        for (i, r) in self.lost_reasons.iter().enumerate() {
+            require_text(&format!("lost_reasons[{i}]"), r)?;
+        }
+        if self.follow_up_grace_hours > 24 * 365 {
+            return Err(CrmError::validation(
+                "follow_up_grace_hours",
+                "longer than a year",
+            ));
+        }
+        if let Some(m) = &self.external_mapping {
+            for (i, (_, target)) in m.iter().enumerate() {
+                if let ExternalTarget::Stage(name) = target {
+                    require_text(&format!("external_mapping[{i}].stage"), name)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn unique_keys(&self) -> Vec<String> {
+        vec!["singleton".to_string()]
+    }
+}
+
+/// Filter for tenant settings (there is at most one row per tenant).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantSettingsFilter {}
+
+impl EntityFilter<TenantSettings> for TenantSettingsFilter {
+    fn matches(&self, _: &TenantSettings) -> bool {
+        true
+    }
+}
+
+/// Order of tenant settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TenantSettingsSort {
+    /// Creation time.
+    #[default]
+    CreatedAt,
+}
+
+impl SortKey<TenantSettings> for TenantSettingsSort {
+    fn name(&self) -> &'static str {
+        "created_at"
+    }
+    fn value(&self, s: &TenantSettings) -> SortValue {
+        SortValue::Time(s.created_at)
+    }
+}
+
+impl_entity!(
+    TenantSettings,
+    TenantSettingsId,
+    TenantSettingsFilter,
+    TenantSettingsSort
+);
