@@ -418,6 +418,24 @@ pub async fn follow_up_lifecycle(store: Store) {
             .len(),
         1
     );
+    // Due follow-ups are announced once each.
+    let due = crm.notify_due_follow_ups(&a, t(1)).await.expect("due");
+    assert_eq!(due.iter().map(|f| f.id).collect::<Vec<_>>(), vec![f1.id]);
+    assert!(
+        crm.notify_due_follow_ups(&a, t(1))
+            .await
+            .expect("again")
+            .is_empty(),
+        "announced once"
+    );
+    let announced = crm
+        .drain_events(&a, 0, 1000)
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| matches!(e.event.event, DomainEvent::FollowUpDue { follow_up } if follow_up == f1.id))
+        .count();
+    assert_eq!(announced, 1);
     // The tenant's grace period: two days.
     let mut settings = crm.tenant_settings(&a, t(1)).await.expect("settings");
     assert_eq!(

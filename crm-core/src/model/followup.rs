@@ -68,6 +68,9 @@ pub struct FollowUp {
     pub links: Links,
     /// When it was completed.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When a `FollowUpDue` event was emitted for it (once).
+    #[serde(default)]
+    pub due_notified_at: Option<DateTime<Utc>>,
 }
 
 impl FollowUp {
@@ -94,6 +97,7 @@ impl FollowUp {
             assignee: None,
             links,
             completed_at: None,
+            due_notified_at: None,
         };
         f.validate()?;
         Ok(f)

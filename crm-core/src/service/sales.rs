@@ -864,6 +864,43 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(v)
     }
 
+    /// Pending follow-ups that came due (`due_at <= now`) and were not announced yet: each
+    /// is stamped `due_notified_at = now` and gets a `FollowUpDue` event, in one change set,
+    /// so a follow-up is announced exactly once however often this runs. Returns them.
+    pub async fn notify_due_follow_ups(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FollowUp>> {
+        let filter = FollowUpFilter {
+            status: Some(FollowUpStatus::Pending),
+            due_before: Some(now + Duration::nanoseconds(1)),
+            ..Default::default()
+        };
+        let due: Vec<FollowUp> = self
+            .list_all::<FollowUp>(actor, filter)
+            .await?
+            .into_iter()
+            .filter(|f| f.due_notified_at.is_none())
+            .collect();
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let mut cs = ChangeSet::new();
+        let mut out = Vec::with_capacity(due.len());
+        for mut f in due {
+            f.due_notified_at = Some(now);
+            f.touch(now);
+            let event = DomainEvent::FollowUpDue { follow_up: f.id };
+            cs.push_emit(crate::store::NewEvent::new(f.entity_ref(), now, event));
+            cs.push_update(f.clone());
+            f.version += 1;
+            out.push(f);
+        }
+        self.apply(actor, cs).await?;
+        Ok(out)
+    }
+
     /// Expires pending follow-ups past due by more than the tenant's grace period
     /// ([`TenantSettings::follow_up_grace_hours`]), in one change set with a
     /// `FollowUpExpired` event each; returns how many expired. Idempotent: a second call

@@ -116,6 +116,11 @@ pub enum DomainEvent {
         /// The follow-up.
         follow_up: FollowUpId,
     },
+    /// A pending follow-up came due (emitted once, by [`crate::Crm::notify_due_follow_ups`]).
+    FollowUpDue {
+        /// The follow-up.
+        follow_up: FollowUpId,
+    },
     /// A follow-up expired past its grace period.
     FollowUpExpired {
         /// The follow-up.
