@@ -25,7 +25,7 @@
 //! - **Durability**: WAL with `synchronous=NORMAL`: a committed change set survives a crash
 //!   of the process (the crash test kills a writer mid-import and finds every committed
 //!   batch and nothing else), and the file is never corrupted; after a power loss or OS
-//!   crash the last transactions before the most recent checkpoint may be lost.
+//!   crash the transactions committed since the last WAL checkpoint may be lost.
 //! - **Search**: each customer's search document ([`crm_core::search`]) is rebuilt in the
 //!   same transaction as any write to the customer, its contacts or contact points, and
 //!   indexed by an FTS5 trigram index.
