@@ -339,11 +339,22 @@ pub fn select_page<E: SqlEntity>(
         Direction::Asc => (Order::Asc, NullOrdering::Last),
         Direction::Desc => (Order::Desc, NullOrdering::First),
     };
-    Ok(Query::select()
+    let mut stmt = Query::select()
         .column(ident("data"))
         .from(table(E::KIND))
         .cond_where(c)
-        .order_by_with_nulls(ident(sort), order.clone(), nulls)
+        .to_owned();
+    // A text search matches few rows, found through the FTS index: SQLite must drive the
+    // query from those hits and sort them, not walk the sort column's index over the whole
+    // tenant checking each row against the hits (150 ms instead of 1-2 ms at 1M customers).
+    // A unary `+` keeps the sort index out of the plan for these queries only.
+    use crm_core::store::EntityFilter;
+    if dialect == Dialect::Sqlite && query.filter.text().is_some() {
+        stmt.order_by_expr_with_nulls(Expr::cust(format!("+\"{sort}\"")), order.clone(), nulls);
+    } else {
+        stmt.order_by_with_nulls(ident(sort), order.clone(), nulls);
+    }
+    Ok(stmt
         .order_by(ident("id"), order)
         .limit(u64::from(query.limit) + 1)
         .to_owned())
