@@ -268,18 +268,22 @@ pub const FTS_TABLE: &str = "customer_fts";
 /// PostgreSQL uses `LIKE '%term%'` (escaped), answered by a pg_trgm GIN index.
 fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     let terms = crm_core::search::query_terms(text);
+    let phrases: Vec<String> = terms
+        .iter()
+        .filter(|t| t.chars().count() >= 3)
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    let fts = dialect == Dialect::Sqlite && !phrases.is_empty();
+    // With FTS hits to start from, a unary `+` keeps SQLite from walking the tenant's whole
+    // (tenant_id, customer_id) index instead of looking the hits up by rowid.
+    let tenant_col = if fts { Expr::cust("+\"tenant_id\"") } else { Expr::col(ident("tenant_id")) };
     let mut sub = Query::select()
         .column(ident("customer_id"))
         .from(ident(SEARCH_TABLE))
-        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(tenant_col.eq(uuid_value(tenant)))
         .to_owned();
     if dialect == Dialect::Sqlite {
-        let phrases: Vec<String> = terms
-            .iter()
-            .filter(|t| t.chars().count() >= 3)
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect();
-        if !phrases.is_empty() {
+        if fts {
             sub.and_where(
                 Expr::col(ident("search_id")).in_subquery(
                     Query::select()
