@@ -276,27 +276,29 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     let fts = dialect == Dialect::Sqlite && !phrases.is_empty();
     // With FTS hits to start from, a unary `+` keeps SQLite from walking the tenant's whole
     // (tenant_id, customer_id) index instead of looking the hits up by rowid.
-    let tenant_col = if fts { Expr::cust("+\"tenant_id\"") } else { Expr::col(ident("tenant_id")) };
+    let tenant_col = if fts {
+        Expr::cust("+\"tenant_id\"")
+    } else {
+        Expr::col(ident("tenant_id"))
+    };
     let mut sub = Query::select()
         .column(ident("customer_id"))
         .from(ident(SEARCH_TABLE))
         .and_where(tenant_col.eq(uuid_value(tenant)))
         .to_owned();
-    if dialect == Dialect::Sqlite {
-        if fts {
-            sub.and_where(
-                Expr::col(ident("search_id")).in_subquery(
-                    Query::select()
-                        .column(ident("rowid"))
-                        .from(ident(FTS_TABLE))
-                        .and_where(
-                            Expr::col(ident(FTS_TABLE))
-                                .binary(BinOper::Custom("MATCH"), Expr::val(phrases.join(" AND "))),
-                        )
-                        .to_owned(),
-                ),
-            );
-        }
+    if fts {
+        sub.and_where(
+            Expr::col(ident("search_id")).in_subquery(
+                Query::select()
+                    .column(ident("rowid"))
+                    .from(ident(FTS_TABLE))
+                    .and_where(
+                        Expr::col(ident(FTS_TABLE))
+                            .binary(BinOper::Custom("MATCH"), Expr::val(phrases.join(" AND "))),
+                    )
+                    .to_owned(),
+            ),
+        );
     }
     for t in &terms {
         match dialect {
