@@ -24,8 +24,6 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_outbox.sql"),
     include_str!("../migrations/0003_tenant_settings.sql"),
-    include_str!("../migrations/0004_search_functions.sql"),
-    include_str!("../migrations/0005_search_plpgsql.sql"),
 ];
 
 /// The schema version this build of the store writes.
