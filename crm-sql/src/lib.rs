@@ -300,19 +300,16 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
             ),
         );
     }
-    if dialect == Dialect::Postgres {
-        // `LIKE '%term%'` (case-sensitive in PostgreSQL, so exact substring semantics), run
-        // by the fenced `crm_search` function so the pg_trgm index can answer it (see
-        // crm-store-postgres migration 0004).
-        let patterns: Vec<String> = terms
-            .iter()
-            .map(|t| format!("%{}%", escape_like(t)))
-            .collect();
-        let call = Func::cust(ident("crm_search")).arg(patterns.join("\u{1f}"));
-        return col("id").in_subquery(Query::select().expr(call).to_owned());
-    }
     for t in &terms {
-        sub.and_where(cond::contains(dialect, "doc", t));
+        match dialect {
+            Dialect::Sqlite => sub.and_where(cond::contains(dialect, "doc", t)),
+            // `LIKE '%term%'` (case-sensitive in PostgreSQL, so exact substring semantics)
+            // is what a pg_trgm GIN index can answer.
+            Dialect::Postgres => sub.and_where(
+                col("doc")
+                    .like(sea_query::LikeExpr::new(format!("%{}%", escape_like(t))).escape('\\')),
+            ),
+        };
     }
     col("id").in_subquery(sub)
 }

@@ -374,7 +374,9 @@ async fn apply_one(
                 touched.extend(crm_sql::searched_customer(&old));
             }
             if target.kind == EntityKind::Customer {
-                delete_search(tx, &[target.id]).await?;
+                let (sql, values) =
+                    crm_sql::delete_search(tenant, target.id).build_sqlx(PostgresQueryBuilder);
+                execute(tx, sql, values, target.kind, || in_use("customer_search")).await?;
             }
             let (sql, values) =
                 crm_sql::delete(target, tenant, expected_version).build_sqlx(PostgresQueryBuilder);
@@ -551,35 +553,23 @@ async fn refresh_search_many(
             })
             .collect();
         if !docs.is_empty() {
-            let (ids, texts): (Vec<Uuid>, Vec<String>) = docs.iter().cloned().unzip();
-            sqlx::query("SELECT crm_search_upsert($1, $2)")
-                .bind(ids)
-                .bind(texts)
+            let (sql, values) =
+                crm_sql::upsert_search_many(tenant, &docs)?.build_sqlx(PostgresQueryBuilder);
+            sqlx::query_with(AssertSqlSafe(sql), values)
                 .execute(&mut **tx)
                 .await
                 .map_err(storage)?;
         }
         let alive: HashSet<Uuid> = docs.iter().map(|(id, _)| *id).collect();
-        let gone: Vec<Uuid> = chunk
-            .iter()
-            .copied()
-            .filter(|id| !alive.contains(id))
-            .collect();
-        if !gone.is_empty() {
-            delete_search(tx, &gone).await?;
+        for gone in chunk.iter().filter(|id| !alive.contains(id)) {
+            let (sql, values) =
+                crm_sql::delete_search(tenant, *gone).build_sqlx(PostgresQueryBuilder);
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .execute(&mut **tx)
+                .await
+                .map_err(storage)?;
         }
     }
-    Ok(())
-}
-
-/// Removes search documents through the fenced `crm_search_delete` function (the store's
-/// role has no privilege on the search table itself; see migration 0004).
-async fn delete_search(tx: &mut Tx, customers: &[Uuid]) -> Result<()> {
-    sqlx::query("SELECT crm_search_delete($1)")
-        .bind(customers.to_vec())
-        .execute(&mut **tx)
-        .await
-        .map_err(storage)?;
     Ok(())
 }
 
