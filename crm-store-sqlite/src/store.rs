@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crm_core::model::{Contact, ContactPoint, Customer};
 use crm_core::store::{
-    Applied, Change, ChangeSet, CrmStore, Entity, EntityKind, EntityRead, EntityRef, ListQuery,
-    Page, Record,
+    Applied, Change, ChangeSet, CrmStore, EntityKind, EntityRead, EntityRef, ListQuery, Page,
+    Record,
 };
 use crm_core::{CrmError, Result, StorageErrorKind, TenantId};
 use crm_sql::{Dialect, SqlEntity};
@@ -564,6 +564,3 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
         .await
     }
 }
-
-#[allow(dead_code)]
-fn _assert_entity<E: Entity>() {}
