@@ -260,12 +260,19 @@ fn tagged(tenant: TenantId, kind: EntityKind, tag: TagId) -> SimpleExpr {
 /// Table holding each customer's search document (see [`crm_core::search`]); in SQLite
 /// its integer key `search_id` is the rowid of the FTS index.
 pub const SEARCH_TABLE: &str = "customer_search";
+/// PostgreSQL view over [`SEARCH_TABLE`] that applies the tenant fence itself (migration
+/// 0004): text searches read it so that the pg_trgm index can answer `LIKE`, which the
+/// table's row-level security policy would prevent (`LIKE` is not leakproof).
+pub const SEARCH_VIEW: &str = "customer_search_fenced";
 /// SQLite FTS5 (trigram) index over [`SEARCH_TABLE`].
 pub const FTS_TABLE: &str = "customer_fts";
 
 /// Customers whose search document contains every term of `text`. SQLite narrows with the
 /// FTS5 trigram index (terms of three or more characters) and confirms with `instr`;
-/// PostgreSQL uses `LIKE '%term%'` (escaped), answered by a pg_trgm GIN index.
+/// PostgreSQL uses `LIKE '%term%'` (escaped), answered by a pg_trgm GIN index, over the
+/// fenced [`SEARCH_VIEW`] in a subquery kept apart by `OFFSET 0`: pulled up into the outer
+/// query, its tenant condition would join the `customer` policy's equivalence class and the
+/// planner would again have to run the policy before `LIKE`.
 fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     let terms = crm_core::search::query_terms(text);
     let phrases: Vec<String> = terms
@@ -281,9 +288,13 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     } else {
         Expr::col(ident("tenant_id"))
     };
+    let source = match dialect {
+        Dialect::Sqlite => SEARCH_TABLE,
+        Dialect::Postgres => SEARCH_VIEW,
+    };
     let mut sub = Query::select()
         .column(ident("customer_id"))
-        .from(ident(SEARCH_TABLE))
+        .from(ident(source))
         .and_where(tenant_col.eq(uuid_value(tenant)))
         .to_owned();
     if fts {
@@ -310,6 +321,9 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
                     .like(sea_query::LikeExpr::new(format!("%{}%", escape_like(t))).escape('\\')),
             ),
         };
+    }
+    if dialect == Dialect::Postgres {
+        sub.offset(0);
     }
     col("id").in_subquery(sub)
 }

@@ -150,20 +150,18 @@ impl PgStore {
     /// `tenant`, so row-level security hides every other tenant's rows, whatever the query.
     pub async fn begin_tenant(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        if let Some(role) = &self.role {
-            sqlx::query(AssertSqlSafe(format!(
-                "SET LOCAL ROLE \"{}\"",
-                role.replace('"', "\"\"")
-            )))
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
-        }
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
+        // One round trip sets the whole fence. `plan_cache_mode`: the statements of a write
+        // are prepared once per connection, and a generic plan made while the tables were
+        // small (a fresh schema, before autovacuum's first ANALYZE) would keep sequential
+        // scans for the life of the connection; custom plans see the current table sizes.
+        let fence = sqlx::query(
+            "SELECT set_config('app.tenant_id', $1, true), \
+             set_config('plan_cache_mode', 'force_custom_plan', true), \
+             CASE WHEN $2::text IS NULL THEN NULL ELSE set_config('role', $2::text, true) END",
+        )
+        .bind(tenant.to_string())
+        .bind(self.role.as_deref());
+        fence.execute(&mut *tx).await.map_err(storage)?;
         Ok(tx)
     }
 }

@@ -24,6 +24,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_outbox.sql"),
     include_str!("../migrations/0003_tenant_settings.sql"),
+    include_str!("../migrations/0004_search_view.sql"),
 ];
 
 /// The schema version this build of the store writes.
