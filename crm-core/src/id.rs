@@ -163,6 +163,10 @@ typed_id!(
     /// Identifies a tenant's [`crate::model::TenantSettings`].
     TenantSettingsId, "tenant_settings_id"
 );
+typed_id!(
+    /// Identifies a [`crate::model::MergeRecord`].
+    MergeId, "merge_id"
+);
 
 /// A user acting on a tenant: who is calling the service, for scoping, authorship and
 /// (later) permissions.

@@ -315,6 +315,19 @@ CREATE TABLE tenant_settings (
     PRIMARY KEY (tenant_id, id)
 );
 
+CREATE TABLE merge_record (
+    tenant_id BLOB NOT NULL,
+    id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    kind TEXT,
+    survivor BLOB,
+    undone INTEGER,
+    PRIMARY KEY (tenant_id, id)
+);
+
 CREATE INDEX customer_kind ON customer (tenant_id, kind, id);
 
 CREATE INDEX customer_status ON customer (tenant_id, status, id);
@@ -582,3 +595,11 @@ CREATE UNIQUE INDEX tenant_settings_tenant ON tenant_settings (tenant_id);
 CREATE INDEX tenant_settings_created_at ON tenant_settings (tenant_id, created_at, id);
 
 CREATE INDEX tenant_settings_updated_at ON tenant_settings (tenant_id, updated_at, id);
+
+CREATE INDEX merge_record_survivor_created_at ON merge_record (tenant_id, survivor, created_at, id);
+
+CREATE INDEX merge_record_undone ON merge_record (tenant_id, undone, id);
+
+CREATE INDEX merge_record_created_at ON merge_record (tenant_id, created_at, id);
+
+CREATE INDEX merge_record_updated_at ON merge_record (tenant_id, updated_at, id);

@@ -352,6 +352,11 @@ impl SqlEntity for Lead {
         eq(&mut c, "source", f.source.clone());
         eq(&mut c, "campaign", f.campaign.clone());
         eq_enum(&mut c, "rating", f.rating.as_ref());
+        eq(
+            &mut c,
+            "converted_customer_id",
+            f.converted_customer_id.map(Uuid::from),
+        );
         if let Some(m) = f.min_score {
             add(&mut c, col("score").gte(i64::from(m)));
         }
@@ -941,6 +946,43 @@ impl SqlEntity for TenantSettings {
         all(new_cond())
     }
     fn sort_column(_: &TenantSettingsSort) -> &'static str {
+        "created_at"
+    }
+}
+
+impl SqlEntity for MergeRecord {
+    fn columns() -> &'static [Col] {
+        // Plain ids, not references: the survivor may be deleted later and its merge
+        // history must not stand in the way.
+        const C: &[Col] = &[
+            Col::new("kind", Text),
+            Col::new("survivor", Uuid),
+            Col::new("undone", Bool),
+        ];
+        C
+    }
+    fn indexes() -> &'static [Index] {
+        const C: &[Index] = &[
+            Index::on(&["survivor", "created_at"]),
+            Index::on(&["undone"]),
+        ];
+        C
+    }
+    fn values(&self) -> Result<Vec<Value>> {
+        Ok(vec![
+            self.kind.name().into(),
+            uuid_value(self.survivor),
+            self.undone_at.is_some().into(),
+        ])
+    }
+    fn condition(f: &MergeRecordFilter, _: Dialect) -> Condition {
+        let mut c = new_cond();
+        eq(&mut c, "kind", f.kind.map(|k| k.name()));
+        eq(&mut c, "survivor", f.survivor);
+        eq(&mut c, "undone", f.undone);
+        all(c)
+    }
+    fn sort_column(_: &MergeRecordSort) -> &'static str {
         "created_at"
     }
 }

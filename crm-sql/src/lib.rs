@@ -480,6 +480,7 @@ macro_rules! dispatch {
             Record::OwnedItem($e) => $body,
             Record::Attachment($e) => $body,
             Record::TenantSettings($e) => $body,
+            Record::MergeRecord($e) => $body,
         }
     };
 }

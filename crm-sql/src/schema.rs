@@ -118,6 +118,7 @@ pub fn tables() -> Vec<TableDef> {
         def::<OwnedItem>(),
         def::<Attachment>(),
         def::<TenantSettings>(),
+        def::<MergeRecord>(),
     ]
 }
 

@@ -28,6 +28,7 @@ pub mod concurrency;
 pub mod crud;
 pub mod filters;
 pub mod isolation;
+pub mod merge;
 pub mod paging;
 pub mod rules;
 pub mod sales;
@@ -185,6 +186,11 @@ macro_rules! conformance_tests {
                 follow_up_validation,
                 owned_item_and_attachment_validation,
                 value_types_validation,
+            ],
+            merge: [
+                merge_then_unmerge_is_identity,
+                merge_survivorship_rules_and_dry_run,
+                unmerge_refuses_changed_rows_and_tenants_are_fenced,
             ],
             service: [
                 service_validates_input,

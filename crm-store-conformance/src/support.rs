@@ -566,6 +566,8 @@ pub struct Graph {
     pub attachment: Attachment,
     /// The tenant's settings.
     pub tenant_settings: TenantSettings,
+    /// A merge into the customer (of a customer that no longer exists).
+    pub merge_record: MergeRecord,
 }
 
 impl Graph {
@@ -595,6 +597,25 @@ impl Graph {
         let attachment = attachment(tenant, Links::customer(customer.id), "graph.pdf", 1024);
         let mut tenant_settings = TenantSettings::defaults(tenant, t0());
         tenant_settings.lost_reasons = vec!["Price".into()];
+        let gone = company(tenant, "Graph Duplicate");
+        let merge_record = MergeRecord {
+            id: MergeId::new(),
+            tenant_id: tenant,
+            version: 1,
+            created_at: t0(),
+            updated_at: t0(),
+            kind: EntityKind::Customer,
+            survivor: customer.id.into(),
+            merged: vec![gone.id.into()],
+            merged_by: None,
+            touched: vec![MergeTouch {
+                action: MergeAction::Deleted,
+                before: gone.into_record(),
+                version_after: None,
+            }],
+            undone_at: None,
+            undone_by: None,
+        };
         Self {
             tenant,
             customer,
@@ -615,6 +636,7 @@ impl Graph {
             owned_item,
             attachment,
             tenant_settings,
+            merge_record,
         }
     }
 
@@ -639,6 +661,7 @@ impl Graph {
             .insert(self.owned_item.clone())
             .insert(self.attachment.clone())
             .insert(self.tenant_settings.clone())
+            .insert(self.merge_record.clone())
     }
 
     /// Builds and inserts the rows in one change set.
@@ -669,6 +692,7 @@ impl Graph {
             eref(&self.owned_item),
             eref(&self.attachment),
             eref(&self.tenant_settings),
+            eref(&self.merge_record),
         ]
     }
 }
@@ -701,6 +725,7 @@ macro_rules! for_every_kind {
         for_every_kind!(@one $ty $field $body; OwnedItem owned_item);
         for_every_kind!(@one $ty $field $body; Attachment attachment);
         for_every_kind!(@one $ty $field $body; TenantSettings tenant_settings);
+        for_every_kind!(@one $ty $field $body; MergeRecord merge_record);
     }};
     (@one $ty:ident $field:ident $body:block; $t:ident $f:ident) => {{
         #[allow(non_camel_case_types, dead_code)]

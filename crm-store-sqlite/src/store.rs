@@ -25,6 +25,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0002_outbox.sql"),
     include_str!("../migrations/0003_tenant_settings.sql"),
     include_str!("../migrations/0004_search_view.sql"),
+    include_str!("../migrations/0005_merge_record.sql"),
 ];
 
 /// The schema version this build of the store writes.

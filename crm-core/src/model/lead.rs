@@ -334,6 +334,8 @@ pub struct LeadFilter {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
     pub created_to: Option<DateTime<Utc>>,
+    /// Converted into this customer.
+    pub converted_customer_id: Option<CustomerId>,
 }
 
 impl EntityFilter<Lead> for LeadFilter {
@@ -346,6 +348,9 @@ impl EntityFilter<Lead> for LeadFilter {
             && self.min_score.is_none_or(|m| l.score.get() >= m)
             && opt_eq(self.email.as_ref(), l.email.as_ref())
             && in_range(l.created_at, self.created_from, self.created_to)
+            && self
+                .converted_customer_id
+                .is_none_or(|c| l.converted_customer_id == Some(c))
     }
     fn tag(&self) -> Option<TagId> {
         self.tag

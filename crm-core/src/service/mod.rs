@@ -13,6 +13,7 @@
 mod customer360;
 mod external;
 mod leads;
+mod merge;
 mod rules;
 mod sales;
 mod timeline;
@@ -20,6 +21,10 @@ mod timeline;
 pub use customer360::{Customer360, RECENT_INTERACTIONS};
 pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome};
 pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
+pub use merge::{
+    CustomFieldRule, FieldCandidates, FieldRule, MergeMove, MergeOptions, MergeOutcome, MoveAction,
+    SurvivorRule,
+};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 

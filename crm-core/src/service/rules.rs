@@ -410,29 +410,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 }
 
 /// The record with its version plus one.
-fn bump(record: Record) -> Record {
-    fn b<E: Entity>(mut e: E) -> Record {
-        e.set_version(e.version() + 1);
-        e.into_record()
-    }
-    match record {
-        Record::Customer(e) => b(e),
-        Record::Contact(e) => b(e),
-        Record::ContactPoint(e) => b(e),
-        Record::Location(e) => b(e),
-        Record::Consent(e) => b(e),
-        Record::Lead(e) => b(e),
-        Record::Pipeline(e) => b(e),
-        Record::Deal(e) => b(e),
-        Record::StageChange(e) => b(e),
-        Record::Activity(e) => b(e),
-        Record::Interaction(e) => b(e),
-        Record::Note(e) => b(e),
-        Record::Tag(e) => b(e),
-        Record::TagAssignment(e) => b(e),
-        Record::FollowUp(e) => b(e),
-        Record::OwnedItem(e) => b(e),
-        Record::Attachment(e) => b(e),
-        Record::TenantSettings(e) => b(e),
-    }
+fn bump(mut record: Record) -> Record {
+    record.set_version(record.version() + 1);
+    record
 }

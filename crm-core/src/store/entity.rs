@@ -185,6 +185,12 @@ macro_rules! records {
                     $(Record::$variant(e) => e.version(),)*
                 }
             }
+            /// Sets the wrapped entity's version.
+            pub fn set_version(&mut self, version: u64) {
+                match self {
+                    $(Record::$variant(e) => e.set_version(version),)*
+                }
+            }
             /// The wrapped entity's validation.
             pub fn validate(&self) -> Result<()> {
                 match self {
@@ -226,6 +232,7 @@ records! {
     OwnedItem => "owned_item",
     Attachment => "attachment",
     TenantSettings => "tenant_settings",
+    MergeRecord => "merge_record",
 }
 
 impl Display for EntityKind {

@@ -62,6 +62,7 @@ pub trait CrmStore:
     + EntityRead<OwnedItem>
     + EntityRead<Attachment>
     + EntityRead<TenantSettings>
+    + EntityRead<MergeRecord>
     + Send
     + Sync
     + 'static
