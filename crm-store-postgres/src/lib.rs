@@ -18,7 +18,7 @@
 //!   the explicit [`PgStore::migrate`]; a database migrated by a newer version is refused.
 //! - **Two tenant fences**: every statement carries `tenant_id`, and every table has a
 //!   row-level-security policy on the transaction-local setting `app.tenant_id`. Each
-//!   transaction of the store runs `SET LOCAL ROLE crm_tenant` (a role without RLS bypass,
+//!   transaction of the store switches to the role `crm_tenant` (`SET LOCAL ROLE`; a role without RLS bypass,
 //!   created by the migration and granted to the migrating user) and sets `app.tenant_id`,
 //!   so even a statement that forgot its predicate sees only its tenant.
 //!   [`PgStore::begin_tenant`] hands hosts such a transaction for their own queries.
@@ -27,7 +27,18 @@
 //!   deadlocks are retryable `Storage` errors (the service retries them).
 //! - **Search**: each customer's search document lives in `customer_search` with a pg_trgm
 //!   GIN index, queried with `LIKE '%term%'`: the same substring semantics as SQLite's FTS5
-//!   trigram index and the memory store.
+//!   trigram index and the memory store. `LIKE` is not leakproof, so under a row-level
+//!   security policy PostgreSQL must evaluate the policy first and cannot use the index;
+//!   searches therefore read `customer_search_fenced` (migration 4), a view owned by the
+//!   tables' owner that applies the same `app.tenant_id` fence itself, in a subquery kept
+//!   apart by `OFFSET 0`. The search table's policy still applies to the store's role for
+//!   every write, and the statement's own `tenant_id` predicate stays. (A host that runs
+//!   the store as the tables' owner with [`PgStore::with_role`]`(None)` has no policy on
+//!   `customer_search` itself, since migration 4 drops `FORCE` there; the view and the
+//!   predicates remain.)
+//! - **Plans**: every transaction sets `plan_cache_mode = force_custom_plan`, so prepared
+//!   statements are planned for their parameters and the current table sizes (a generic
+//!   plan made while a fresh schema was tiny would otherwise keep sequential scans).
 //!
 //! ## Scaling out with Citus
 //! `tenant_id` leads every primary key and index, and every foreign key includes it, so each
@@ -51,6 +62,10 @@
 //! SELECT create_distributed_table('owned_item', 'tenant_id', colocate_with => 'customer');
 //! SELECT create_distributed_table('attachment', 'tenant_id', colocate_with => 'customer');
 //! SELECT create_distributed_table('customer_search', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('outbox', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('outbox_counter', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('tenant_settings', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('merge_record', 'tenant_id', colocate_with => 'customer');
 //! ```
 //! Distribute parents before children (the order above) so the co-located foreign keys
 //! can be created; every query of the store filters on `tenant_id` and is routed to one
