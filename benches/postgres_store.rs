@@ -1164,16 +1164,6 @@ fn part_read(c: &mut Criterion, rt: &Runtime, url: &str) {
         });
         0
     });
-    latency("text search, e-mail fragment, bare SELECT", |i| {
-        let q = text_query(email_fragment(pick(i)));
-        let stmt = crm_sql::select_page(tenant, &q, crm_sql::Dialect::Postgres).expect("page");
-        let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
-        let rows = rt
-            .block_on(sqlx::query_with(AssertSqlSafe(sql), values).fetch_all(&raw_pool))
-            .expect("select");
-        assert_eq!(rows.len(), 1);
-        rows.len()
-    });
     rt.block_on(async {
         let mut conn = store.pool().acquire().await.expect("acquire");
         let plans: Vec<(String, i64, i64)> = sqlx::query_as(

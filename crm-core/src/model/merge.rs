@@ -88,13 +88,13 @@ impl EntityRules for MergeRecord {
         for (i, t) in self.touched.iter().enumerate() {
             if t.before.tenant_id() != self.tenant_id {
                 return Err(CrmError::validation(
-                    &format!("touched[{i}].before"),
+                    format!("touched[{i}].before"),
                     "belongs to another tenant",
                 ));
             }
             if (t.action == MergeAction::Updated) != t.version_after.is_some() {
                 return Err(CrmError::validation(
-                    &format!("touched[{i}].version_after"),
+                    format!("touched[{i}].version_after"),
                     "set exactly for updated rows",
                 ));
             }
