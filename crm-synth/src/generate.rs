@@ -320,7 +320,7 @@ const CORRUPTION_WEIGHTS: [f64; 19] = [
     20.0, // typo
     3.0,  // swap names
     8.0,  // nickname
-    14.0, // missing field
+    16.0, // missing field
     12.0, // phone format
     9.0,  // email variant
     9.0,  // address abbreviation
@@ -334,7 +334,7 @@ const CORRUPTION_WEIGHTS: [f64; 19] = [
     4.0,  // region/country layout
     3.0,  // national id layout
     4.0,  // moved
-    5.0,  // new e-mail
+    9.0,  // new e-mail
     2.0,  // surname change
 ];
 
@@ -362,7 +362,7 @@ impl<'a> Generator<'a> {
             ),
             duplicates: Weighted::new(config.duplicate_weights),
             corruption: Weighted::new(CORRUPTION_WEIGHTS),
-            corruption_count: Weighted::new([6.0, 35.0, 30.0, 18.0, 8.0, 3.0]),
+            corruption_count: Weighted::new([4.0, 28.0, 30.0, 21.0, 11.0, 6.0]),
             gb_city: Weighted::zipf(GB_CITIES.len(), 0.9, 1.5),
             us_city: Weighted::zipf(US_CITIES.len(), 0.8, 2.0),
             email_gb: Weighted::new(EMAIL_DOMAINS_GB.iter().map(|d| d.1)),
