@@ -90,6 +90,13 @@ impl SynthRecord {
         ]
     }
 
+    /// Every column in [`FIELD_NAMES`] order with missing values as `None`: the shape of
+    /// `crm_core::dedupe::PersonRecord`, whose fields are all optional but the id.
+    #[must_use]
+    pub fn optional_fields(&self) -> [Option<&str>; 15] {
+        self.fields().map(|v| (!v.is_empty()).then_some(v))
+    }
+
     /// The value of the column called `name` (one of [`FIELD_NAMES`]), or `None` for an
     /// unknown name.
     #[must_use]

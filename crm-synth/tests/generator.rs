@@ -425,3 +425,20 @@ fn people_csv_round_trips() {
     assert!(text.starts_with("id,entity_id\n"));
     assert_eq!(text.lines().count(), records.len() + 1);
 }
+
+#[test]
+fn optional_fields_mark_missing_values() {
+    let records = generate(&SynthConfig::new(200, 8));
+    for r in &records {
+        let plain = r.fields();
+        for (i, v) in r.optional_fields().iter().enumerate() {
+            assert_eq!(v.unwrap_or(""), plain[i]);
+            assert_eq!(v.is_none(), plain[i].is_empty());
+            assert_eq!(r.field(FIELD_NAMES[i]), Some(plain[i]));
+        }
+    }
+    assert!(
+        records.iter().any(|r| r.optional_fields()[4].is_none()),
+        "some e-mail missing"
+    );
+}
