@@ -15,10 +15,11 @@ pub type Gamma = u64;
 #[serde(rename_all = "snake_case")]
 pub enum Comparison {
     /// First name: exact (term-frequency adjusted), swapped with the last name,
-    /// Jaro-Winkler >= 0.92, then >= 0.80, initial or same Double Metaphone code.
+    /// Jaro-Winkler >= 0.92, then "similar" (Jaro-Winkler >= 0.80, same Double Metaphone
+    /// code, an initial, or names sharing a nickname such as Henry and Harold).
     FirstName,
     /// Last name: exact (term-frequency adjusted), swapped with the first name,
-    /// Jaro-Winkler >= 0.92, then >= 0.80 or same Double Metaphone code.
+    /// Jaro-Winkler >= 0.92, then "similar" (>= 0.80 or same Double Metaphone code).
     LastName,
     /// Birth date: exact, day and month swapped, one edit (a digit or the year off by one),
     /// two edits.
@@ -27,16 +28,12 @@ pub enum Comparison {
     Email,
     /// Phone: exact, same last eight digits, one edit on the last ten digits.
     Phone,
-    /// Street line: exact, Jaro-Winkler >= 0.92, then >= 0.80.
-    Street,
-    /// Second address line: exact, Jaro-Winkler >= 0.88.
-    AddressLine2,
-    /// City: exact (term-frequency adjusted), Jaro-Winkler >= 0.88.
-    City,
-    /// Postcode: exact (term-frequency adjusted), one edit, same first three characters.
-    Postcode,
-    /// Region: exact, Jaro-Winkler >= 0.88.
-    Region,
+    /// Address (street, flat, postcode, city and region together, since they move
+    /// together: counting them separately would count one fact five times): same street
+    /// and postcode; same street and city; same postcode; same street in another place or
+    /// another flat of the same building; same city; same area (postcode district or
+    /// region). Postcode and city levels are term-frequency adjusted.
+    Address,
     /// Country: exact.
     Country,
     /// Company: exact, Jaro-Winkler >= 0.90.
@@ -47,23 +44,19 @@ pub enum Comparison {
 
 impl Comparison {
     /// Every comparison, in [`Gamma`] order.
-    pub const ALL: [Comparison; 13] = [
+    pub const ALL: [Comparison; 9] = [
         Comparison::FirstName,
         Comparison::LastName,
         Comparison::BirthDate,
         Comparison::Email,
         Comparison::Phone,
-        Comparison::Street,
-        Comparison::AddressLine2,
-        Comparison::City,
-        Comparison::Postcode,
-        Comparison::Region,
+        Comparison::Address,
         Comparison::Country,
         Comparison::Company,
         Comparison::NationalId,
     ];
     /// Number of comparisons.
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 9;
 
     /// Position in [`Comparison::ALL`] and in [`Gamma`].
     pub fn index(self) -> usize {
@@ -74,6 +67,7 @@ impl Comparison {
     pub fn name(self) -> &'static str {
         match self {
             Comparison::BirthDate => "birth_date",
+            Comparison::Address => "address",
             other => other.column().map_or("?", Column::name),
         }
     }
@@ -81,16 +75,20 @@ impl Comparison {
     /// The names of the non-null levels, strongest first (level `k` is `levels()[k-1]`).
     pub fn levels(self) -> &'static [&'static str] {
         match self {
-            Comparison::FirstName => &["exact", "swapped", "jw_0.92", "jw_0.80_or_phonetic", "different"],
-            Comparison::LastName => &["exact", "swapped", "jw_0.92", "jw_0.80_or_phonetic", "different"],
+            Comparison::FirstName => &["exact", "swapped", "jw_0.92", "similar", "different"],
+            Comparison::LastName => &["exact", "swapped", "jw_0.92", "similar", "different"],
             Comparison::BirthDate => &["exact", "day_month_swapped", "one_edit", "two_edits", "different"],
             Comparison::Email => &["exact", "same_local_part", "edits_le_2", "different"],
             Comparison::Phone => &["exact", "same_last_8", "one_edit", "different"],
-            Comparison::Street => &["exact", "jw_0.92", "jw_0.80", "different"],
-            Comparison::AddressLine2 | Comparison::City | Comparison::Region => {
-                &["exact", "jw_0.88", "different"]
-            }
-            Comparison::Postcode => &["exact", "one_edit", "same_prefix_3", "different"],
+            Comparison::Address => &[
+                "street_and_postcode",
+                "street_and_city",
+                "postcode",
+                "same_street_elsewhere_or_other_flat",
+                "city",
+                "area",
+                "different",
+            ],
             Comparison::Country => &["exact", "different"],
             Comparison::Company => &["exact", "jw_0.90", "different"],
             Comparison::NationalId => &["exact", "one_edit", "two_edits", "different"],
@@ -108,31 +106,37 @@ impl Comparison {
             .unwrap_or("?")
     }
 
-    /// The column compared (none for the birth date, which is not text).
+    /// The column compared (none for the birth date, which is not text, and the address,
+    /// which spans several columns).
     pub fn column(self) -> Option<Column> {
         Some(match self {
             Comparison::FirstName => Column::FirstName,
             Comparison::LastName => Column::LastName,
-            Comparison::BirthDate => return None,
+            Comparison::BirthDate | Comparison::Address => return None,
             Comparison::Email => Column::Email,
             Comparison::Phone => Column::Phone,
-            Comparison::Street => Column::Street,
-            Comparison::AddressLine2 => Column::AddressLine2,
-            Comparison::City => Column::City,
-            Comparison::Postcode => Column::Postcode,
-            Comparison::Region => Column::Region,
             Comparison::Country => Column::Country,
             Comparison::Company => Column::Company,
             Comparison::NationalId => Column::NationalId,
         })
     }
 
-    /// Whether the exact level is adjusted for the frequency of the agreed value.
+    /// The column whose value frequency adjusts level `level`, if any: the exact level of
+    /// first and last name, the postcode levels and the city level of the address. The
+    /// adjustment applies only when both records hold the identical value.
+    pub fn term_frequency_column(self, level: u8) -> Option<Column> {
+        match (self, level) {
+            (Comparison::FirstName, 1) => Some(Column::FirstName),
+            (Comparison::LastName, 1) => Some(Column::LastName),
+            (Comparison::Address, 1 | 3) => Some(Column::Postcode),
+            (Comparison::Address, 2 | 5) => Some(Column::City),
+            _ => None,
+        }
+    }
+
+    /// Whether some level is term-frequency adjusted.
     pub fn term_frequency_adjusted(self) -> bool {
-        matches!(
-            self,
-            Comparison::FirstName | Comparison::LastName | Comparison::City | Comparison::Postcode
-        )
+        (1..=self.levels().len() as u8).any(|l| self.term_frequency_column(l).is_some())
     }
 }
 
@@ -271,6 +275,9 @@ fn name_level(a: &View<'_>, b: &View<'_>, col: Column, other: Column, dm: usize)
     if jw >= 0.80 || (a.dm[dm] != 0 && a.dm[dm] == b.dm[dm]) {
         return 4;
     }
+    if col == Column::FirstName && super::normalize::related_first_names(x.s, y.s) {
+        return 4;
+    }
     if col == Column::FirstName
         && (x.s.len() == 1 || y.s.len() == 1)
         && x.s.as_bytes().first() == y.s.as_bytes().first()
@@ -357,6 +364,60 @@ fn date_level(a: u32, b: u32) -> u8 {
     5
 }
 
+/// Agreement of one address part: 3 identical, 2 Jaro-Winkler >= `close`, 0 different,
+/// `None` when a side is missing.
+fn part(a: &View<'_>, b: &View<'_>, col: Column, close: f64) -> Option<u8> {
+    let (x, y) = (a.get(col)?, b.get(col)?);
+    if same(x, y) {
+        return Some(3);
+    }
+    Some(if jaro_winkler(x.s, y.s) >= close { 2 } else { 0 })
+}
+
+/// Level of the combined address comparison (see [`Comparison::Address`]).
+fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
+    let street = part(a, b, Column::Street, 0.92);
+    let city = part(a, b, Column::City, 0.88);
+    let postcode = match (a.get(Column::Postcode), b.get(Column::Postcode)) {
+        (Some(x), Some(y)) => Some(if same(x, y) {
+            3
+        } else if edit_distance_capped(x.s, y.s, 1) <= 1 {
+            2
+        } else if x.s.len() >= 4 && y.s.len() >= 4 && x.s.get(..3) == y.s.get(..3) {
+            1
+        } else {
+            0
+        }),
+        _ => None,
+    };
+    if street.is_none() && city.is_none() && postcode.is_none() {
+        return 0;
+    }
+    let street_same = street.is_some_and(|s| s >= 2);
+    let city_same = city.is_some_and(|c| c >= 2);
+    let line2_conflict = part(a, b, Column::AddressLine2, 0.88) == Some(0);
+    let postcode_same = postcode.is_some_and(|p| p >= 2);
+    if street_same && (postcode_same || (postcode.is_none() && city_same)) {
+        return if line2_conflict { 4 } else { 1 };
+    }
+    if street_same && city_same {
+        return if line2_conflict { 4 } else { 2 };
+    }
+    if postcode == Some(3) {
+        return 3;
+    }
+    if street_same {
+        return 4;
+    }
+    if city_same || postcode == Some(2) {
+        return 5;
+    }
+    if postcode == Some(1) || part(a, b, Column::Region, 0.88).is_some_and(|r| r >= 2) {
+        return 6;
+    }
+    7
+}
+
 /// The comparison level of `c` for the pair `(a, b)`.
 pub(crate) fn level(c: Comparison, a: &View<'_>, b: &View<'_>) -> u8 {
     match c {
@@ -396,28 +457,9 @@ pub(crate) fn level(c: Comparison, a: &View<'_>, b: &View<'_>) -> u8 {
                 4
             }
         }
-        Comparison::Street => jw_level(a, b, Column::Street, &[0.92, 0.80]),
-        Comparison::AddressLine2 => jw_level(a, b, Column::AddressLine2, &[0.88]),
-        Comparison::City => jw_level(a, b, Column::City, &[0.88]),
-        Comparison::Region => jw_level(a, b, Column::Region, &[0.88]),
+        Comparison::Address => address_level(a, b),
         Comparison::Country => jw_level(a, b, Column::Country, &[]),
         Comparison::Company => jw_level(a, b, Column::Company, &[0.90]),
-        Comparison::Postcode => {
-            let (Some(x), Some(y)) = (a.get(Column::Postcode), b.get(Column::Postcode)) else {
-                return 0;
-            };
-            if same(x, y) {
-                return 1;
-            }
-            if edit_distance_capped(x.s, y.s, 1) <= 1 {
-                return 2;
-            }
-            if x.s.len() >= 4 && y.s.len() >= 4 && x.s.get(..3) == y.s.get(..3) {
-                3
-            } else {
-                4
-            }
-        }
         Comparison::NationalId => {
             let (Some(x), Some(y)) = (a.get(Column::NationalId), b.get(Column::NationalId)) else {
                 return 0;
@@ -511,7 +553,7 @@ mod tests {
             r("a.b+x@gmail.com", "+44 7700 900123", "SW1A 1AA", "123456789"),
             r("ab@gmail.com", "+447700900123", "sw1a1aa", "123456789"),
         );
-        for c in [Comparison::Email, Comparison::Phone, Comparison::Postcode, Comparison::NationalId] {
+        for c in [Comparison::Email, Comparison::Phone, Comparison::NationalId] {
             assert_eq!(level_of(g, c), 1, "{c:?}");
         }
         let g = view_pair(
@@ -520,7 +562,7 @@ mod tests {
         );
         assert_eq!(level_of(g, Comparison::Email), 2);
         assert_eq!(level_of(g, Comparison::Phone), 3);
-        assert_eq!(level_of(g, Comparison::Postcode), 2);
+        assert_eq!(level_of(g, Comparison::Address), 5);
         assert_eq!(level_of(g, Comparison::NationalId), 2);
         let g = view_pair(
             r("x@y.com", "02079460000", "SW1A9ZZ", "999999999"),
@@ -528,8 +570,30 @@ mod tests {
         );
         assert_eq!(level_of(g, Comparison::Email), 4);
         assert_eq!(level_of(g, Comparison::Phone), 4);
-        assert_eq!(level_of(g, Comparison::Postcode), 3);
+        assert_eq!(level_of(g, Comparison::Address), 6);
         assert_eq!(level_of(g, Comparison::NationalId), 4);
+    }
+
+    #[test]
+    fn address_levels() {
+        let r = |street: &str, line2: &str, city: &str, pc: &str| PersonRecord {
+            id: "x".into(),
+            street: Some(street.into()),
+            address_line2: Some(line2.into()),
+            city: Some(city.into()),
+            postcode: Some(pc.into()),
+            region: Some("Kent".into()),
+            ..Default::default()
+        };
+        let lvl = |x, y| level_of(view_pair(x, y), Comparison::Address);
+        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("1 High St", "", "leeds", "LS11AA")), 1);
+        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("1 High St", "", "Leeds", "LS9 9ZZ")), 2);
+        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("7 Low Road", "", "Leeds", "LS1 1AA")), 3);
+        assert_eq!(lvl(r("1 High St", "Flat 1", "Leeds", "LS1 1AA"), r("1 High St", "Flat 2", "Leeds", "LS1 1AA")), 4);
+        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), r("9 Mill Rd", "", "Leeds", "LS7 4BB")), 5);
+        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), r("9 Mill Rd", "", "York", "YO7 4BB")), 6);
+        let none = PersonRecord { id: "y".into(), ..Default::default() };
+        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), none), 0);
     }
 
     #[test]

@@ -342,6 +342,49 @@ pub(crate) struct EmResult {
     pub converged: bool,
 }
 
+/// Smallest `m` or `u` EM may give a level: keeps one field from deciding a pair alone
+/// (a level's weight stays within about +-13 bits).
+pub(crate) const PROBABILITY_FLOOR: f64 = 1e-4;
+
+/// Raises every level probability to [`PROBABILITY_FLOOR`] and renormalises.
+fn floored(mut t: Table) -> Table {
+    for c in Comparison::ALL {
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        for v in &mut row[1..=k] {
+            *v = v.max(PROBABILITY_FLOOR);
+        }
+        let sum: f64 = row[1..=k].iter().sum();
+        for v in &mut row[1..=k] {
+            *v /= sum;
+        }
+    }
+    t
+}
+
+/// A first guess of each comparison vector's match probability from the identity fields
+/// alone, to start EM in the right place: names that agree (exactly, swapped or fuzzily)
+/// together with a close birth date, the same e-mail or the same national id suggest the
+/// same person; agreeing names without that evidence are undecided; the rest (people who
+/// only share an address or a phone, like members of one household) suggest different
+/// people. Without the anchor EM can settle on "same household" as its match class.
+pub(crate) fn identity_anchor(g: Gamma) -> f64 {
+    let first = level_of(g, Comparison::FirstName);
+    let last = level_of(g, Comparison::LastName);
+    let names_agree = (first <= 4 && last <= 4) && (first > 0 || last > 0);
+    let dob = level_of(g, Comparison::BirthDate);
+    let strong = matches!(dob, 1..=3)
+        || level_of(g, Comparison::Email) == 1
+        || level_of(g, Comparison::NationalId) == 1;
+    match (names_agree, strong, dob) {
+        (true, true, _) => 0.95,
+        (true, false, 0) => 0.5,
+        (true, false, _) => 0.1,
+        (false, true, _) => 0.2,
+        (false, false, _) => 0.01,
+    }
+}
+
 /// Expectation-maximisation of a two-class mixture over the histogram `hist` of
 /// comparison vectors. With `m_fixed`, `m` is not updated.
 pub(crate) fn em(
@@ -350,6 +393,7 @@ pub(crate) fn em(
     u0: Table,
     lambda0: f64,
     m_fixed: bool,
+    anchor: Option<&dyn Fn(Gamma) -> f64>,
     max_iterations: u32,
     tolerance: f64,
 ) -> EmResult {
@@ -363,9 +407,14 @@ pub(crate) fn em(
     }
     while iterations < max_iterations {
         iterations += 1;
-        // E-step in log space.
+        // E-step in log space (the first one from the anchor when given).
         let prior = (lambda / (1.0 - lambda)).ln();
-        for (p, &(g, _)) in post.iter_mut().zip(hist) {
+        if let (1, Some(anchor)) = (iterations, anchor) {
+            for (p, &(g, _)) in post.iter_mut().zip(hist) {
+                *p = anchor(g);
+            }
+        } else {
+          for (p, &(g, _)) in post.iter_mut().zip(hist) {
             let mut w = prior;
             for c in Comparison::ALL {
                 let l = level_of(g, c) as usize;
@@ -374,6 +423,7 @@ pub(crate) fn em(
                 }
             }
             *p = 1.0 / (1.0 + (-w).exp());
+          }
         }
         // M-step.
         let matched: f64 = post.iter().zip(hist).map(|(p, h)| p * h.1).sum();
@@ -381,9 +431,9 @@ pub(crate) fn em(
         let new_m = if m_fixed {
             m
         } else {
-            level_shares(hist, |i, n| post[i] * n, 1e-3)
+            floored(level_shares(hist, |i, n| post[i] * n, 1e-3))
         };
-        let new_u = level_shares(hist, |i, n| (1.0 - post[i]) * n, 1e-3);
+        let new_u = floored(level_shares(hist, |i, n| (1.0 - post[i]) * n, 1e-3));
         let mut delta = (new_lambda - lambda).abs();
         for c in 0..Comparison::COUNT {
             for l in 0..16 {
@@ -431,7 +481,8 @@ impl Model {
         } else {
             (level_shares(&histogram(labelled), |_, n| n, 0.5), true)
         };
-        let r = em(&hist, m0, u_random, 0.1, m_fixed, opts.max_iterations, opts.tolerance);
+        let anchor: Option<&dyn Fn(Gamma) -> f64> = if m_fixed { None } else { Some(&identity_anchor) };
+        let r = em(&hist, m0, u_random, 0.1, m_fixed, anchor, opts.max_iterations, opts.tolerance);
         let n = store.live_count() as f64;
         let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
         let expected = r.lambda * gammas.len() as f64;
@@ -510,6 +561,33 @@ impl Model {
             .map_or(1.0, |l| l.m / l.u.max(1e-300))
     }
 
+    /// Scores one pair of records on their own: normalises both (phone numbers without a
+    /// prefix read in the ISO-3166 alpha-2 `region`), compares and explains them. With no population to count
+    /// value frequencies in, no term-frequency adjustment applies; use a
+    /// [`DedupeIndex`](super::DedupeIndex) for that.
+    pub fn score_pair(
+        &self,
+        a: &super::PersonRecord,
+        b: &super::PersonRecord,
+        region: Option<&str>,
+    ) -> ScoredPair {
+        let region = region.and_then(super::normalize::phone_region);
+        let mut store = NormalizedRecords::new();
+        let i = store.push(&super::NormalizedPerson::from_record(a, region));
+        let j = store.push(&super::NormalizedPerson::from_record(b, region));
+        let scorer = Scorer::without_term_frequencies(self);
+        let (va, vb) = (store.view(i), store.view(j));
+        let g = compare::gamma(&va, &vb);
+        let w = scorer.weight(&store, g, &va, &vb);
+        ScoredPair {
+            a: a.id.clone(),
+            b: b.id.clone(),
+            match_weight: w,
+            probability: probability_from_weight(w),
+            explanation: scorer.explain(&store, g, &va, &vb),
+        }
+    }
+
     /// Checks that the model fits this version of the library (format version, one
     /// entry per comparison with the known levels, probabilities in range).
     pub fn validate(&self) -> crate::Result<()> {
@@ -547,25 +625,25 @@ pub(crate) struct Scorer {
     weights: [[f64; 16]; Comparison::COUNT],
     /// `log2(prior odds)`.
     base: f64,
-    /// Per term-frequency-adjusted comparison: exact-agreement rate `S` of its column.
-    tf: [Option<(Column, f64)>; Comparison::COUNT],
+    /// Per comparison and level: the term-frequency column and its exact-agreement rate.
+    tf: [[Option<(Column, f64)>; 16]; Comparison::COUNT],
     tf_cap: f64,
 }
 
 impl Scorer {
     pub(crate) fn new(model: &Model, store: &NormalizedRecords) -> Self {
         let mut weights = [[0.0; 16]; Comparison::COUNT];
-        let mut tf = [None; Comparison::COUNT];
+        let mut tf = [[None; 16]; Comparison::COUNT];
         for p in &model.comparisons {
             let c = p.comparison;
             for (k, l) in p.levels.iter().enumerate() {
                 weights[c.index()][k + 1] = (l.m.max(1e-300) / l.u.max(1e-300)).log2();
-            }
-            if p.term_frequency {
-                if let Some(col) = c.column() {
-                    let s = store.exact_agreement(col);
-                    if s > 0.0 {
-                        tf[c.index()] = Some((col, s));
+                if p.term_frequency {
+                    if let Some(col) = c.term_frequency_column(k as u8 + 1) {
+                        let s = store.exact_agreement(col);
+                        if s > 0.0 {
+                            tf[c.index()][k + 1] = Some((col, s));
+                        }
                     }
                 }
             }
@@ -579,22 +657,35 @@ impl Scorer {
         }
     }
 
-    /// The term-frequency adjustment (bits) of comparison `c` at its exact level.
+    /// Scoring tables without term-frequency adjustment.
+    pub(crate) fn without_term_frequencies(model: &Model) -> Self {
+        let mut s = Self::new(model, &NormalizedRecords::new());
+        s.tf = [[None; 16]; Comparison::COUNT];
+        s
+    }
+
+    /// The term-frequency adjustment (bits) of comparison `c` at level `l`: `log2(S/p(v))`
+    /// when both records hold the identical value `v` in the level's column.
     #[inline]
-    fn tf_bits(&self, store: &NormalizedRecords, c: Comparison, a: &View<'_>, b: &View<'_>) -> f64 {
-        let Some((col, s)) = self.tf[c.index()] else {
+    fn tf_bits(&self, store: &NormalizedRecords, c: Comparison, l: u8, a: &View<'_>, b: &View<'_>) -> f64 {
+        let Some((col, s)) = self.tf[c.index()][usize::from(l)] else {
             return 0.0;
         };
         let id = match (a.get(col), b.get(col)) {
-            (Some(x), _) if x.id != NONE => x.id,
-            (_, Some(y)) if y.id != NONE => y.id,
+            (Some(x), Some(y)) if x.s == y.s => {
+                if x.id != NONE {
+                    x.id
+                } else {
+                    y.id
+                }
+            }
             _ => return 0.0,
         };
         let present = store.present(col) as f64;
-        let count = f64::from(store.count(col, id).max(1));
-        if present <= 0.0 {
+        if present <= 0.0 || id == NONE {
             return 0.0;
         }
+        let count = f64::from(store.count(col, id).max(1));
         (s * present / count).log2().clamp(-self.tf_cap, self.tf_cap)
     }
 
@@ -603,10 +694,10 @@ impl Scorer {
     pub(crate) fn weight(&self, store: &NormalizedRecords, g: Gamma, a: &View<'_>, b: &View<'_>) -> f64 {
         let mut w = self.base;
         for c in Comparison::ALL {
-            let l = level_of(g, c) as usize;
-            w += self.weights[c.index()][l];
-            if l == 1 && self.tf[c.index()].is_some() {
-                w += self.tf_bits(store, c, a, b);
+            let l = level_of(g, c);
+            w += self.weights[c.index()][usize::from(l)];
+            if self.tf[c.index()][usize::from(l)].is_some() {
+                w += self.tf_bits(store, c, l, a, b);
             }
         }
         w
@@ -624,7 +715,7 @@ impl Scorer {
             .iter()
             .map(|&c| {
                 let l = level_of(g, c);
-                let tf = if l == 1 { self.tf_bits(store, c, a, b) } else { 0.0 };
+                let tf = self.tf_bits(store, c, l, a, b);
                 let weight = self.weights[c.index()][usize::from(l)] + tf;
                 FieldComparison {
                     field: c,
@@ -693,7 +784,7 @@ mod tests {
                 u0[c.index()][l] = 1.0 / k as f64;
             }
         }
-        let r = em(&hist, initial_m(), u0, 0.5, false, 500, 1e-9);
+        let r = em(&hist, initial_m(), u0, 0.5, false, None, 500, 1e-9);
         assert!(r.converged);
         assert!((r.lambda - 0.2).abs() < 0.02, "lambda {}", r.lambda);
         for c in Comparison::ALL {
@@ -734,8 +825,8 @@ mod tests {
         let g_r = compare::gamma(&rare.0, &rare.1);
         assert_eq!(level_of(g_s, Comparison::LastName), 1);
         assert_eq!(level_of(g_r, Comparison::LastName), 1);
-        let tf_common = scorer.tf_bits(&store, Comparison::LastName, &smiths.0, &smiths.1);
-        let tf_rare = scorer.tf_bits(&store, Comparison::LastName, &rare.0, &rare.1);
+        let tf_common = scorer.tf_bits(&store, Comparison::LastName, 1, &smiths.0, &smiths.1);
+        let tf_rare = scorer.tf_bits(&store, Comparison::LastName, 1, &rare.0, &rare.1);
         assert!(tf_rare > 0.0, "rare {tf_rare}");
         assert!(tf_common < 0.0, "common {tf_common}");
         let e = scorer.explain(&store, g_r, &rare.0, &rare.1);
