@@ -362,6 +362,33 @@ fn floored(mut t: Table) -> Table {
     t
 }
 
+/// Largest `m` of the "different" level of the first name and the birth date: a duplicate
+/// record seldom has an entirely different given name or birth date (typos, nicknames,
+/// swaps and day/month mix-ups have levels of their own), while members of one household
+/// share everything else. Without this cap EM is free to make "same household" its match
+/// class, since such pairs agree on surname, address and phone.
+pub(crate) const IDENTITY_DIFFERENT_M_CAP: f64 = 0.02;
+
+/// Applies [`IDENTITY_DIFFERENT_M_CAP`], giving the excess to the other non-null levels in
+/// proportion.
+fn identity_capped(mut t: Table) -> Table {
+    for c in [Comparison::FirstName, Comparison::BirthDate] {
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        if row[k] > IDENTITY_DIFFERENT_M_CAP {
+            let rest: f64 = row[1..k].iter().sum();
+            let excess = row[k] - IDENTITY_DIFFERENT_M_CAP;
+            row[k] = IDENTITY_DIFFERENT_M_CAP;
+            if rest > 0.0 {
+                for v in &mut row[1..k] {
+                    *v += excess * *v / rest;
+                }
+            }
+        }
+    }
+    t
+}
+
 /// A first guess of each comparison vector's match probability from the identity fields
 /// alone, to start EM in the right place: names that agree (exactly, swapped or fuzzily)
 /// together with a close birth date, the same e-mail or the same national id suggest the
@@ -431,7 +458,7 @@ pub(crate) fn em(
         let new_m = if m_fixed {
             m
         } else {
-            floored(level_shares(hist, |i, n| post[i] * n, 1e-3))
+            identity_capped(floored(level_shares(hist, |i, n| post[i] * n, 1e-3)))
         };
         let new_u = floored(level_shares(hist, |i, n| (1.0 - post[i]) * n, 1e-3));
         let mut delta = (new_lambda - lambda).abs();
