@@ -21,6 +21,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod dedupe;
 pub mod error;
 pub mod id;
 pub mod model;

@@ -1,0 +1,514 @@
+//! Duplicate detection for person records: probabilistic record linkage in the
+//! Fellegi-Sunter tradition (the model behind Splink), pure and in-memory.
+//!
+//! The pipeline, run by [`dedupe`] in one call:
+//! 1. **normalise** every field ([`normalize`]) and store the results interned and
+//!    columnar ([`records::NormalizedRecords`]);
+//! 2. **block** ([`blocking`]): several cheap keys propose candidate pairs, unioned;
+//! 3. **compare** each candidate pair field by field into agreement levels ([`compare`]);
+//! 4. **train** the model ([`model`]): `u` from random pairs, `m` and the prior by EM;
+//! 5. **score** each pair (with term-frequency adjustment) into a match probability;
+//! 6. **cluster** the pairs at or above the threshold ([`cluster`]), splitting chains.
+//!
+//! [`DedupeIndex`] keeps a trained model and the records for one-at-a-time lookups.
+//!
+//! Nothing here reads the clock or does IO. A caller that wants phase timings passes a
+//! progress hook to [`dedupe_with_progress`], which is called as each [`Phase`] starts,
+//! and times the phases itself (the `dedupe_csv` example does). Work is spread over
+//! `threads` scoped threads that all end before the call returns.
+//!
+//! ```
+//! use crm_core::dedupe::{dedupe, DedupeConfig, PersonRecord};
+//!
+//! let person = |id: &str, first: &str, last: &str, email: &str| PersonRecord {
+//!     id: id.into(),
+//!     first_name: Some(first.into()),
+//!     last_name: Some(last.into()),
+//!     email: Some(email.into()),
+//!     birth_date: Some("1984-03-02".into()),
+//!     ..Default::default()
+//! };
+//! let records = vec![
+//!     person("1", "Robert", "Smith", "rob.smith@gmail.com"),
+//!     person("2", "Bob", "Smith", "robsmith+crm@gmail.com"),
+//!     person("3", "Alice", "Jones", "alice@example.org"),
+//! ];
+//! let outcome = dedupe(&records, &DedupeConfig::default()).unwrap();
+//! assert_eq!(outcome.clusters.assignment[0], outcome.clusters.assignment[1]);
+//! assert_ne!(outcome.clusters.assignment[0], outcome.clusters.assignment[2]);
+//! ```
+
+pub mod blocking;
+pub mod cluster;
+pub mod compare;
+pub mod index;
+pub mod model;
+pub mod normalize;
+pub mod records;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+pub use blocking::{pair_completeness, BlockingLimits, BlockingRule, BlockingStats, RuleStats};
+pub use cluster::{ClusterOptions, Clusters, Edge};
+pub use compare::{Comparison, Gamma};
+pub use index::DedupeIndex;
+pub use model::{
+    FieldComparison, Model, ScoredPair, TrainingOptions, TrainingSummary, USource,
+    DEFAULT_THRESHOLD,
+};
+pub use normalize::BirthDate;
+pub use records::{Column, NormalizedPerson, NormalizedRecords};
+
+use crate::error::{CrmError, Result};
+use model::Scorer;
+
+/// A person as the duplicate detector sees it. Every field but `id` is optional; empty
+/// or blank values count as missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecord {
+    /// The caller's id of the record; unique within one call.
+    pub id: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Whole name, used for first/last when those are missing.
+    pub full_name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Phone number in any layout.
+    pub phone: Option<String>,
+    /// Street line (house number and street).
+    pub street: Option<String>,
+    /// Second address line (flat, suite, floor).
+    pub address_line2: Option<String>,
+    /// Town or city.
+    pub city: Option<String>,
+    /// Postcode or ZIP code.
+    pub postcode: Option<String>,
+    /// County, state or region.
+    pub region: Option<String>,
+    /// Country (code or name).
+    pub country: Option<String>,
+    /// Date of birth (`YYYY-MM-DD`, `YYYYMMDD`, `DD/MM/YYYY`, `DD.MM.YYYY`, ...).
+    pub birth_date: Option<String>,
+    /// Employer.
+    pub company: Option<String>,
+    /// National id (SSN, NI number, ...).
+    pub national_id: Option<String>,
+}
+
+/// Settings of [`dedupe`] and [`DedupeIndex`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupeConfig {
+    /// ISO-3166 alpha-2 region for phone numbers written without a country prefix.
+    pub default_region: Option<String>,
+    /// Blocking rules whose candidate pairs are unioned (default: all).
+    pub blocking_rules: Vec<BlockingRule>,
+    /// Block size cap and sorted-neighbourhood window.
+    pub limits: BlockingLimits,
+    /// Match probability at or above which pairs are reported; `None`: the model's
+    /// recommended threshold.
+    pub threshold: Option<f64>,
+    /// Chaining guard: every member of a cluster must match the cluster's centre with at
+    /// least this probability.
+    pub cluster_lower_bound: f64,
+    /// Worker threads; 0 = the available parallelism.
+    pub threads: usize,
+    /// How to train the model.
+    pub training: TrainingOptions,
+    /// A model trained before; when set, [`dedupe`] scores with it and does not train.
+    pub model: Option<Model>,
+    /// Pairs of record ids known to be the same person; when given, `m` is counted from
+    /// them instead of estimated by EM.
+    pub labelled_pairs: Vec<(String, String)>,
+}
+
+impl Default for DedupeConfig {
+    fn default() -> Self {
+        Self {
+            default_region: None,
+            blocking_rules: BlockingRule::ALL.to_vec(),
+            limits: BlockingLimits::default(),
+            threshold: None,
+            cluster_lower_bound: 0.3,
+            threads: 0,
+            training: TrainingOptions::default(),
+            model: None,
+            labelled_pairs: Vec::new(),
+        }
+    }
+}
+
+impl DedupeConfig {
+    /// Checks every setting; errors name the offending field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(r) = &self.default_region {
+            if normalize::phone_region(r).is_none() {
+                return Err(CrmError::validation(
+                    "default_region",
+                    format!("{r:?} is not a known ISO-3166 alpha-2 region"),
+                ));
+            }
+        }
+        if self.blocking_rules.is_empty() {
+            return Err(CrmError::validation("blocking_rules", "at least one rule is needed"));
+        }
+        if self.limits.max_block_size < 2 {
+            return Err(CrmError::validation("limits.max_block_size", "must be at least 2"));
+        }
+        if self.limits.window < 2 {
+            return Err(CrmError::validation("limits.window", "must be at least 2"));
+        }
+        if let Some(t) = self.threshold {
+            if !(t > 0.0 && t < 1.0) {
+                return Err(CrmError::validation("threshold", "must lie strictly between 0 and 1"));
+            }
+        }
+        if !(self.cluster_lower_bound >= 0.0 && self.cluster_lower_bound < 1.0) {
+            return Err(CrmError::validation("cluster_lower_bound", "must lie in [0, 1)"));
+        }
+        let t = &self.training;
+        if t.max_iterations == 0 {
+            return Err(CrmError::validation("training.max_iterations", "must be at least 1"));
+        }
+        if !(t.tolerance > 0.0 && t.tolerance.is_finite()) {
+            return Err(CrmError::validation("training.tolerance", "must be positive"));
+        }
+        if !(t.threshold > 0.0 && t.threshold < 1.0) {
+            return Err(CrmError::validation("training.threshold", "must lie strictly between 0 and 1"));
+        }
+        if !(t.tf_cap_bits >= 0.0 && t.tf_cap_bits.is_finite()) {
+            return Err(CrmError::validation("training.tf_cap_bits", "must be a non-negative number"));
+        }
+        if let Some(m) = &self.model {
+            m.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The parsed default phone region.
+    pub(crate) fn region(&self) -> Option<phonenumber::country::Id> {
+        self.default_region.as_deref().and_then(normalize::phone_region)
+    }
+
+    /// Worker threads to use.
+    pub(crate) fn worker_threads(&self) -> usize {
+        if self.threads == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            self.threads
+        }
+    }
+}
+
+/// The phases of [`dedupe_with_progress`], reported as each starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Checking input and normalising fields.
+    Normalise,
+    /// Computing candidate pairs.
+    Block,
+    /// Comparing candidate pairs into comparison vectors.
+    Compare,
+    /// Estimating `u`, then `m` by EM (skipped with a given model).
+    Train,
+    /// Scoring pairs.
+    Score,
+    /// Clustering.
+    Cluster,
+    /// Finished.
+    Done,
+}
+
+impl Phase {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Normalise => "normalise",
+            Phase::Block => "block",
+            Phase::Compare => "compare",
+            Phase::Train => "train",
+            Phase::Score => "score",
+            Phase::Cluster => "cluster",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// A pair at or above the threshold, by record index (into the input slice).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MatchPair {
+    /// Index of the first record (lower).
+    pub a: u32,
+    /// Index of the second record.
+    pub b: u32,
+    /// `log2` posterior odds.
+    pub match_weight: f64,
+    /// Posterior match probability.
+    pub probability: f64,
+    /// The comparison vector, for explanations.
+    pub gamma: Gamma,
+}
+
+/// What [`dedupe`] found.
+#[derive(Debug, Clone)]
+pub struct DedupeOutcome {
+    /// Pairs at or above `threshold`, sorted by `(a, b)`.
+    pub pairs: Vec<MatchPair>,
+    /// A partition of all records.
+    pub clusters: Clusters,
+    /// Blocking statistics.
+    pub stats: BlockingStats,
+    /// The model that scored the pairs (trained now or given).
+    pub model: Model,
+    /// The threshold applied.
+    pub threshold: f64,
+    /// The candidate pairs as sorted pair keys ([`blocking::pair_key`]).
+    pub candidates: Vec<u64>,
+    /// The normalised records (index `i` is input record `i`).
+    pub records: NormalizedRecords,
+}
+
+impl DedupeOutcome {
+    /// Share of the labelled true pairs (record indexes) that blocking proposed.
+    pub fn pair_completeness(&self, true_pairs: &[(u32, u32)]) -> f64 {
+        pair_completeness(&self.candidates, true_pairs)
+    }
+
+    /// The pair with ids and a per-field explanation; `records` is the input slice.
+    pub fn scored_pair(&self, records: &[PersonRecord], p: &MatchPair) -> ScoredPair {
+        let scorer = Scorer::new(&self.model, &self.records);
+        let (va, vb) = (self.records.view(p.a), self.records.view(p.b));
+        let id = |i: u32| records.get(i as usize).map_or_else(String::new, |r| r.id.clone());
+        ScoredPair {
+            a: id(p.a),
+            b: id(p.b),
+            match_weight: p.match_weight,
+            probability: p.probability,
+            explanation: scorer.explain(&self.records, p.gamma, &va, &vb),
+        }
+    }
+}
+
+/// Normalises `records` on `threads` scoped threads and interns them in input order.
+pub(crate) fn normalise_all(
+    records: &[PersonRecord],
+    region: Option<phonenumber::country::Id>,
+    threads: usize,
+) -> NormalizedRecords {
+    const CHUNK: usize = 8192;
+    let mut store = NormalizedRecords::with_capacity(records.len());
+    let chunks: Vec<&[PersonRecord]> = records.chunks(CHUNK).collect();
+    if threads <= 1 || chunks.len() <= 1 {
+        for r in records {
+            store.push(&NormalizedPerson::from_record(r, region));
+        }
+        return store;
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<NormalizedPerson>)>(threads * 2);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, chunks) = (&next, &chunks);
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(chunk) = chunks.get(k) else { break };
+                let out: Vec<NormalizedPerson> =
+                    chunk.iter().map(|r| NormalizedPerson::from_record(r, region)).collect();
+                if tx.send((k, out)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        // Intern in input order, holding early chunks until their turn.
+        let mut pending: FxHashMap<usize, Vec<NormalizedPerson>> = FxHashMap::default();
+        let mut want = 0;
+        for (k, out) in rx {
+            pending.insert(k, out);
+            while let Some(ready) = pending.remove(&want) {
+                for p in &ready {
+                    store.push(p);
+                }
+                want += 1;
+            }
+        }
+    });
+    store
+}
+
+/// Runs `f` over `n` items split into `threads` contiguous ranges on scoped threads and
+/// concatenates the results in order.
+pub(crate) fn par_ranges<T: Send, F>(n: usize, threads: usize, f: F) -> Vec<T>
+where
+    F: Fn(std::ops::Range<usize>) -> Vec<T> + Sync,
+{
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        return f(0..n);
+    }
+    let per = n.div_ceil(threads);
+    let parts: Vec<Vec<T>> = std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| scope.spawn(move || f(t * per..((t + 1) * per).min(n))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        out.extend(p);
+    }
+    out
+}
+
+/// Finds duplicates among `records`. See [`dedupe_with_progress`].
+pub fn dedupe(records: &[PersonRecord], config: &DedupeConfig) -> Result<DedupeOutcome> {
+    dedupe_with_progress(records, config, &mut |_| {})
+}
+
+/// Finds duplicates among `records`: normalise, block, compare, train (unless
+/// `config.model` is given), score, cluster. `progress` is called as each [`Phase`]
+/// starts and once with [`Phase::Done`] at the end, so a caller can time the phases.
+///
+/// Fails with [`CrmError::Validation`] for a bad config, an empty or repeated record id,
+/// more than `u32::MAX - 1` records, or a labelled pair naming an unknown id.
+pub fn dedupe_with_progress(
+    records: &[PersonRecord],
+    config: &DedupeConfig,
+    progress: &mut dyn FnMut(Phase),
+) -> Result<DedupeOutcome> {
+    config.validate()?;
+    progress(Phase::Normalise);
+    if records.len() >= (u32::MAX - 1) as usize {
+        return Err(CrmError::validation("records", "more than u32::MAX - 1 records"));
+    }
+    let threads = config.worker_threads();
+    let mut by_id: FxHashMap<&str, u32> = FxHashMap::default();
+    by_id.reserve(records.len());
+    for (i, r) in records.iter().enumerate() {
+        if r.id.trim().is_empty() {
+            return Err(CrmError::validation(format!("records[{i}].id"), "must not be empty"));
+        }
+        if by_id.insert(r.id.as_str(), i as u32).is_some() {
+            return Err(CrmError::validation(
+                format!("records[{i}].id"),
+                format!("{:?} appears more than once", r.id),
+            ));
+        }
+    }
+    let mut labelled_idx = Vec::with_capacity(config.labelled_pairs.len());
+    for (k, (a, b)) in config.labelled_pairs.iter().enumerate() {
+        match (by_id.get(a.as_str()), by_id.get(b.as_str())) {
+            (Some(&x), Some(&y)) if x != y => labelled_idx.push((x, y)),
+            _ => {
+                return Err(CrmError::validation(
+                    format!("labelled_pairs[{k}]"),
+                    format!("({a:?}, {b:?}) must name two different known records"),
+                ))
+            }
+        }
+    }
+    drop(by_id);
+    let store = normalise_all(records, config.region(), threads);
+
+    progress(Phase::Block);
+    let (candidates, stats) =
+        blocking::candidate_pairs(&store, &config.blocking_rules, config.limits, threads);
+
+    progress(Phase::Compare);
+    let gammas: Vec<Gamma> = par_ranges(candidates.len(), threads, |r| {
+        candidates[r]
+            .iter()
+            .map(|&k| {
+                let (a, b) = blocking::pair_of(k);
+                compare::gamma(&store.view(a), &store.view(b))
+            })
+            .collect()
+    });
+
+    progress(Phase::Train);
+    let model = match &config.model {
+        Some(m) => m.clone(),
+        None => {
+            let labelled: Vec<Gamma> = labelled_idx
+                .iter()
+                .map(|&(a, b)| compare::gamma(&store.view(a), &store.view(b)))
+                .collect();
+            Model::train(&store, &gammas, &labelled, &config.training, threads)
+        }
+    };
+    let threshold = config.threshold.unwrap_or_else(|| model.recommended_threshold());
+    let lower = config.cluster_lower_bound.min(threshold);
+
+    progress(Phase::Score);
+    let scorer = Scorer::new(&model, &store);
+    let kept: Vec<(u64, Gamma, f64)> = par_ranges(candidates.len(), threads, |r| {
+        let lower_w = model::weight_from_probability(lower);
+        let mut out = Vec::new();
+        for i in r {
+            let (a, b) = blocking::pair_of(candidates[i]);
+            let g = gammas[i];
+            let (va, vb) = (store.view(a), store.view(b));
+            let w = scorer.weight(&store, g, &va, &vb);
+            if w >= lower_w {
+                out.push((candidates[i], g, w));
+            }
+        }
+        out
+    });
+    drop(gammas);
+    let mut pairs = Vec::new();
+    let mut edges = Vec::with_capacity(kept.len());
+    for &(k, g, w) in &kept {
+        let (a, b) = blocking::pair_of(k);
+        let p = model::probability_from_weight(w);
+        edges.push(Edge { a, b, probability: p });
+        if p >= threshold {
+            pairs.push(MatchPair {
+                a,
+                b,
+                match_weight: w,
+                probability: p,
+                gamma: g,
+            });
+        }
+    }
+    drop(kept);
+
+    progress(Phase::Cluster);
+    let clusters = cluster::cluster(
+        records.len(),
+        &edges,
+        ClusterOptions {
+            threshold,
+            lower_bound: lower,
+        },
+        &mut |a, b| {
+            let (va, vb) = (store.view(a), store.view(b));
+            let g = compare::gamma(&va, &vb);
+            model::probability_from_weight(scorer.weight(&store, g, &va, &vb))
+        },
+    );
+    drop(edges);
+    progress(Phase::Done);
+    Ok(DedupeOutcome {
+        pairs,
+        clusters,
+        stats,
+        model,
+        threshold,
+        candidates,
+        records: store,
+    })
+}
+
+#[cfg(test)]
+mod tests;

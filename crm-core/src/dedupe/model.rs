@@ -1,0 +1,898 @@
+//! The Fellegi-Sunter model: per comparison level, `m` = P(level | match) and
+//! `u` = P(level | non-match); a pair's match weight is `log2(prior odds) + sum of
+//! log2(m/u)` over its levels (null levels count 0), and its probability is
+//! `2^w / (1 + 2^w)`.
+//!
+//! Training, as Splink does it, in three steps:
+//! 1. `u` from random pairs (a seeded splitmix64 stream, so training is deterministic);
+//!    for text fields the exact-agreement `u` is computed exactly from value counts
+//!    (`sum c(c-1) / n(n-1)`), the other levels from the sample.
+//! 2. `m` (and the share of matches among candidate pairs, `lambda`) by unsupervised
+//!    expectation-maximisation over the candidate pairs, run on the histogram of distinct
+//!    comparison vectors (thousands, not millions), so each iteration is cheap. Inside
+//!    EM `u` is re-estimated too: candidate pairs were chosen because they agree on some
+//!    fields, so the non-matches among them do not look like random pairs. With labelled
+//!    pairs, `m` is counted from them instead and EM only fits `u` and `lambda`.
+//! 3. Term-frequency adjustment of the exact levels of first name, last name, city and
+//!    postcode at scoring time: agreeing on value `v` multiplies the Bayes factor by
+//!    `S / p(v)` (`p(v)` the value's share, `S` the exact-agreement rate of the field),
+//!    so a rare surname counts more than "smith". The adjustment is capped at
+//!    [`Model::tf_cap_bits`].
+//!
+//! Which `u` scores pairs is [`USource`]: the in-candidate `u` from EM (default, with
+//! `lambda` as prior; it is calibrated for pairs that blocking proposes, which is what
+//! is scored) or the random-pair `u` with the population prior (Splink's choice).
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::compare::{self, level_of, Comparison, Gamma};
+use super::records::{Column, NormalizedRecords, View, NONE};
+
+/// Version of the serialised model format.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+/// Which non-match distribution scores pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum USource {
+    /// `u` re-estimated by EM among the candidate pairs, with the candidate-pair prior.
+    #[default]
+    Candidates,
+    /// `u` from random record pairs, with the prior of a random pair matching.
+    RandomPairs,
+}
+
+/// Parameters of one comparison level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelParams {
+    /// Level name (`exact`, `jw_0.92`, ...).
+    pub name: String,
+    /// P(level | match).
+    pub m: f64,
+    /// P(level | non-match) used for scoring.
+    pub u: f64,
+    /// P(level | non-match) among random pairs.
+    pub u_random: f64,
+    /// P(level | non-match) among candidate pairs (from EM).
+    pub u_candidates: f64,
+}
+
+/// Parameters of one comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonParams {
+    /// The comparison.
+    pub comparison: Comparison,
+    /// Non-null levels, strongest first.
+    pub levels: Vec<LevelParams>,
+    /// Whether the exact level is term-frequency adjusted.
+    pub term_frequency: bool,
+}
+
+/// How training went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// EM iterations run.
+    pub em_iterations: u32,
+    /// Whether EM converged within the tolerance.
+    pub converged: bool,
+    /// Candidate pairs EM saw.
+    pub candidate_pairs: u64,
+    /// Distinct comparison vectors among them.
+    pub distinct_patterns: u64,
+    /// Random pairs sampled for `u`.
+    pub u_sample_pairs: u64,
+    /// Labelled matching pairs used for `m` (0: unsupervised).
+    pub labelled_pairs: u64,
+    /// Records in the training data.
+    pub records: u64,
+    /// Expected number of matching pairs among the candidates (`lambda * candidates`).
+    pub expected_matches: f64,
+}
+
+/// A trained Fellegi-Sunter model. Serialisable, so a host can train once per tenant and
+/// score many times ([`DedupeConfig::model`](super::DedupeConfig::model),
+/// [`DedupeIndex`](super::DedupeIndex)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// [`MODEL_FORMAT_VERSION`] at training time.
+    pub format_version: u32,
+    /// One entry per [`Comparison`], in [`Comparison::ALL`] order.
+    pub comparisons: Vec<ComparisonParams>,
+    /// Share of matches among candidate pairs (EM's `lambda`).
+    pub lambda: f64,
+    /// Probability that two random records match (`lambda * candidates / all pairs`).
+    pub random_match_probability: f64,
+    /// Which `u` scores pairs.
+    pub u_source: USource,
+    /// Largest term-frequency adjustment, in bits, either way.
+    pub tf_cap_bits: f64,
+    /// Match probability at or above which a pair is reported as a duplicate.
+    pub threshold: f64,
+    /// How the model was trained.
+    pub training: TrainingSummary,
+}
+
+/// The default match-probability threshold.
+pub const DEFAULT_THRESHOLD: f64 = 0.9;
+
+/// Training settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingOptions {
+    /// Seed of the random-pair sampler.
+    pub seed: u64,
+    /// Random pairs sampled for `u`.
+    pub u_sample_pairs: usize,
+    /// EM iteration cap.
+    pub max_iterations: u32,
+    /// EM stops when no parameter moves more than this.
+    pub tolerance: f64,
+    /// Which `u` scores pairs.
+    pub u_source: USource,
+    /// Threshold stored in the model.
+    pub threshold: f64,
+    /// Cap of the term-frequency adjustment in bits.
+    pub tf_cap_bits: f64,
+}
+
+impl Default for TrainingOptions {
+    fn default() -> Self {
+        Self {
+            seed: 0x5EED_CAFE_F00D_D00D,
+            u_sample_pairs: 400_000,
+            max_iterations: 200,
+            tolerance: 1e-6,
+            u_source: USource::default(),
+            threshold: DEFAULT_THRESHOLD,
+            tf_cap_bits: 8.0,
+        }
+    }
+}
+
+/// One field's part in a pair's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldComparison {
+    /// The compared field.
+    pub field: Comparison,
+    /// The level reached (`null` when a side is missing).
+    pub level: &'static str,
+    /// `m/u` of the level, term-frequency adjustment included (1.0 for null).
+    pub bayes_factor: f64,
+    /// `log2(bayes_factor)`.
+    pub weight: f64,
+    /// The term-frequency part of `weight` in bits (0 when not adjusted).
+    pub tf_adjustment: f64,
+}
+
+/// A compared pair with its score and explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredPair {
+    /// Id of the first record.
+    pub a: String,
+    /// Id of the second record.
+    pub b: String,
+    /// `log2` of the posterior odds of a match.
+    pub match_weight: f64,
+    /// Posterior match probability.
+    pub probability: f64,
+    /// Per-field contributions (the prior is the rest of `match_weight`).
+    pub explanation: Vec<FieldComparison>,
+}
+
+/// Probability from a match weight.
+pub fn probability_from_weight(w: f64) -> f64 {
+    let odds = w.exp2();
+    if odds.is_infinite() {
+        1.0
+    } else {
+        odds / (1.0 + odds)
+    }
+}
+
+/// Match weight from a probability.
+pub fn weight_from_probability(p: f64) -> f64 {
+    let p = p.clamp(1e-300, 1.0 - 1e-16);
+    (p / (1.0 - p)).log2()
+}
+
+/// A splitmix64 generator: tiny, fast and deterministic.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0), by multiply-shift.
+    pub(crate) fn below(&mut self, n: u32) -> u32 {
+        ((self.next_u64() >> 32) * u64::from(n) >> 32) as u32
+    }
+}
+
+type Table = [[f64; 16]; Comparison::COUNT];
+
+fn level_count(c: Comparison) -> usize {
+    c.levels().len()
+}
+
+/// Level frequencies (conditional on non-null) from a histogram of comparison vectors.
+fn level_shares(hist: &[(Gamma, f64)], weight: impl Fn(usize, f64) -> f64, alpha: f64) -> Table {
+    let mut t: Table = [[0.0; 16]; Comparison::COUNT];
+    for (i, &(g, n)) in hist.iter().enumerate() {
+        let w = weight(i, n);
+        if w == 0.0 {
+            continue;
+        }
+        for c in Comparison::ALL {
+            let l = level_of(g, c) as usize;
+            if l > 0 {
+                t[c.index()][l] += w;
+            }
+        }
+    }
+    for c in Comparison::ALL {
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        let total: f64 = row[1..=k].iter().sum::<f64>() + alpha * k as f64;
+        for v in &mut row[1..=k] {
+            *v = (*v + alpha) / total;
+        }
+    }
+    t
+}
+
+/// Estimates `u` from `samples` random pairs of live records, with exact levels of text
+/// fields computed from value counts.
+pub(crate) fn estimate_u_random(
+    store: &NormalizedRecords,
+    samples: usize,
+    seed: u64,
+    threads: usize,
+) -> Table {
+    let live: Vec<u32> = (0..store.len() as u32).filter(|&i| store.is_live(i)).collect();
+    let n = live.len() as u32;
+    let mut hist: FxHashMap<Gamma, f64> = FxHashMap::default();
+    if n >= 2 {
+        let threads = threads.max(1);
+        let per = samples.div_ceil(threads);
+        let parts: Vec<FxHashMap<Gamma, f64>> = std::thread::scope(|scope| {
+            let live = &live;
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let mut rng = SplitMix64::new(seed ^ (t as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+                        let mut h: FxHashMap<Gamma, f64> = FxHashMap::default();
+                        for _ in 0..per {
+                            let i = rng.below(n);
+                            let mut j = rng.below(n - 1);
+                            if j >= i {
+                                j += 1;
+                            }
+                            let g = compare::gamma(&store.view(live[i as usize]), &store.view(live[j as usize]));
+                            *h.entry(g).or_insert(0.0) += 1.0;
+                        }
+                        h
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for p in parts {
+            for (g, c) in p {
+                *hist.entry(g).or_insert(0.0) += c;
+            }
+        }
+    }
+    let hist: Vec<(Gamma, f64)> = hist.into_iter().collect();
+    // A small pseudo-count keeps unseen levels (e.g. swapped names) above zero.
+    let mut t = level_shares(&hist, |_, c| c, 0.5);
+    for c in Comparison::ALL {
+        let Some(col) = c.column() else { continue };
+        let exact = store.exact_agreement(col).max(1.0 / (2.0 * f64::from(n.max(1)).powi(2)));
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        let rest: f64 = row[2..=k].iter().sum();
+        if rest > 0.0 {
+            for v in &mut row[2..=k] {
+                *v *= (1.0 - exact) / rest;
+            }
+        }
+        row[1] = exact;
+    }
+    t
+}
+
+/// A neutral starting point for `m`: the strongest level likely, the last unlikely.
+fn initial_m() -> Table {
+    let mut t: Table = [[0.0; 16]; Comparison::COUNT];
+    for c in Comparison::ALL {
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        if k == 2 {
+            row[1] = 0.95;
+            row[2] = 0.05;
+            continue;
+        }
+        row[1] = 0.8;
+        row[k] = 0.04;
+        let mid = (1.0 - 0.84) / (k - 2) as f64;
+        for v in &mut row[2..k] {
+            *v = mid;
+        }
+    }
+    t
+}
+
+/// Result of [`em`].
+pub(crate) struct EmResult {
+    pub m: Table,
+    pub u: Table,
+    pub lambda: f64,
+    pub iterations: u32,
+    pub converged: bool,
+}
+
+/// Smallest `m` or `u` EM may give a level: keeps one field from deciding a pair alone
+/// (a level's weight stays within about +-13 bits).
+pub(crate) const PROBABILITY_FLOOR: f64 = 1e-4;
+
+/// Raises every level probability to [`PROBABILITY_FLOOR`] and renormalises.
+fn floored(mut t: Table) -> Table {
+    for c in Comparison::ALL {
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        for v in &mut row[1..=k] {
+            *v = v.max(PROBABILITY_FLOOR);
+        }
+        let sum: f64 = row[1..=k].iter().sum();
+        for v in &mut row[1..=k] {
+            *v /= sum;
+        }
+    }
+    t
+}
+
+/// Largest `m` of the "different" level of the first name and the birth date: a duplicate
+/// record seldom has an entirely different given name or birth date (typos, nicknames,
+/// swaps and day/month mix-ups have levels of their own), while members of one household
+/// share everything else. Without this cap EM is free to make "same household" its match
+/// class, since such pairs agree on surname, address and phone.
+pub(crate) const IDENTITY_DIFFERENT_M_CAP: f64 = 0.02;
+
+/// Applies [`IDENTITY_DIFFERENT_M_CAP`], giving the excess to the other non-null levels in
+/// proportion.
+fn identity_capped(mut t: Table) -> Table {
+    for c in [Comparison::FirstName, Comparison::BirthDate] {
+        let k = level_count(c);
+        let row = &mut t[c.index()];
+        if row[k] > IDENTITY_DIFFERENT_M_CAP {
+            let rest: f64 = row[1..k].iter().sum();
+            let excess = row[k] - IDENTITY_DIFFERENT_M_CAP;
+            row[k] = IDENTITY_DIFFERENT_M_CAP;
+            if rest > 0.0 {
+                for v in &mut row[1..k] {
+                    *v += excess * *v / rest;
+                }
+            }
+        }
+    }
+    t
+}
+
+/// A first guess of each comparison vector's match probability from the identity fields
+/// alone, to start EM in the right place: names that agree (exactly, swapped or fuzzily)
+/// together with a close birth date, the same e-mail or the same national id suggest the
+/// same person; agreeing names without that evidence are undecided; the rest (people who
+/// only share an address or a phone, like members of one household) suggest different
+/// people. Without the anchor EM can settle on "same household" as its match class.
+pub(crate) fn identity_anchor(g: Gamma) -> f64 {
+    let first = level_of(g, Comparison::FirstName);
+    let last = level_of(g, Comparison::LastName);
+    let names_agree = (first <= 4 && last <= 4) && (first > 0 || last > 0);
+    let dob = level_of(g, Comparison::BirthDate);
+    let strong = matches!(dob, 1..=3)
+        || level_of(g, Comparison::Email) == 1
+        || level_of(g, Comparison::NationalId) == 1;
+    match (names_agree, strong, dob) {
+        (true, true, _) => 0.95,
+        (true, false, 0) => 0.5,
+        (true, false, _) => 0.1,
+        (false, true, _) => 0.2,
+        (false, false, _) => 0.01,
+    }
+}
+
+/// Expectation-maximisation of a two-class mixture over the histogram `hist` of
+/// comparison vectors. With `m_fixed`, `m` is not updated.
+pub(crate) fn em(
+    hist: &[(Gamma, f64)],
+    m0: Table,
+    u0: Table,
+    lambda0: f64,
+    m_fixed: bool,
+    anchor: Option<&dyn Fn(Gamma) -> f64>,
+    max_iterations: u32,
+    tolerance: f64,
+) -> EmResult {
+    let (mut m, mut u, mut lambda) = (m0, u0, lambda0);
+    let mut post = vec![0.0f64; hist.len()];
+    let total: f64 = hist.iter().map(|h| h.1).sum();
+    let mut iterations = 0;
+    let mut converged = false;
+    if total <= 0.0 {
+        return EmResult { m, u, lambda, iterations, converged: true };
+    }
+    while iterations < max_iterations {
+        iterations += 1;
+        // E-step in log space (the first one from the anchor when given).
+        let prior = (lambda / (1.0 - lambda)).ln();
+        if let (1, Some(anchor)) = (iterations, anchor) {
+            for (p, &(g, _)) in post.iter_mut().zip(hist) {
+                *p = anchor(g);
+            }
+        } else {
+          for (p, &(g, _)) in post.iter_mut().zip(hist) {
+            let mut w = prior;
+            for c in Comparison::ALL {
+                let l = level_of(g, c) as usize;
+                if l > 0 {
+                    w += (m[c.index()][l] / u[c.index()][l]).ln();
+                }
+            }
+            *p = 1.0 / (1.0 + (-w).exp());
+          }
+        }
+        // M-step.
+        let matched: f64 = post.iter().zip(hist).map(|(p, h)| p * h.1).sum();
+        let new_lambda = (matched / total).clamp(1e-9, 1.0 - 1e-9);
+        let new_m = if m_fixed {
+            m
+        } else {
+            identity_capped(floored(level_shares(hist, |i, n| post[i] * n, 1e-3)))
+        };
+        let new_u = floored(level_shares(hist, |i, n| (1.0 - post[i]) * n, 1e-3));
+        let mut delta = (new_lambda - lambda).abs();
+        for c in 0..Comparison::COUNT {
+            for l in 0..16 {
+                delta = delta
+                    .max((new_m[c][l] - m[c][l]).abs())
+                    .max((new_u[c][l] - u[c][l]).abs());
+            }
+        }
+        m = new_m;
+        u = new_u;
+        lambda = new_lambda;
+        if delta < tolerance {
+            converged = true;
+            break;
+        }
+    }
+    EmResult { m, u, lambda, iterations, converged }
+}
+
+/// Histogram of distinct comparison vectors.
+pub(crate) fn histogram(gammas: &[Gamma]) -> Vec<(Gamma, f64)> {
+    let mut h: FxHashMap<Gamma, f64> = FxHashMap::default();
+    for &g in gammas {
+        *h.entry(g).or_insert(0.0) += 1.0;
+    }
+    let mut v: Vec<(Gamma, f64)> = h.into_iter().collect();
+    v.sort_unstable_by_key(|e| e.0);
+    v
+}
+
+impl Model {
+    /// Trains a model on the comparison vectors `gammas` of the candidate pairs of
+    /// `store`, with `labelled` comparison vectors of known matches (may be empty).
+    pub(crate) fn train(
+        store: &NormalizedRecords,
+        gammas: &[Gamma],
+        labelled: &[Gamma],
+        opts: &TrainingOptions,
+        threads: usize,
+    ) -> Model {
+        let u_random = estimate_u_random(store, opts.u_sample_pairs, opts.seed, threads);
+        let hist = histogram(gammas);
+        let (m0, m_fixed) = if labelled.is_empty() {
+            (initial_m(), false)
+        } else {
+            (level_shares(&histogram(labelled), |_, n| n, 0.5), true)
+        };
+        let anchor: Option<&dyn Fn(Gamma) -> f64> = if m_fixed { None } else { Some(&identity_anchor) };
+        let r = em(&hist, m0, u_random, 0.1, m_fixed, anchor, opts.max_iterations, opts.tolerance);
+        let n = store.live_count() as f64;
+        let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
+        let expected = r.lambda * gammas.len() as f64;
+        let random_match_probability = (expected / all_pairs).clamp(1e-12, 0.5);
+        let comparisons = Comparison::ALL
+            .iter()
+            .map(|&c| ComparisonParams {
+                comparison: c,
+                term_frequency: c.term_frequency_adjusted(),
+                levels: c
+                    .levels()
+                    .iter()
+                    .enumerate()
+                    .map(|(k, name)| {
+                        let l = k + 1;
+                        let ur = u_random[c.index()][l];
+                        let uc = r.u[c.index()][l];
+                        LevelParams {
+                            name: (*name).to_string(),
+                            m: r.m[c.index()][l],
+                            u: match opts.u_source {
+                                USource::Candidates => uc,
+                                USource::RandomPairs => ur,
+                            },
+                            u_random: ur,
+                            u_candidates: uc,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Model {
+            format_version: MODEL_FORMAT_VERSION,
+            comparisons,
+            lambda: r.lambda,
+            random_match_probability,
+            u_source: opts.u_source,
+            tf_cap_bits: opts.tf_cap_bits,
+            threshold: opts.threshold,
+            training: TrainingSummary {
+                em_iterations: r.iterations,
+                converged: r.converged,
+                candidate_pairs: gammas.len() as u64,
+                distinct_patterns: hist.len() as u64,
+                u_sample_pairs: opts.u_sample_pairs as u64,
+                labelled_pairs: labelled.len() as u64,
+                records: store.live_count() as u64,
+                expected_matches: expected,
+            },
+        }
+    }
+
+    /// The match probability at or above which a pair counts as a duplicate.
+    pub fn recommended_threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// The prior match probability of a scored pair.
+    pub fn prior(&self) -> f64 {
+        match self.u_source {
+            USource::Candidates => self.lambda,
+            USource::RandomPairs => self.random_match_probability,
+        }
+    }
+
+    /// `m/u` of level `level` (1-based; 0 = null gives 1.0) of comparison `c`, without
+    /// term-frequency adjustment.
+    pub fn bayes_factor(&self, c: Comparison, level: u8) -> f64 {
+        if level == 0 {
+            return 1.0;
+        }
+        self.comparisons
+            .iter()
+            .find(|p| p.comparison == c)
+            .and_then(|p| p.levels.get(usize::from(level) - 1))
+            .map_or(1.0, |l| l.m / l.u.max(1e-300))
+    }
+
+    /// Scores one pair of records on their own: normalises both (phone numbers without a
+    /// prefix read in the ISO-3166 alpha-2 `region`), compares and explains them. With no population to count
+    /// value frequencies in, no term-frequency adjustment applies; use a
+    /// [`DedupeIndex`](super::DedupeIndex) for that.
+    pub fn score_pair(
+        &self,
+        a: &super::PersonRecord,
+        b: &super::PersonRecord,
+        region: Option<&str>,
+    ) -> ScoredPair {
+        let region = region.and_then(super::normalize::phone_region);
+        let mut store = NormalizedRecords::new();
+        let i = store.push(&super::NormalizedPerson::from_record(a, region));
+        let j = store.push(&super::NormalizedPerson::from_record(b, region));
+        let scorer = Scorer::without_term_frequencies(self);
+        let (va, vb) = (store.view(i), store.view(j));
+        let g = compare::gamma(&va, &vb);
+        let w = scorer.weight(&store, g, &va, &vb);
+        ScoredPair {
+            a: a.id.clone(),
+            b: b.id.clone(),
+            match_weight: w,
+            probability: probability_from_weight(w),
+            explanation: scorer.explain(&store, g, &va, &vb),
+        }
+    }
+
+    /// Checks that the model fits this version of the library (format version, one
+    /// entry per comparison with the known levels, probabilities in range).
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |reason: String| Err(crate::CrmError::validation("model", reason));
+        if self.format_version != MODEL_FORMAT_VERSION {
+            return bad(format!(
+                "format version {} is not the supported {MODEL_FORMAT_VERSION}",
+                self.format_version
+            ));
+        }
+        if self.comparisons.len() != Comparison::COUNT {
+            return bad(format!("has {} comparisons, expected {}", self.comparisons.len(), Comparison::COUNT));
+        }
+        for (p, c) in self.comparisons.iter().zip(Comparison::ALL) {
+            if p.comparison != c || p.levels.len() != c.levels().len() {
+                return bad(format!("comparison {} does not match this version", c.name()));
+            }
+            for l in &p.levels {
+                if !(l.m > 0.0 && l.m <= 1.0 && l.u > 0.0 && l.u <= 1.0) {
+                    return bad(format!("level {}.{} has m or u outside (0, 1]", c.name(), l.name));
+                }
+            }
+        }
+        if !(self.lambda > 0.0 && self.lambda < 1.0) || !(self.threshold > 0.0 && self.threshold < 1.0) {
+            return bad("lambda and threshold must lie in (0, 1)".into());
+        }
+        Ok(())
+    }
+}
+
+/// Pre-computed scoring tables of a model over a store's value frequencies.
+#[derive(Debug, Clone)]
+pub(crate) struct Scorer {
+    /// `log2(m/u)` per comparison and level (0 for null).
+    weights: [[f64; 16]; Comparison::COUNT],
+    /// `log2(prior odds)`.
+    base: f64,
+    /// Per comparison and level: the term-frequency column and its exact-agreement rate.
+    tf: [[Option<(Column, f64)>; 16]; Comparison::COUNT],
+    tf_cap: f64,
+}
+
+impl Scorer {
+    pub(crate) fn new(model: &Model, store: &NormalizedRecords) -> Self {
+        let mut weights = [[0.0; 16]; Comparison::COUNT];
+        let mut tf = [[None; 16]; Comparison::COUNT];
+        for p in &model.comparisons {
+            let c = p.comparison;
+            for (k, l) in p.levels.iter().enumerate() {
+                weights[c.index()][k + 1] = (l.m.max(1e-300) / l.u.max(1e-300)).log2();
+                if p.term_frequency {
+                    if let Some(col) = c.term_frequency_column(k as u8 + 1) {
+                        let s = store.exact_agreement(col);
+                        if s > 0.0 {
+                            tf[c.index()][k + 1] = Some((col, s));
+                        }
+                    }
+                }
+            }
+        }
+        let prior = model.prior().clamp(1e-15, 1.0 - 1e-9);
+        Self {
+            weights,
+            base: (prior / (1.0 - prior)).log2(),
+            tf,
+            tf_cap: model.tf_cap_bits,
+        }
+    }
+
+    /// Scoring tables without term-frequency adjustment.
+    pub(crate) fn without_term_frequencies(model: &Model) -> Self {
+        let mut s = Self::new(model, &NormalizedRecords::new());
+        s.tf = [[None; 16]; Comparison::COUNT];
+        s
+    }
+
+    /// The term-frequency adjustment (bits) of comparison `c` at level `l`: `log2(S/p(v))`
+    /// when both records hold the identical value `v` in the level's column.
+    #[inline]
+    fn tf_bits(&self, store: &NormalizedRecords, c: Comparison, l: u8, a: &View<'_>, b: &View<'_>) -> f64 {
+        let Some((col, s)) = self.tf[c.index()][usize::from(l)] else {
+            return 0.0;
+        };
+        let id = match (a.get(col), b.get(col)) {
+            (Some(x), Some(y)) if x.s == y.s => {
+                if x.id != NONE {
+                    x.id
+                } else {
+                    y.id
+                }
+            }
+            _ => return 0.0,
+        };
+        let present = store.present(col) as f64;
+        if present <= 0.0 || id == NONE {
+            return 0.0;
+        }
+        let count = f64::from(store.count(col, id).max(1));
+        (s * present / count).log2().clamp(-self.tf_cap, self.tf_cap)
+    }
+
+    /// The match weight of a pair with comparison vector `g`.
+    #[inline]
+    pub(crate) fn weight(&self, store: &NormalizedRecords, g: Gamma, a: &View<'_>, b: &View<'_>) -> f64 {
+        let mut w = self.base;
+        for c in Comparison::ALL {
+            let l = level_of(g, c);
+            w += self.weights[c.index()][usize::from(l)];
+            if self.tf[c.index()][usize::from(l)].is_some() {
+                w += self.tf_bits(store, c, l, a, b);
+            }
+        }
+        w
+    }
+
+    /// Per-field explanation of a pair.
+    pub(crate) fn explain(
+        &self,
+        store: &NormalizedRecords,
+        g: Gamma,
+        a: &View<'_>,
+        b: &View<'_>,
+    ) -> Vec<FieldComparison> {
+        Comparison::ALL
+            .iter()
+            .map(|&c| {
+                let l = level_of(g, c);
+                let tf = self.tf_bits(store, c, l, a, b);
+                let weight = self.weights[c.index()][usize::from(l)] + tf;
+                FieldComparison {
+                    field: c,
+                    level: c.level_name(l),
+                    bayes_factor: weight.exp2(),
+                    weight,
+                    tf_adjustment: tf,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedupe::records::NormalizedPerson;
+    use crate::dedupe::PersonRecord;
+
+    #[test]
+    fn splitmix_is_deterministic_and_in_range() {
+        let mut a = SplitMix64::new(7);
+        let mut b = SplitMix64::new(7);
+        for _ in 0..1000 {
+            let x = a.below(10);
+            assert_eq!(x, b.below(10));
+            assert!(x < 10);
+        }
+    }
+
+    #[test]
+    fn probability_weight_round_trip() {
+        for p in [0.01, 0.5, 0.9, 0.999] {
+            assert!((probability_from_weight(weight_from_probability(p)) - p).abs() < 1e-9);
+        }
+        assert_eq!(probability_from_weight(5000.0), 1.0);
+        assert_eq!(probability_from_weight(-5000.0), 0.0);
+    }
+
+    /// A synthetic mixture: matches mostly agree, non-matches mostly disagree.
+    #[test]
+    fn em_recovers_m_above_u_for_agreeing_levels() {
+        let mut rng = SplitMix64::new(42);
+        let mut gammas = Vec::new();
+        let mk = |rng: &mut SplitMix64, agree_p: u32| -> Gamma {
+            let mut g = 0;
+            for c in Comparison::ALL {
+                let k = c.levels().len() as u64;
+                let level = if rng.below(100) < agree_p { 1 } else { k };
+                g |= level << (4 * c.index());
+            }
+            g
+        };
+        for _ in 0..2000 {
+            gammas.push(mk(&mut rng, 90));
+        }
+        for _ in 0..8000 {
+            gammas.push(mk(&mut rng, 5));
+        }
+        let hist = histogram(&gammas);
+        // Flat u start: every level equally likely.
+        let mut u0 = [[0.0; 16]; Comparison::COUNT];
+        for c in Comparison::ALL {
+            let k = c.levels().len();
+            for l in 1..=k {
+                u0[c.index()][l] = 1.0 / k as f64;
+            }
+        }
+        let r = em(&hist, initial_m(), u0, 0.5, false, None, 500, 1e-9);
+        assert!(r.converged);
+        assert!((r.lambda - 0.2).abs() < 0.02, "lambda {}", r.lambda);
+        for c in Comparison::ALL {
+            let k = c.levels().len();
+            assert!(r.m[c.index()][1] > 0.85, "{c:?} m {}", r.m[c.index()][1]);
+            assert!(r.m[c.index()][1] > r.u[c.index()][1]);
+            assert!(r.u[c.index()][k] > r.m[c.index()][k]);
+        }
+    }
+
+    fn people(names: &[(&str, &str)]) -> NormalizedRecords {
+        let mut s = NormalizedRecords::new();
+        for (i, (f, l)) in names.iter().enumerate() {
+            s.push(&NormalizedPerson::from_record(
+                &PersonRecord {
+                    id: i.to_string(),
+                    first_name: Some((*f).into()),
+                    last_name: Some((*l).into()),
+                    ..Default::default()
+                },
+                None,
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn term_frequency_rewards_rare_values() {
+        let mut names = vec![("ann", "smith"); 50];
+        names.extend([("bo", "zyx"), ("cy", "zyx"), ("di", "qrs"), ("ed", "tuv")]);
+        let store = people(&names);
+        let opts = TrainingOptions::default();
+        let model = Model::train(&store, &[], &[], &opts, 1);
+        let scorer = Scorer::new(&model, &store);
+        let smiths = (store.view(0), store.view(1));
+        let rare = (store.view(50), store.view(51));
+        let g_s = compare::gamma(&smiths.0, &smiths.1);
+        let g_r = compare::gamma(&rare.0, &rare.1);
+        assert_eq!(level_of(g_s, Comparison::LastName), 1);
+        assert_eq!(level_of(g_r, Comparison::LastName), 1);
+        let tf_common = scorer.tf_bits(&store, Comparison::LastName, 1, &smiths.0, &smiths.1);
+        let tf_rare = scorer.tf_bits(&store, Comparison::LastName, 1, &rare.0, &rare.1);
+        assert!(tf_rare > 0.0, "rare {tf_rare}");
+        assert!(tf_common < 0.0, "common {tf_common}");
+        let e = scorer.explain(&store, g_r, &rare.0, &rare.1);
+        let last = &e[Comparison::LastName.index()];
+        assert_eq!(last.level, "exact");
+        assert!((last.tf_adjustment - tf_rare).abs() < 1e-12);
+    }
+
+    #[test]
+    fn u_random_exact_levels_come_from_counts() {
+        let store = people(&[("a", "x"), ("b", "x"), ("c", "y"), ("d", "z")]);
+        let u = estimate_u_random(&store, 1000, 1, 2);
+        let exact = store.exact_agreement(Column::LastName);
+        assert!((u[Comparison::LastName.index()][1] - exact).abs() < 1e-12);
+        let sum: f64 = u[Comparison::LastName.index()][1..=5].iter().sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn model_round_trips_through_json() {
+        let store = people(&[("a", "x"), ("b", "x"), ("c", "y")]);
+        let model = Model::train(&store, &[], &[], &TrainingOptions::default(), 1);
+        model.validate().unwrap();
+        let json = serde_json::to_string(&model).unwrap();
+        let back: Model = serde_json::from_str(&json).unwrap();
+        // JSON keeps f64s to within an ulp or so.
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs());
+        assert_eq!(back.comparisons.len(), model.comparisons.len());
+        for (p, q) in back.comparisons.iter().zip(&model.comparisons) {
+            assert_eq!(p.comparison, q.comparison);
+            for (l, k) in p.levels.iter().zip(&q.levels) {
+                assert_eq!(l.name, k.name);
+                assert!(close(l.m, k.m) && close(l.u, k.u));
+            }
+        }
+        assert!(close(back.lambda, model.lambda));
+        assert_eq!(back.training, model.training);
+        let mut broken = model.clone();
+        broken.comparisons.pop();
+        assert!(broken.validate().is_err());
+    }
+}

@@ -1,0 +1,1093 @@
+//! Normalisers: turn the free text of a [`PersonRecord`](super::PersonRecord) into the
+//! canonical forms that blocking and comparison work on.
+//!
+//! Every function here is total: any Unicode input yields either `None` (nothing usable)
+//! or a canonical string, and none of them panics (a proptest checks that). The canonical
+//! forms are:
+//!
+//! - **names**: Unicode NFKD, combining marks dropped, lower-case, letters and digits only,
+//!   tokens joined by one space; first names go through a nickname table
+//!   (`bob` -> `robert`).
+//! - **e-mail**: lower-case without blanks; for Gmail the dots and `+tag` of the local part
+//!   go, for other providers that support sub-addressing the `+tag` goes.
+//! - **phone**: E.164 (`+447700900123`) when the `phonenumber` crate accepts the number in the
+//!   configured default region, else its digits.
+//! - **addresses**: tokens with every street-type and direction word in one abbreviated form
+//!   (`Street` and `St` both become `st`).
+//! - **company**: name without legal-form suffixes (`Acme Ltd` -> `acme`).
+//! - **dates**: [`BirthDate`] from ISO, compact, dotted or slashed forms.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest value (in bytes) a normaliser looks at; longer input is cut (on a character
+/// boundary) so that one pathological cell cannot make comparisons quadratic and slow.
+pub const MAX_FIELD_BYTES: usize = 256;
+
+/// Cuts `s` to at most [`MAX_FIELD_BYTES`] bytes on a character boundary.
+fn clip(s: &str) -> &str {
+    if s.len() <= MAX_FIELD_BYTES {
+        return s;
+    }
+    let mut end = MAX_FIELD_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Folds `s` to lower-case alphanumeric tokens separated by single spaces: NFKD, combining
+/// marks dropped, everything that is not a letter or digit acts as a separator, except
+/// apostrophes, which are dropped (`O'Brien` -> `obrien`).
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(MAX_FIELD_BYTES));
+    let mut pending_space = false;
+    for c in clip(s).nfkd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        if matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{b4}') {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            // `to_lowercase` may expand to several chars (e.g. 'İ'); keep only alphanumerics.
+            for l in c.to_lowercase() {
+                if l.is_alphanumeric() {
+                    out.push(l);
+                }
+            }
+            // Special folds that NFKD leaves alone.
+            match out.pop() {
+                Some('ß') => out.push_str("ss"),
+                Some('æ') => out.push_str("ae"),
+                Some('œ') => out.push_str("oe"),
+                Some('ø') => out.push('o'),
+                Some('ð') => out.push('d'),
+                Some('þ') => out.push_str("th"),
+                Some('ł') => out.push('l'),
+                Some('đ') => out.push('d'),
+                Some('ı') => out.push('i'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// `Some(s)` unless `s` is empty.
+fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// Honorifics and generational suffixes removed from names.
+const NAME_NOISE: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "jr", "jnr", "sr",
+    "snr", "ii", "iii", "iv", "phd", "md", "esq",
+];
+
+/// Canonical form of a surname (or any name part without nickname mapping): folded, with
+/// honorifics and generational suffixes removed. `None` when nothing is left.
+pub fn normalize_name(s: &str) -> Option<String> {
+    let folded = fold(s);
+    if !folded.contains(' ') {
+        return non_empty(folded);
+    }
+    let kept: Vec<&str> = folded
+        .split(' ')
+        .filter(|t| !NAME_NOISE.contains(t))
+        .collect();
+    if kept.is_empty() {
+        // Only noise words: keep them rather than lose the value.
+        return non_empty(folded);
+    }
+    Some(kept.join(" "))
+}
+
+/// Canonical form of a first name: [`normalize_name`] and then the nickname table on each
+/// token (`Bob` -> `robert`, `Liz` -> `elizabeth`).
+pub fn normalize_first_name(s: &str) -> Option<String> {
+    let n = normalize_name(s)?;
+    if !n.contains(' ') {
+        return Some(canonical_first_name(&n).unwrap_or(&n).to_string());
+    }
+    let mapped: Vec<&str> = n
+        .split(' ')
+        .map(|t| canonical_first_name(t).unwrap_or(t))
+        .collect();
+    Some(mapped.join(" "))
+}
+
+/// Splits a full name into `(first, last)` canonical forms. Accepts `First Middle Last`
+/// and `Last, First`; honorifics and suffixes are dropped; a single token is taken as
+/// the last name. The first name goes through the nickname table.
+pub fn split_full_name(s: &str) -> (Option<String>, Option<String>) {
+    let s = clip(s);
+    if let Some((last, first)) = s.split_once(',') {
+        let last = normalize_name(last);
+        let first = first
+            .split_whitespace()
+            .find_map(normalize_first_name)
+            .and_then(|f| f.split(' ').next().map(str::to_string));
+        if last.is_some() || first.is_some() {
+            return (first, last);
+        }
+    }
+    let Some(n) = normalize_name(s) else {
+        return (None, None);
+    };
+    let tokens: Vec<&str> = n.split(' ').collect();
+    match tokens.as_slice() {
+        [] => (None, None),
+        [only] => (None, Some((*only).to_string())),
+        [first, .., last] => (
+            Some(canonical_first_name(first).unwrap_or(first).to_string()),
+            Some((*last).to_string()),
+        ),
+    }
+}
+
+/// Nickname (or spelling variant) -> the given names it stands for, the canonical one
+/// first (keys sorted for binary search). Common English diminutives: `bob` -> `robert`;
+/// a nickname of several names lists them all (`harry` -> `henry`, `harold`), which
+/// [`related_first_names`] uses.
+const NICKNAMES: &[(&str, &[&str])] = &[
+    ("abbie", &["abigail"]),
+    ("abby", &["abigail"]),
+    ("abe", &["abraham"]),
+    ("al", &["albert"]),
+    ("alex", &["alexander", "alexandra"]),
+    ("alf", &["alfred"]),
+    ("alfie", &["alfred"]),
+    ("ana", &["anastasia"]),
+    ("andy", &["andrew"]),
+    ("anne", &["ann"]),
+    ("annie", &["ann"]),
+    ("ant", &["anthony"]),
+    ("art", &["arthur"]),
+    ("babs", &["barbara"]),
+    ("barb", &["barbara"]),
+    ("bea", &["beatrice"]),
+    ("becca", &["rebecca"]),
+    ("becky", &["rebecca"]),
+    ("bella", &["isabella"]),
+    ("ben", &["benjamin"]),
+    ("benny", &["benjamin"]),
+    ("bernie", &["bernard"]),
+    ("bert", &["robert", "albert"]),
+    ("bess", &["elizabeth"]),
+    ("bessie", &["elizabeth"]),
+    ("beth", &["elizabeth"]),
+    ("betsy", &["elizabeth"]),
+    ("betty", &["elizabeth"]),
+    ("bill", &["william"]),
+    ("billy", &["william"]),
+    ("bob", &["robert"]),
+    ("bobbie", &["robert"]),
+    ("bobby", &["robert"]),
+    ("carrie", &["caroline"]),
+    ("cat", &["katherine"]),
+    ("catherine", &["katherine"]),
+    ("cathy", &["katherine"]),
+    ("charlie", &["charles"]),
+    ("chas", &["charles"]),
+    ("chris", &["christopher", "christine", "christina"]),
+    ("chrissy", &["christine"]),
+    ("chuck", &["charles"]),
+    ("cindy", &["cynthia"]),
+    ("dan", &["daniel"]),
+    ("danny", &["daniel"]),
+    ("dave", &["david"]),
+    ("davey", &["david"]),
+    ("davy", &["david"]),
+    ("deb", &["deborah"]),
+    ("debbie", &["deborah"]),
+    ("debra", &["deborah"]),
+    ("dick", &["richard"]),
+    ("dolly", &["dorothy"]),
+    ("dom", &["dominic"]),
+    ("don", &["donald"]),
+    ("donnie", &["donald"]),
+    ("donny", &["donald"]),
+    ("dot", &["dorothy"]),
+    ("dottie", &["dorothy"]),
+    ("dotty", &["dorothy"]),
+    ("doug", &["douglas"]),
+    ("drew", &["andrew"]),
+    ("ed", &["edward"]),
+    ("eddie", &["edward"]),
+    ("eddy", &["edward"]),
+    ("eliza", &["elizabeth"]),
+    ("ellie", &["eleanor"]),
+    ("flo", &["florence"]),
+    ("florrie", &["florence"]),
+    ("fran", &["francis", "frances"]),
+    ("frank", &["francis"]),
+    ("frankie", &["francis", "frances"]),
+    ("fred", &["frederick"]),
+    ("freddie", &["frederick"]),
+    ("freddy", &["frederick"]),
+    ("gabe", &["gabriel"]),
+    ("gen", &["genevieve"]),
+    ("geoffrey", &["jeffrey"]),
+    ("gerry", &["gerald"]),
+    ("gill", &["gillian"]),
+    ("ginny", &["virginia"]),
+    ("greg", &["gregory"]),
+    ("gwen", &["gwendolyn"]),
+    ("hal", &["henry", "harold"]),
+    ("hank", &["henry"]),
+    ("harry", &["henry", "harold"]),
+    ("hattie", &["harriet"]),
+    ("isabel", &["isabella"]),
+    ("isabelle", &["isabella"]),
+    ("izzy", &["isabella"]),
+    ("jack", &["john"]),
+    ("jackie", &["jacqueline"]),
+    ("jacqui", &["jacqueline"]),
+    ("jamie", &["james"]),
+    ("jan", &["janet"]),
+    ("jeff", &["jeffrey"]),
+    ("jeffery", &["jeffrey"]),
+    ("jen", &["jennifer"]),
+    ("jenny", &["jennifer"]),
+    ("jerry", &["gerald"]),
+    ("jess", &["jessica"]),
+    ("jessie", &["jessica"]),
+    ("jill", &["gillian"]),
+    ("jim", &["james"]),
+    ("jimmy", &["james"]),
+    ("jo", &["josephine", "joanne"]),
+    ("joe", &["joseph"]),
+    ("joey", &["joseph"]),
+    ("johnny", &["john"]),
+    ("jon", &["jonathan"]),
+    ("jonny", &["jonathan"]),
+    ("josh", &["joshua"]),
+    ("josie", &["josephine"]),
+    ("jude", &["judith"]),
+    ("judy", &["judith"]),
+    ("kat", &["katherine"]),
+    ("kate", &["katherine"]),
+    ("kath", &["katherine"]),
+    ("kathleen", &["katherine"]),
+    ("kathryn", &["katherine"]),
+    ("kathy", &["katherine"]),
+    ("katie", &["katherine"]),
+    ("katy", &["katherine"]),
+    ("ken", &["kenneth"]),
+    ("kenny", &["kenneth"]),
+    ("kim", &["kimberly"]),
+    ("kit", &["christopher"]),
+    ("larry", &["lawrence"]),
+    ("laurie", &["lawrence"]),
+    ("len", &["leonard"]),
+    ("lenny", &["leonard"]),
+    ("leo", &["leonard"]),
+    ("lex", &["alexander"]),
+    ("lexi", &["alexandra"]),
+    ("liam", &["william"]),
+    ("libby", &["elizabeth"]),
+    ("lisa", &["elizabeth"]),
+    ("liz", &["elizabeth"]),
+    ("liza", &["elizabeth"]),
+    ("lizzie", &["elizabeth"]),
+    ("lizzy", &["elizabeth"]),
+    ("madge", &["margaret"]),
+    ("mae", &["mary"]),
+    ("maggie", &["margaret"]),
+    ("mandy", &["amanda"]),
+    ("marge", &["margaret"]),
+    ("matt", &["matthew"]),
+    ("meg", &["margaret"]),
+    ("mel", &["melissa"]),
+    ("mick", &["michael"]),
+    ("mickey", &["michael"]),
+    ("mike", &["michael"]),
+    ("mikey", &["michael"]),
+    ("missy", &["melissa"]),
+    ("mitch", &["mitchell"]),
+    ("molly", &["mary"]),
+    ("nan", &["ann"]),
+    ("nancy", &["ann"]),
+    ("nat", &["natalie", "nathaniel"]),
+    ("nate", &["nathan"]),
+    ("ned", &["edward"]),
+    ("nell", &["eleanor"]),
+    ("nick", &["nicholas"]),
+    ("nicky", &["nicholas", "nicola"]),
+    ("nikki", &["nicola"]),
+    ("nora", &["eleanor"]),
+    ("ollie", &["oliver"]),
+    ("paddy", &["patrick"]),
+    ("pam", &["pamela"]),
+    ("pat", &["patricia", "patrick"]),
+    ("patty", &["patricia"]),
+    ("peggy", &["margaret"]),
+    ("pete", &["peter"]),
+    ("phil", &["philip"]),
+    ("phillip", &["philip"]),
+    ("polly", &["mary"]),
+    ("ray", &["raymond"]),
+    ("rich", &["richard"]),
+    ("richie", &["richard"]),
+    ("rick", &["richard"]),
+    ("ricky", &["richard"]),
+    ("rob", &["robert"]),
+    ("robbie", &["robert"]),
+    ("ron", &["ronald"]),
+    ("ronnie", &["ronald"]),
+    ("rose", &["rosemary"]),
+    ("rosie", &["rosemary"]),
+    ("sal", &["sally"]),
+    ("sam", &["samuel", "samantha"]),
+    ("sammy", &["samuel", "samantha"]),
+    ("sandra", &["sandra", "alexandra"]),
+    ("sandy", &["alexander", "alexandra", "sandra"]),
+    ("seb", &["sebastian"]),
+    ("stacy", &["anastasia"]),
+    ("stan", &["stanley"]),
+    ("steph", &["stephanie"]),
+    ("stephen", &["steven"]),
+    ("steve", &["steven"]),
+    ("stevie", &["steven"]),
+    ("sue", &["susan"]),
+    ("susie", &["susan"]),
+    ("suzy", &["susan"]),
+    ("tasha", &["natasha"]),
+    ("ted", &["edward"]),
+    ("teddy", &["edward", "theodore"]),
+    ("teresa", &["theresa"]),
+    ("terri", &["theresa"]),
+    ("terry", &["terence"]),
+    ("tess", &["theresa"]),
+    ("tessa", &["theresa"]),
+    ("theo", &["theodore"]),
+    ("tilly", &["matilda"]),
+    ("tim", &["timothy"]),
+    ("timmy", &["timothy"]),
+    ("tina", &["christina"]),
+    ("tom", &["thomas"]),
+    ("tommy", &["thomas"]),
+    ("tony", &["anthony"]),
+    ("topher", &["christopher"]),
+    ("tori", &["victoria"]),
+    ("tricia", &["patricia"]),
+    ("trish", &["patricia"]),
+    ("val", &["valerie"]),
+    ("vic", &["victor"]),
+    ("vicky", &["victoria"]),
+    ("vince", &["vincent"]),
+    ("walt", &["walter"]),
+    ("wendy", &["gwendolyn"]),
+    ("will", &["william"]),
+    ("willie", &["william"]),
+    ("willy", &["william"]),
+    ("xander", &["alexander"]),
+    ("zach", &["zachary"]),
+    ("zachariah", &["zachary"]),
+    ("zack", &["zachary"]),
+];
+
+/// The canonical given name for a (folded, lower-case) nickname, if it is one.
+pub fn canonical_first_name(token: &str) -> Option<&'static str> {
+    NICKNAMES
+        .binary_search_by(|(k, _)| (*k).cmp(token))
+        .ok()
+        .and_then(|i| NICKNAMES[i].1.first().copied())
+}
+
+/// Number of entries in the nickname table.
+pub fn nickname_count() -> usize {
+    NICKNAMES.len()
+}
+
+/// Canonical given names that share a nickname (`henry` and `harold` through `harry`).
+fn related_names() -> &'static rustc_hash::FxHashMap<&'static str, Vec<&'static str>> {
+    static RELATED: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, Vec<&'static str>>> =
+        std::sync::OnceLock::new();
+    RELATED.get_or_init(|| {
+        let mut m: rustc_hash::FxHashMap<&'static str, Vec<&'static str>> = Default::default();
+        for (_, names) in NICKNAMES {
+            for &a in *names {
+                for &b in *names {
+                    if a != b {
+                        let e = m.entry(a).or_default();
+                        if !e.contains(&b) {
+                            e.push(b);
+                        }
+                    }
+                }
+            }
+        }
+        m
+    })
+}
+
+/// Whether two canonical first names may be the same person's through a shared nickname
+/// (`henry` / `harold` via Harry, `samuel` / `samantha` via Sam).
+pub fn related_first_names(a: &str, b: &str) -> bool {
+    related_names().get(a).is_some_and(|v| v.contains(&b))
+}
+
+/// Domains whose mailboxes ignore dots in the local part (and support `+tag`).
+const GMAIL_DOMAINS: &[&str] = &["gmail.com", "googlemail.com"];
+
+/// Domains known to deliver `local+tag@domain` to `local@domain`.
+const PLUS_TAG_DOMAINS: &[&str] = &[
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "protonmail.com",
+    "protonmail.ch",
+    "proton.me",
+    "pm.me",
+    "fastmail.com",
+    "fastmail.fm",
+    "zoho.com",
+    "yandex.com",
+    "yandex.ru",
+    "hey.com",
+    "tutanota.com",
+];
+
+/// Canonical e-mail address: lower-case, blanks removed; for Gmail/Googlemail dots and
+/// `+tag` removed from the local part and the domain unified to `gmail.com`; `+tag`
+/// removed for other providers that support it. A value without `@` is kept (lower-case,
+/// without blanks) so that typo'd addresses still compare; `None` when nothing is left.
+pub fn normalize_email(s: &str) -> Option<String> {
+    let cleaned: String = clip(s)
+        .trim()
+        .trim_start_matches("mailto:")
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let cleaned = cleaned.trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | ',' | ';'));
+    let Some((local, domain)) = cleaned.rsplit_once('@') else {
+        return non_empty(cleaned.to_string());
+    };
+    let domain = domain.trim_end_matches('.');
+    if local.is_empty() || domain.is_empty() {
+        return non_empty(cleaned.replace('@', ""));
+    }
+    if GMAIL_DOMAINS.contains(&domain) {
+        let base = local.split('+').next().unwrap_or(local);
+        let base: String = base.chars().filter(|&c| c != '.').collect();
+        if base.is_empty() {
+            return Some(format!("{local}@gmail.com"));
+        }
+        return Some(format!("{base}@gmail.com"));
+    }
+    if PLUS_TAG_DOMAINS.contains(&domain) {
+        if let Some((base, _tag)) = local.split_once('+') {
+            if !base.is_empty() {
+                return Some(format!("{base}@{domain}"));
+            }
+        }
+    }
+    Some(format!("{local}@{domain}"))
+}
+
+/// Parses a two-letter region for phone parsing (`"GB"`, `"us"`).
+pub fn phone_region(code: &str) -> Option<phonenumber::country::Id> {
+    use std::str::FromStr;
+    phonenumber::country::Id::from_str(&code.trim().to_ascii_uppercase()).ok()
+}
+
+/// Canonical phone number: E.164 when the `phonenumber` crate parses it as a valid number
+/// (numbers without `+` are read in `region`), else its digits (with a leading `+` kept
+/// when the input had one and the digits look international). `None` with fewer than five
+/// digits. `00` international prefixes are read as `+`.
+pub fn normalize_phone(s: &str, region: Option<phonenumber::country::Id>) -> Option<String> {
+    let s = clip(s);
+    let mut digits = String::with_capacity(16);
+    let mut plus = false;
+    for c in s.chars() {
+        if let Some(d) = c.to_digit(10) {
+            // `to_digit` accepts only ASCII digits; keep them.
+            digits.push(char::from(b'0' + d as u8));
+        } else if c == '+' && digits.is_empty() {
+            plus = true;
+        } else if c.is_alphabetic() && !digits.is_empty() {
+            // Extensions ("x123", "ext. 5") end the number proper.
+            break;
+        }
+    }
+    if digits.len() < 5 || digits.len() > 17 {
+        return non_empty(digits).filter(|d| d.len() >= 5);
+    }
+    if !plus && digits.starts_with("00") && digits.len() > 8 {
+        digits.drain(..2);
+        plus = true;
+    }
+    let candidate = if plus {
+        format!("+{digits}")
+    } else {
+        digits.clone()
+    };
+    if plus || region.is_some() {
+        // The parser has panicked on pathological input in some versions; contain that.
+        let parsed = std::panic::catch_unwind(|| phonenumber::parse(region, &candidate)).ok();
+        if let Some(Ok(number)) = parsed {
+            if phonenumber::is_valid(&number) {
+                return Some(number.format().mode(phonenumber::Mode::E164).to_string());
+            }
+        }
+    }
+    Some(candidate)
+}
+
+/// Address words and their one canonical (abbreviated) form. Both spellings map to the
+/// abbreviation so that `12 Main Street` and `12 main st.` compare equal.
+const ADDRESS_WORDS: &[(&str, &str)] = &[
+    ("alley", "aly"),
+    ("apartment", "apt"),
+    ("apt", "apt"),
+    ("av", "ave"),
+    ("avenue", "ave"),
+    ("blvd", "blvd"),
+    ("boulevard", "blvd"),
+    ("building", "bldg"),
+    ("circle", "cir"),
+    ("close", "cl"),
+    ("court", "ct"),
+    ("crescent", "cres"),
+    ("crt", "ct"),
+    ("drive", "dr"),
+    ("drv", "dr"),
+    ("e", "e"),
+    ("east", "e"),
+    ("esplanade", "esp"),
+    ("expressway", "expy"),
+    ("flat", "apt"),
+    ("floor", "fl"),
+    ("freeway", "fwy"),
+    ("gardens", "gdns"),
+    ("grove", "gr"),
+    ("heights", "hts"),
+    ("highway", "hwy"),
+    ("hway", "hwy"),
+    ("lane", "ln"),
+    ("mount", "mt"),
+    ("n", "n"),
+    ("ne", "ne"),
+    ("north", "n"),
+    ("northeast", "ne"),
+    ("northwest", "nw"),
+    ("nw", "nw"),
+    ("parade", "pde"),
+    ("park", "pk"),
+    ("parkway", "pkwy"),
+    ("place", "pl"),
+    ("plaza", "plz"),
+    ("road", "rd"),
+    ("route", "rte"),
+    ("s", "s"),
+    ("saint", "st"),
+    ("se", "se"),
+    ("south", "s"),
+    ("southeast", "se"),
+    ("southwest", "sw"),
+    ("square", "sq"),
+    ("st", "st"),
+    ("ste", "ste"),
+    ("str", "st"),
+    ("street", "st"),
+    ("suite", "ste"),
+    ("sw", "sw"),
+    ("ter", "tce"),
+    ("terr", "tce"),
+    ("terrace", "tce"),
+    ("trail", "trl"),
+    ("unit", "unit"),
+    ("w", "w"),
+    ("way", "wy"),
+    ("west", "w"),
+];
+
+/// The canonical form of one folded address token.
+fn address_token(t: &str) -> &str {
+    ADDRESS_WORDS
+        .binary_search_by(|(k, _)| (*k).cmp(t))
+        .map(|i| ADDRESS_WORDS[i].1)
+        .unwrap_or(t)
+}
+
+/// Canonical street or address line: folded tokens with street types, unit words and
+/// directions in one abbreviated form (`Street`/`St` -> `st`, `North` -> `n`,
+/// `Apartment`/`Flat` -> `apt`, `Suite` -> `ste`). `#` counts as a separator.
+pub fn normalize_address(s: &str) -> Option<String> {
+    let folded = fold(s);
+    if folded.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(folded.len());
+    for t in folded.split(' ') {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(address_token(t));
+    }
+    Some(out)
+}
+
+/// Canonical city or region: folded, with `Saint`/`Mount`/`Fort` abbreviated the same way
+/// as in addresses.
+pub fn normalize_place(s: &str) -> Option<String> {
+    let folded = fold(s);
+    if folded.is_empty() {
+        return None;
+    }
+    let mapped: Vec<&str> = folded
+        .split(' ')
+        .map(|t| match t {
+            "saint" => "st",
+            "sainte" => "ste",
+            "mount" => "mt",
+            "fort" => "ft",
+            "port" => "pt",
+            other => other,
+        })
+        .collect();
+    Some(mapped.join(" "))
+}
+
+/// Canonical postcode or national id: upper-case ASCII letters and digits only.
+pub fn normalize_code(s: &str) -> Option<String> {
+    let out: String = clip(s)
+        .nfkd()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    non_empty(out)
+}
+
+/// Canonical country: ISO-3166 alpha-2 (upper-case) when the value is an alpha-2 or
+/// alpha-3 code or a common English name, else the folded text.
+pub fn normalize_country(s: &str) -> Option<String> {
+    let folded = fold(s);
+    if folded.is_empty() {
+        return None;
+    }
+    let up = folded.to_ascii_uppercase();
+    if up.len() == 2 && isocountry::CountryCode::for_alpha2(&up).is_ok() {
+        return Some(up);
+    }
+    if up.len() == 3 {
+        if let Ok(c) = isocountry::CountryCode::for_alpha3(&up) {
+            return Some(c.alpha2().to_string());
+        }
+    }
+    let alias = match folded.as_str() {
+        "united states" | "united states of america" | "america" | "us of a" => Some("US"),
+        "united kingdom" | "great britain" | "britain" | "england" | "scotland" | "wales"
+        | "northern ireland" | "uk" => Some("GB"),
+        "germany" | "deutschland" => Some("DE"),
+        "france" => Some("FR"),
+        "spain" | "espana" => Some("ES"),
+        "italy" | "italia" => Some("IT"),
+        "netherlands" | "the netherlands" | "holland" | "nederland" => Some("NL"),
+        "australia" => Some("AU"),
+        "canada" => Some("CA"),
+        "ireland" | "eire" => Some("IE"),
+        "new zealand" => Some("NZ"),
+        "switzerland" | "schweiz" | "suisse" => Some("CH"),
+        "austria" | "osterreich" => Some("AT"),
+        "belgium" | "belgique" | "belgie" => Some("BE"),
+        "sweden" | "sverige" => Some("SE"),
+        "norway" | "norge" => Some("NO"),
+        "denmark" | "danmark" => Some("DK"),
+        "poland" | "polska" => Some("PL"),
+        "portugal" => Some("PT"),
+        "india" => Some("IN"),
+        "china" => Some("CN"),
+        "japan" => Some("JP"),
+        "brazil" | "brasil" => Some("BR"),
+        "mexico" => Some("MX"),
+        _ => None,
+    };
+    Some(alias.map_or(folded, str::to_string))
+}
+
+/// Legal-form words removed from the end (and `the` from the start) of company names.
+const LEGAL_SUFFIXES: &[&str] = &[
+    "ab",
+    "ag",
+    "as",
+    "bv",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "gmbh",
+    "inc",
+    "incorporated",
+    "kg",
+    "limited",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "nv",
+    "oy",
+    "plc",
+    "pty",
+    "sa",
+    "sarl",
+    "sas",
+    "spa",
+    "srl",
+];
+
+/// Canonical company name: folded, `&` read as `and`, leading `the` and trailing legal
+/// forms (`Inc`, `LLC`, `Ltd`, `GmbH`, `S.A.`, `AG`, `B.V.`, `PLC`, `Corp`, `Co`, ...)
+/// removed. Dotted abbreviations (`S.A.`, `B.V.`) are joined before matching.
+pub fn normalize_company(s: &str) -> Option<String> {
+    let s = clip(s).replace('&', " and ");
+    // Join dotted single letters ("s.a." -> "sa") before folding splits them apart.
+    let mut joined = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let between_letters = c == '.'
+            && i > 0
+            && chars[i - 1].is_alphabetic()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())
+            && (i < 2 || !chars[i - 2].is_alphabetic());
+        if !between_letters {
+            joined.push(c);
+        }
+    }
+    let folded = fold(&joined);
+    let mut tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+    if tokens.len() > 1 && tokens[0] == "the" {
+        tokens.remove(0);
+    }
+    while tokens.len() > 1 && tokens.last().is_some_and(|t| LEGAL_SUFFIXES.contains(t)) {
+        tokens.pop();
+    }
+    if tokens.is_empty() {
+        return None;
+    }
+    Some(tokens.join(" "))
+}
+
+/// A calendar date of birth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BirthDate {
+    /// Year (1800..=2200).
+    pub year: u16,
+    /// Month 1..=12.
+    pub month: u8,
+    /// Day 1..=31 (valid for the month).
+    pub day: u8,
+}
+
+impl BirthDate {
+    /// A validated date, or `None` when the parts do not form a calendar date in
+    /// 1800..=2200.
+    pub fn new(year: u32, month: u32, day: u32) -> Option<Self> {
+        if !(1800..=2200).contains(&year) || !(1..=12).contains(&month) || day == 0 {
+            return None;
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let max = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        if day > max {
+            return None;
+        }
+        Some(Self {
+            year: year as u16,
+            month: month as u8,
+            day: day as u8,
+        })
+    }
+
+    /// The date packed as `YYYYMMDD`.
+    pub fn packed(self) -> u32 {
+        u32::from(self.year) * 10_000 + u32::from(self.month) * 100 + u32::from(self.day)
+    }
+
+    /// The inverse of [`BirthDate::packed`] (`None` for 0 or an invalid value).
+    pub fn from_packed(v: u32) -> Option<Self> {
+        Self::new(v / 10_000, (v / 100) % 100, v % 100)
+    }
+}
+
+/// Parses a birth date: `YYYY-MM-DD` (with optional time part), `YYYYMMDD`, `YYYY/MM/DD`,
+/// `DD.MM.YYYY`, `DD-MM-YYYY`, and `DD/MM/YYYY`; a slashed date is read as `MM/DD/YYYY`
+/// only when that is the sole valid reading (the second number is above 12). `None`
+/// when the value is not a valid date.
+pub fn parse_birth_date(s: &str) -> Option<BirthDate> {
+    let t = clip(s).trim();
+    // ISO date-time: keep the date part.
+    let t = match t.find(['T', ' ']) {
+        Some(i) if i >= 8 => &t[..i],
+        _ => t,
+    };
+    if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        let v: u32 = t.parse().ok()?;
+        return BirthDate::new(v / 10_000, (v / 100) % 100, v % 100);
+    }
+    let sep = t.chars().find(|c| matches!(c, '-' | '/' | '.'))?;
+    let parts: Vec<&str> = t.split(sep).collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || p.len() > 4) {
+        return None;
+    }
+    let nums: Vec<u32> = parts
+        .iter()
+        .map(|p| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                p.parse().ok()
+            } else {
+                None
+            }
+        })
+        .collect::<Option<_>>()?;
+    let (a, b, c) = (nums[0], nums[1], nums[2]);
+    if parts[0].len() == 4 {
+        return BirthDate::new(a, b, c);
+    }
+    if parts[2].len() != 4 {
+        return None;
+    }
+    match sep {
+        '/' => {
+            if a > 12 || b <= 12 {
+                BirthDate::new(c, b, a)
+            } else {
+                BirthDate::new(c, a, b)
+            }
+        }
+        _ => BirthDate::new(c, b, a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_for_binary_search() {
+        assert!(NICKNAMES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(NICKNAMES.iter().all(|(_, v)| !v.is_empty()));
+        assert!(ADDRESS_WORDS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(nickname_count() >= 80);
+    }
+
+    #[test]
+    fn fold_strips_accents_case_and_punctuation() {
+        assert_eq!(fold("  José-María  O'Brien "), "jose maria obrien");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("Łódź"), "lodz");
+        assert_eq!(fold("ＡＢＣ"), "abc");
+        assert_eq!(fold("!!!"), "");
+    }
+
+    #[test]
+    fn names_and_nicknames() {
+        assert_eq!(normalize_first_name("Bob").as_deref(), Some("robert"));
+        assert_eq!(normalize_first_name("BOBBY").as_deref(), Some("robert"));
+        assert_eq!(normalize_first_name("Liz").as_deref(), Some("elizabeth"));
+        assert_eq!(normalize_first_name("Betty").as_deref(), Some("elizabeth"));
+        assert_eq!(normalize_first_name("Will").as_deref(), Some("william"));
+        assert_eq!(normalize_first_name("Jim").as_deref(), Some("james"));
+        assert_eq!(normalize_first_name("Katie").as_deref(), Some("katherine"));
+        assert_eq!(normalize_first_name("Zoë").as_deref(), Some("zoe"));
+        assert_eq!(normalize_first_name("Stephen").as_deref(), Some("steven"));
+        assert_eq!(normalize_first_name("Sandra").as_deref(), Some("sandra"));
+        assert_eq!(normalize_first_name("Harry").as_deref(), Some("henry"));
+        assert!(related_first_names("henry", "harold"));
+        assert!(related_first_names("sandra", "alexandra"));
+        assert!(!related_first_names("henry", "robert"));
+        assert_eq!(normalize_first_name("   "), None);
+        assert_eq!(normalize_name("Dr. Smith Jr.").as_deref(), Some("smith"));
+        assert_eq!(normalize_name("van der Berg").as_deref(), Some("van der berg"));
+    }
+
+    #[test]
+    fn full_name_splitting() {
+        assert_eq!(
+            split_full_name("Mr. Robert James Smith"),
+            (Some("robert".into()), Some("smith".into()))
+        );
+        assert_eq!(
+            split_full_name("Smith, Bob"),
+            (Some("robert".into()), Some("smith".into()))
+        );
+        assert_eq!(split_full_name("Madonna"), (None, Some("madonna".into())));
+        assert_eq!(split_full_name(" , "), (None, None));
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email(" John.Smith+news@GoogleMail.com ").as_deref(),
+            Some("johnsmith@gmail.com")
+        );
+        assert_eq!(
+            normalize_email("j.smith+x@outlook.com").as_deref(),
+            Some("j.smith@outlook.com")
+        );
+        assert_eq!(
+            normalize_email("j.smith+x@example.org").as_deref(),
+            Some("j.smith+x@example.org")
+        );
+        assert_eq!(normalize_email("no-at-sign").as_deref(), Some("no-at-sign"));
+        assert_eq!(normalize_email("   "), None);
+        assert_eq!(normalize_email("@").as_deref(), None);
+    }
+
+    #[test]
+    fn phones() {
+        let gb = phone_region("gb");
+        assert_eq!(
+            normalize_phone("07911 123456", gb).as_deref(),
+            Some("+447911123456")
+        );
+        assert_eq!(
+            normalize_phone("+44 (0)7911-123456", None).as_deref(),
+            Some("+447911123456")
+        );
+        assert_eq!(
+            normalize_phone("0044 7911 123456", None).as_deref(),
+            Some("+447911123456")
+        );
+        let us = phone_region("US");
+        assert_eq!(
+            normalize_phone("(202) 555-0143 ext. 12", us).as_deref(),
+            Some("+12025550143")
+        );
+        // Not a valid US number (no area code 111): digits only.
+        assert_eq!(
+            normalize_phone("(111) 555-0143", us).as_deref(),
+            Some("1115550143")
+        );
+        assert_eq!(
+            normalize_phone("(650) 253-0000", us).as_deref(),
+            Some("+16502530000")
+        );
+        assert_eq!(normalize_phone("12-34", us), None);
+        assert_eq!(normalize_phone("12345", None).as_deref(), Some("12345"));
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            normalize_address("12 North Main Street, Apartment 4").as_deref(),
+            Some("12 n main st apt 4")
+        );
+        assert_eq!(
+            normalize_address("12 N. Main St. Apt #4").as_deref(),
+            Some("12 n main st apt 4")
+        );
+        assert_eq!(
+            normalize_address("5 Sunset Boulevard Suite 9").as_deref(),
+            normalize_address("5 sunset blvd ste 9").as_deref()
+        );
+        assert_eq!(
+            normalize_address("1 Long Ln").as_deref(),
+            normalize_address("1 Long Lane").as_deref()
+        );
+        assert_eq!(normalize_address(" ,. "), None);
+        assert_eq!(normalize_place("Saint Kilda").as_deref(), Some("st kilda"));
+    }
+
+    #[test]
+    fn codes_and_countries() {
+        assert_eq!(normalize_code(" sw1a 1aa ").as_deref(), Some("SW1A1AA"));
+        assert_eq!(normalize_code("123-45-6789").as_deref(), Some("123456789"));
+        assert_eq!(normalize_country("gb").as_deref(), Some("GB"));
+        assert_eq!(normalize_country("DEU").as_deref(), Some("DE"));
+        assert_eq!(normalize_country("United Kingdom").as_deref(), Some("GB"));
+        assert_eq!(normalize_country("Atlantis").as_deref(), Some("atlantis"));
+    }
+
+    #[test]
+    fn companies() {
+        assert_eq!(normalize_company("Acme, Inc.").as_deref(), Some("acme"));
+        assert_eq!(normalize_company("The Acme Co Ltd").as_deref(), Some("acme"));
+        assert_eq!(normalize_company("Siemens AG").as_deref(), Some("siemens"));
+        assert_eq!(normalize_company("Foo S.A.").as_deref(), Some("foo"));
+        assert_eq!(normalize_company("Bar B.V.").as_deref(), Some("bar"));
+        assert_eq!(
+            normalize_company("Smith & Sons GmbH").as_deref(),
+            Some("smith and sons")
+        );
+        assert_eq!(normalize_company("Ltd").as_deref(), Some("ltd"));
+        assert_eq!(normalize_company(""), None);
+    }
+
+    #[test]
+    fn birth_dates() {
+        let d = |y, m, d| BirthDate::new(y, m, d);
+        assert_eq!(parse_birth_date("1980-07-03"), d(1980, 7, 3));
+        assert_eq!(parse_birth_date("1980-07-03T00:00:00Z"), d(1980, 7, 3));
+        assert_eq!(parse_birth_date("19800703"), d(1980, 7, 3));
+        assert_eq!(parse_birth_date("03/07/1980"), d(1980, 7, 3));
+        assert_eq!(parse_birth_date("07/23/1980"), d(1980, 7, 23));
+        assert_eq!(parse_birth_date("23/07/1980"), d(1980, 7, 23));
+        assert_eq!(parse_birth_date("03.07.1980"), d(1980, 7, 3));
+        assert_eq!(parse_birth_date("1980/7/3"), d(1980, 7, 3));
+        assert_eq!(parse_birth_date("1980-02-30"), None);
+        assert_eq!(parse_birth_date("2000-02-29"), d(2000, 2, 29));
+        assert_eq!(parse_birth_date("1900-02-29"), None);
+        assert_eq!(parse_birth_date("yesterday"), None);
+        assert_eq!(parse_birth_date("13/13/1980"), None);
+        let b = BirthDate::new(1980, 7, 3).unwrap();
+        assert_eq!(BirthDate::from_packed(b.packed()), Some(b));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalisers_never_panic(s in "\\PC*", t in proptest::string::string_regex(".{0,300}").unwrap()) {
+            for v in [&s, &t] {
+                let _ = fold(v);
+                let _ = normalize_name(v);
+                let _ = normalize_first_name(v);
+                let _ = split_full_name(v);
+                let _ = normalize_email(v);
+                let _ = normalize_phone(v, phone_region("GB"));
+                let _ = normalize_phone(v, None);
+                let _ = normalize_address(v);
+                let _ = normalize_place(v);
+                let _ = normalize_code(v);
+                let _ = normalize_country(v);
+                let _ = normalize_company(v);
+                let _ = parse_birth_date(v);
+            }
+        }
+
+        #[test]
+        fn normalisers_are_idempotent_on_their_output(s in "\\PC{0,40}") {
+            if let Some(n) = normalize_name(&s) {
+                proptest::prop_assert_eq!(normalize_name(&n), Some(n.clone()));
+            }
+            if let Some(a) = normalize_address(&s) {
+                proptest::prop_assert_eq!(normalize_address(&a), Some(a.clone()));
+            }
+            if let Some(c) = normalize_code(&s) {
+                proptest::prop_assert_eq!(normalize_code(&c), Some(c.clone()));
+            }
+        }
+    }
+}

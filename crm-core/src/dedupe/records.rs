@@ -1,0 +1,515 @@
+//! Compact, columnar storage of normalised records.
+//!
+//! Each text column holds `u32` ids into an interning dictionary (one per kind of value;
+//! first and last names share one so that swapped names compare by id), so a repeated
+//! value (a city, a common surname) is stored once and two records agree exactly when
+//! their ids are equal. Per-column value counts feed the term-frequency adjustment.
+//! Birth dates are packed `YYYYMMDD` integers and each distinct name carries its Double
+//! Metaphone code packed in a `u32`, computed once per distinct name.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::normalize::{self, BirthDate};
+use super::PersonRecord;
+
+/// The id of a missing value in a column.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Text columns of a normalised record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Column {
+    /// Canonical first name (nicknames mapped).
+    FirstName,
+    /// Canonical last name.
+    LastName,
+    /// Canonical e-mail.
+    Email,
+    /// E.164 or digits.
+    Phone,
+    /// Canonical street line.
+    Street,
+    /// Canonical second address line.
+    AddressLine2,
+    /// Canonical city.
+    City,
+    /// Canonical postcode.
+    Postcode,
+    /// Canonical region.
+    Region,
+    /// Country (alpha-2 when known).
+    Country,
+    /// Canonical company name.
+    Company,
+    /// Canonical national id.
+    NationalId,
+}
+
+impl Column {
+    /// All columns in storage order.
+    pub const ALL: [Column; 12] = [
+        Column::FirstName,
+        Column::LastName,
+        Column::Email,
+        Column::Phone,
+        Column::Street,
+        Column::AddressLine2,
+        Column::City,
+        Column::Postcode,
+        Column::Region,
+        Column::Country,
+        Column::Company,
+        Column::NationalId,
+    ];
+    /// Number of text columns.
+    pub const COUNT: usize = 12;
+
+    /// Position of the column in [`Column::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The dictionary the column's values live in (names share dictionary 0).
+    fn dict(self) -> usize {
+        match self {
+            Column::FirstName | Column::LastName => 0,
+            other => other as usize - 1,
+        }
+    }
+
+    /// The field name used in messages and CSV headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::FirstName => "first_name",
+            Column::LastName => "last_name",
+            Column::Email => "email",
+            Column::Phone => "phone",
+            Column::Street => "street",
+            Column::AddressLine2 => "address_line2",
+            Column::City => "city",
+            Column::Postcode => "postcode",
+            Column::Region => "region",
+            Column::Country => "country",
+            Column::Company => "company",
+            Column::NationalId => "national_id",
+        }
+    }
+}
+
+const DICTS: usize = Column::COUNT - 1;
+
+/// A record after normalisation, before interning: what the normalisers made of each
+/// field (`None` when missing or unusable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NormalizedPerson {
+    /// Canonical values per [`Column`] (indexed by [`Column::index`]).
+    pub values: [Option<String>; Column::COUNT],
+    /// Parsed birth date.
+    pub birth_date: Option<BirthDate>,
+}
+
+impl NormalizedPerson {
+    /// Normalises every field of `r`. Missing first/last names are taken from `full_name`;
+    /// `region` is the default region for phone numbers without a country prefix.
+    pub fn from_record(r: &PersonRecord, region: Option<phonenumber::country::Id>) -> Self {
+        fn present(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let mut first = present(&r.first_name).and_then(normalize::normalize_first_name);
+        let mut last = present(&r.last_name).and_then(normalize::normalize_name);
+        if first.is_none() || last.is_none() {
+            if let Some(full) = present(&r.full_name) {
+                let (f, l) = normalize::split_full_name(full);
+                if first.is_none() {
+                    first = f;
+                }
+                if last.is_none() {
+                    last = l;
+                }
+            }
+        }
+        let mut values: [Option<String>; Column::COUNT] = Default::default();
+        values[Column::FirstName.index()] = first;
+        values[Column::LastName.index()] = last;
+        values[Column::Email.index()] = present(&r.email).and_then(normalize::normalize_email);
+        values[Column::Phone.index()] =
+            present(&r.phone).and_then(|p| normalize::normalize_phone(p, region));
+        values[Column::Street.index()] = present(&r.street).and_then(normalize::normalize_address);
+        values[Column::AddressLine2.index()] =
+            present(&r.address_line2).and_then(normalize::normalize_address);
+        values[Column::City.index()] = present(&r.city).and_then(normalize::normalize_place);
+        values[Column::Postcode.index()] = present(&r.postcode).and_then(normalize::normalize_code);
+        values[Column::Region.index()] = present(&r.region).and_then(normalize::normalize_place);
+        values[Column::Country.index()] = present(&r.country).and_then(normalize::normalize_country);
+        values[Column::Company.index()] = present(&r.company).and_then(normalize::normalize_company);
+        values[Column::NationalId.index()] =
+            present(&r.national_id).and_then(normalize::normalize_code);
+        Self {
+            values,
+            birth_date: present(&r.birth_date).and_then(normalize::parse_birth_date),
+        }
+    }
+
+    /// The value of one column.
+    pub fn get(&self, c: Column) -> Option<&str> {
+        self.values[c.index()].as_deref()
+    }
+}
+
+/// An interning dictionary: each distinct string gets a dense `u32` id.
+#[derive(Debug, Clone, Default)]
+struct Dict {
+    map: FxHashMap<Box<str>, u32>,
+    strings: Vec<Box<str>>,
+}
+
+impl Dict {
+    fn intern(&mut self, s: &str) -> (u32, bool) {
+        if let Some(&id) = self.map.get(s) {
+            return (id, false);
+        }
+        let id = self.strings.len() as u32;
+        let b: Box<str> = s.into();
+        self.strings.push(b.clone());
+        self.map.insert(b, id);
+        (id, true)
+    }
+    fn get(&self, s: &str) -> Option<u32> {
+        self.map.get(s).copied()
+    }
+}
+
+/// Packs the primary Double Metaphone code (at most 4 ASCII characters) of a folded name
+/// into a `u32`; 0 when the name has no ASCII letters to encode.
+pub(crate) fn metaphone_code(name: &str) -> u32 {
+    // The encoder slices by byte offsets, so feed it ASCII letters only.
+    let ascii: String = name
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .take(32)
+        .collect();
+    if ascii.is_empty() {
+        return 0;
+    }
+    let dm = rphonetic::DoubleMetaphone::default();
+    let code = dm.double_metaphone(&ascii).primary();
+    let mut packed = 0u32;
+    for b in code.bytes().take(4) {
+        packed = (packed << 8) | u32::from(b);
+    }
+    packed
+}
+
+/// One value of a record as seen by comparisons: the canonical string and its dictionary
+/// id ([`NONE`] for a value that is not in the store, as in a query record).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Val<'a> {
+    pub s: &'a str,
+    pub id: u32,
+}
+
+/// A borrowed view of one record: what blocking and comparison read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub vals: [Option<Val<'a>>; Column::COUNT],
+    /// `YYYYMMDD`, 0 when missing.
+    pub dob: u32,
+    /// Double Metaphone codes of the first and last name (0 when missing).
+    pub dm: [u32; 2],
+}
+
+impl<'a> View<'a> {
+    /// The value of column `c`.
+    #[inline]
+    pub fn get(&self, c: Column) -> Option<Val<'a>> {
+        self.vals[c.index()]
+    }
+    /// The string of column `c`.
+    #[inline]
+    pub fn str(&self, c: Column) -> Option<&'a str> {
+        self.vals[c.index()].map(|v| v.s)
+    }
+}
+
+/// Normalised records in columnar, interned form (record `i` is the `i`-th record pushed).
+///
+/// Built by [`dedupe`](super::dedupe) and [`DedupeIndex`](super::DedupeIndex); it can be
+/// kept to explain pairs or to seed an index without normalising again.
+#[derive(Debug, Clone, Default)]
+pub struct NormalizedRecords {
+    dicts: [Dict; DICTS],
+    cols: [Vec<u32>; Column::COUNT],
+    dob: Vec<u32>,
+    /// Per column: how many live records hold each dictionary id.
+    counts: [Vec<u32>; Column::COUNT],
+    /// Per column: how many live records have a value.
+    present: [u64; Column::COUNT],
+    /// Per column: `sum c(c-1)` over value counts `c` (ordered agreeing pairs).
+    agreeing: [u64; Column::COUNT],
+    /// Double Metaphone code per name id.
+    name_dm: Vec<u32>,
+    live: Vec<bool>,
+    live_count: usize,
+}
+
+impl NormalizedRecords {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store with room for `n` records.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut s = Self::default();
+        for c in &mut s.cols {
+            c.reserve(n);
+        }
+        s.dob.reserve(n);
+        s.live.reserve(n);
+        s
+    }
+
+    /// Number of records pushed (live or removed).
+    pub fn len(&self) -> usize {
+        self.dob.len()
+    }
+
+    /// Whether no record was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.dob.is_empty()
+    }
+
+    /// Number of records not removed.
+    pub fn live_count(&self) -> usize {
+        self.live_count
+    }
+
+    /// Whether record `i` exists and was not removed.
+    pub fn is_live(&self, i: u32) -> bool {
+        self.live.get(i as usize).copied().unwrap_or(false)
+    }
+
+    /// Appends a normalised record and returns its index.
+    pub fn push(&mut self, p: &NormalizedPerson) -> u32 {
+        let idx = self.dob.len() as u32;
+        for c in Column::ALL {
+            let id = match p.get(c) {
+                Some(s) => {
+                    let d = c.dict();
+                    let (id, new) = self.dicts[d].intern(s);
+                    if new && d == 0 {
+                        self.name_dm.push(metaphone_code(s));
+                    }
+                    let counts = &mut self.counts[c.index()];
+                    if counts.len() <= id as usize {
+                        counts.resize(id as usize + 1, 0);
+                    }
+                    self.agreeing[c.index()] += 2 * u64::from(counts[id as usize]);
+                    counts[id as usize] += 1;
+                    self.present[c.index()] += 1;
+                    id
+                }
+                None => NONE,
+            };
+            self.cols[c.index()].push(id);
+        }
+        self.dob.push(p.birth_date.map_or(0, BirthDate::packed));
+        self.live.push(true);
+        self.live_count += 1;
+        idx
+    }
+
+    /// Marks record `i` removed: it no longer counts in value frequencies. Returns whether
+    /// it was live.
+    pub fn remove(&mut self, i: u32) -> bool {
+        if !self.is_live(i) {
+            return false;
+        }
+        self.live[i as usize] = false;
+        self.live_count -= 1;
+        for c in Column::ALL {
+            let id = self.cols[c.index()][i as usize];
+            if id != NONE {
+                let k = &mut self.counts[c.index()][id as usize];
+                *k -= 1;
+                self.agreeing[c.index()] -= 2 * u64::from(*k);
+                self.present[c.index()] -= 1;
+            }
+        }
+        true
+    }
+
+    /// The canonical value of column `c` of record `i`.
+    pub fn value(&self, i: u32, c: Column) -> Option<&str> {
+        let id = *self.cols[c.index()].get(i as usize)?;
+        self.id_str(c, id)
+    }
+
+    /// The birth date of record `i`.
+    pub fn birth_date(&self, i: u32) -> Option<BirthDate> {
+        BirthDate::from_packed(*self.dob.get(i as usize)?)
+    }
+
+    fn id_str(&self, c: Column, id: u32) -> Option<&str> {
+        if id == NONE {
+            return None;
+        }
+        self.dicts[c.dict()].strings.get(id as usize).map(|b| &**b)
+    }
+
+    /// How many live records hold dictionary id `id` in column `c`.
+    #[inline]
+    pub(crate) fn count(&self, c: Column, id: u32) -> u32 {
+        if id == NONE {
+            return 0;
+        }
+        self.counts[c.index()].get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// How many live records have a value in column `c`.
+    #[inline]
+    pub(crate) fn present(&self, c: Column) -> u64 {
+        self.present[c.index()]
+    }
+
+    /// Probability that two live records drawn at random (without replacement) hold the
+    /// same value in column `c`, given both have one: `sum c(c-1) / (n(n-1))`.
+    pub(crate) fn exact_agreement(&self, c: Column) -> f64 {
+        let n = self.present(c) as f64;
+        if n < 2.0 {
+            return 0.0;
+        }
+        self.agreeing[c.index()] as f64 / (n * (n - 1.0))
+    }
+
+    /// The view of stored record `i`.
+    #[inline]
+    pub(crate) fn view(&self, i: u32) -> View<'_> {
+        let i = i as usize;
+        let mut vals: [Option<Val<'_>>; Column::COUNT] = [None; Column::COUNT];
+        for c in Column::ALL {
+            let id = self.cols[c.index()][i];
+            if id != NONE {
+                vals[c.index()] = Some(Val {
+                    s: &self.dicts[c.dict()].strings[id as usize],
+                    id,
+                });
+            }
+        }
+        let dm_of = |c: Column| {
+            let id = self.cols[c.index()][i];
+            if id == NONE {
+                0
+            } else {
+                self.name_dm[id as usize]
+            }
+        };
+        View {
+            vals,
+            dob: self.dob[i],
+            dm: [dm_of(Column::FirstName), dm_of(Column::LastName)],
+        }
+    }
+
+    /// The view of a record that is not stored: ids are looked up (not interned), so exact
+    /// agreement with stored records and value frequencies still work.
+    pub(crate) fn query_view<'a>(&self, p: &'a NormalizedPerson) -> View<'a> {
+        let mut vals: [Option<Val<'a>>; Column::COUNT] = [None; Column::COUNT];
+        let mut dm = [0u32; 2];
+        for c in Column::ALL {
+            if let Some(s) = p.get(c) {
+                let id = self.dicts[c.dict()].get(s).unwrap_or(NONE);
+                vals[c.index()] = Some(Val { s, id });
+                if matches!(c, Column::FirstName | Column::LastName) {
+                    let code = if id == NONE {
+                        metaphone_code(s)
+                    } else {
+                        self.name_dm[id as usize]
+                    };
+                    dm[usize::from(c == Column::LastName)] = code;
+                }
+            }
+        }
+        View {
+            vals,
+            dob: p.birth_date.map_or(0, BirthDate::packed),
+            dm,
+        }
+    }
+
+    /// Approximate heap bytes held (for diagnostics).
+    pub fn heap_bytes(&self) -> usize {
+        let dicts: usize = self
+            .dicts
+            .iter()
+            .map(|d| {
+                d.strings.iter().map(|s| s.len() * 2 + 16 + 24).sum::<usize>()
+                    + d.map.capacity() * 24
+            })
+            .sum();
+        let cols: usize = self.cols.iter().map(|c| c.capacity() * 4).sum();
+        let counts: usize = self.counts.iter().map(|c| c.capacity() * 4).sum();
+        dicts + cols + counts + self.dob.capacity() * 4 + self.live.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(first: &str, last: &str, city: &str) -> PersonRecord {
+        PersonRecord {
+            id: format!("{first}-{last}"),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            city: Some(city.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn interning_counts_and_removal() {
+        let mut s = NormalizedRecords::new();
+        let a = s.push(&NormalizedPerson::from_record(&rec("Bob", "Smith", "Leeds"), None));
+        let b = s.push(&NormalizedPerson::from_record(&rec("Robert", "Smith", "York"), None));
+        let c = s.push(&NormalizedPerson::from_record(&rec("Smith", "Jones", "Leeds"), None));
+        let va = s.view(a);
+        let vb = s.view(b);
+        let vc = s.view(c);
+        assert_eq!(va.get(Column::FirstName).unwrap().id, vb.get(Column::FirstName).unwrap().id);
+        // Names share one dictionary: "smith" as a first name has the surname's id.
+        assert_eq!(va.get(Column::LastName).unwrap().id, vc.get(Column::FirstName).unwrap().id);
+        let leeds = va.get(Column::City).unwrap().id;
+        assert_eq!(s.count(Column::City, leeds), 2);
+        let dm_last = va.dm[1];
+        assert!(s.remove(a));
+        assert!(!s.remove(a));
+        assert_eq!(s.count(Column::City, leeds), 1);
+        assert_eq!(s.live_count(), 2);
+        assert_eq!(s.value(b, Column::FirstName), Some("robert"));
+        assert_ne!(dm_last, 0);
+    }
+
+    #[test]
+    fn query_view_finds_ids_without_interning() {
+        let mut s = NormalizedRecords::new();
+        s.push(&NormalizedPerson::from_record(&rec("Ann", "Lee", "Bath"), None));
+        let q = NormalizedPerson::from_record(&rec("Ann", "Leigh", "Bath"), None);
+        let v = s.query_view(&q);
+        assert_ne!(v.get(Column::FirstName).unwrap().id, NONE);
+        assert_eq!(v.get(Column::LastName).unwrap().id, NONE);
+        assert_eq!(s.len(), 1);
+        assert_eq!(v.dm[1], metaphone_code("leigh"));
+    }
+
+    #[test]
+    fn exact_agreement_matches_definition() {
+        let mut s = NormalizedRecords::new();
+        for city in ["a", "a", "b", "c"] {
+            s.push(&NormalizedPerson::from_record(&rec("x", "y", city), None));
+        }
+        // pairs: 6, agreeing: 1.
+        assert!((s.exact_agreement(Column::City) - 1.0 / 6.0).abs() < 1e-12);
+    }
+}

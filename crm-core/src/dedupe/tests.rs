@@ -1,0 +1,258 @@
+//! Pipeline tests over a small seeded generator of people with corrupted duplicates.
+
+use super::model::SplitMix64;
+use super::*;
+
+const FIRST: &[&str] = &[
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "William",
+    "Elizabeth", "David", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
+    "Charles", "Karen", "Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Emily",
+];
+const LAST: &[&str] = &[
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson",
+    "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "Lopez",
+    "Harris", "Clark", "Lewis", "Walker", "Hall", "Young", "Okafor", "Nakamura", "Kowalski",
+    "Fitzgerald", "Ramanathan", "Lindqvist", "Abernathy", "Quist",
+];
+const CITY: &[&str] = &["London", "Leeds", "York", "Bristol", "Bath", "Derby", "Hull", "Ely"];
+const STREET: &[&str] = &["High Street", "Station Road", "Church Lane", "Mill Road", "Park Avenue"];
+
+fn pick<'a>(rng: &mut SplitMix64, xs: &[&'a str]) -> &'a str {
+    xs[rng.below(xs.len() as u32) as usize]
+}
+
+fn typo(rng: &mut SplitMix64, s: &str) -> String {
+    let mut c: Vec<char> = s.chars().collect();
+    if c.len() < 3 {
+        return s.to_string();
+    }
+    let i = 1 + rng.below(c.len() as u32 - 2) as usize;
+    match rng.below(3) {
+        0 => {
+            c.remove(i);
+        }
+        1 => c.swap(i, i - 1),
+        _ => c[i] = 'x',
+    }
+    c.into_iter().collect()
+}
+
+/// `entities` people, about a third of them with one or two corrupted copies; returns
+/// records with ids `r{n}` (the entity is `e{k}` in `company` for tests only, never used
+/// by matching since it is not read) plus the true duplicate pairs.
+pub(crate) fn sample_people_with_truth(entities: usize, seed: u64) -> (Vec<PersonRecord>, Vec<(u32, u32)>) {
+    let mut rng = SplitMix64::new(seed);
+    let mut out = Vec::new();
+    let mut truth = Vec::new();
+    for e in 0..entities {
+        let first = pick(&mut rng, FIRST);
+        let last = pick(&mut rng, LAST);
+        let year = 1940 + rng.below(60);
+        let month = 1 + rng.below(12);
+        let day = 1 + rng.below(28);
+        let base = PersonRecord {
+            id: String::new(),
+            first_name: Some(first.to_string()),
+            last_name: Some(last.to_string()),
+            email: Some(format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), e)),
+            phone: Some(format!("07700 9{:05}", rng.below(100_000))),
+            street: Some(format!("{} {}", 1 + rng.below(200), pick(&mut rng, STREET))),
+            city: Some(pick(&mut rng, CITY).to_string()),
+            postcode: Some(format!("LS{} {}AB", 1 + rng.below(20), rng.below(10))),
+            birth_date: Some(format!("{year:04}-{month:02}-{day:02}")),
+            ..Default::default()
+        };
+        let first_idx = out.len() as u32;
+        let copies = match rng.below(6) {
+            0 => 2,
+            1 | 2 => 1,
+            _ => 0,
+        };
+        let mut r0 = base.clone();
+        r0.id = format!("r{}", out.len());
+        out.push(r0);
+        for _ in 0..copies {
+            let mut r = base.clone();
+            r.id = format!("r{}", out.len());
+            // Two random corruptions.
+            for _ in 0..2 {
+                match rng.below(7) {
+                    0 => r.first_name = r.first_name.map(|f| typo(&mut rng, &f)),
+                    1 => r.last_name = r.last_name.map(|l| typo(&mut rng, &l)),
+                    2 => r.email = None,
+                    3 => r.phone = None,
+                    4 => r.birth_date = Some(format!("{year:04}-{day:02}-{month:02}")),
+                    5 => r.street = r.street.map(|s| s.replace("Street", "St").replace("Road", "Rd")),
+                    _ => {
+                        std::mem::swap(&mut r.first_name, &mut r.last_name);
+                    }
+                }
+            }
+            let idx = out.len() as u32;
+            for k in first_idx..idx {
+                truth.push((k, idx));
+            }
+            out.push(r);
+        }
+    }
+    (out, truth)
+}
+
+/// Records of [`sample_people_with_truth`].
+pub(crate) fn sample_people(entities: usize, seed: u64) -> Vec<PersonRecord> {
+    sample_people_with_truth(entities, seed).0
+}
+
+fn f1(pairs: &[MatchPair], truth: &[(u32, u32)]) -> (f64, f64, f64) {
+    let t: rustc_hash::FxHashSet<(u32, u32)> = truth.iter().copied().collect();
+    let tp = pairs.iter().filter(|p| t.contains(&(p.a, p.b))).count() as f64;
+    let precision = if pairs.is_empty() { 1.0 } else { tp / pairs.len() as f64 };
+    let recall = if truth.is_empty() { 1.0 } else { tp / truth.len() as f64 };
+    (precision, recall, 2.0 * precision * recall / (precision + recall).max(1e-12))
+}
+
+#[test]
+fn pipeline_finds_generated_duplicates() {
+    let (records, truth) = sample_people_with_truth(2000, 3);
+    let mut phases = Vec::new();
+    let outcome = dedupe_with_progress(
+        &records,
+        &DedupeConfig {
+            threads: 2,
+            ..Default::default()
+        },
+        &mut |p| phases.push(p),
+    )
+    .unwrap();
+    assert_eq!(
+        phases,
+        [Phase::Normalise, Phase::Block, Phase::Compare, Phase::Train, Phase::Score, Phase::Cluster, Phase::Done]
+    );
+    let completeness = outcome.pair_completeness(&truth);
+    assert!(completeness > 0.97, "pair completeness {completeness}");
+    let (p, r, f) = f1(&outcome.pairs, &truth);
+    assert!(f > 0.95, "precision {p} recall {r} f1 {f}");
+    assert!(outcome.model.training.em_iterations > 1);
+    assert!(outcome.stats.reduction_ratio > 0.9);
+    assert_eq!(outcome.clusters.assignment.len(), records.len());
+    // Explanations add up to the match weight minus the prior.
+    let sp = outcome.scored_pair(&records, &outcome.pairs[0]);
+    let prior = outcome.model.prior();
+    let sum: f64 = sp.explanation.iter().map(|f| f.weight).sum::<f64>() + (prior / (1.0 - prior)).log2();
+    assert!((sum - sp.match_weight).abs() < 1e-9);
+}
+
+#[test]
+fn pipeline_is_deterministic_across_thread_counts() {
+    let records = sample_people(500, 9);
+    let run = |threads| {
+        dedupe(
+            &records,
+            &DedupeConfig {
+                threads,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let a = run(1);
+    let b = run(3);
+    assert_eq!(a.candidates, b.candidates);
+    assert_eq!(a.pairs.len(), b.pairs.len());
+    assert_eq!(a.clusters, b.clusters);
+    // u sampling is split per thread, so parameters may differ slightly; decisions not.
+}
+
+#[test]
+fn trained_model_can_be_reused() {
+    let records = sample_people(300, 21);
+    let first = dedupe(&records, &DedupeConfig::default()).unwrap();
+    let json = serde_json::to_string(&first.model).unwrap();
+    let model: Model = serde_json::from_str(&json).unwrap();
+    let again = dedupe(
+        &records,
+        &DedupeConfig {
+            model: Some(model),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(first.pairs, again.pairs);
+}
+
+#[test]
+fn labelled_pairs_give_m_directly() {
+    let (records, truth) = sample_people_with_truth(300, 8);
+    let labelled = truth
+        .iter()
+        .take(40)
+        .map(|&(a, b)| (records[a as usize].id.clone(), records[b as usize].id.clone()))
+        .collect();
+    let outcome = dedupe(
+        &records,
+        &DedupeConfig {
+            labelled_pairs: labelled,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(outcome.model.training.labelled_pairs, 40);
+    let (_, _, f) = f1(&outcome.pairs, &truth);
+    assert!(f > 0.9, "f1 {f}");
+}
+
+#[test]
+fn bad_input_and_config_are_validation_errors() {
+    let r = |id: &str| PersonRecord {
+        id: id.into(),
+        ..Default::default()
+    };
+    let field = |e: CrmError| match e {
+        CrmError::Validation { field, .. } => field,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(field(dedupe(&[r("a"), r("a")], &DedupeConfig::default()).unwrap_err()), "records[1].id");
+    assert_eq!(field(dedupe(&[r("")], &DedupeConfig::default()).unwrap_err()), "records[0].id");
+    let bad = |c: DedupeConfig| field(dedupe(&[r("a")], &c).unwrap_err());
+    assert_eq!(
+        bad(DedupeConfig {
+            default_region: Some("XX".into()),
+            ..Default::default()
+        }),
+        "default_region"
+    );
+    assert_eq!(
+        bad(DedupeConfig {
+            threshold: Some(1.5),
+            ..Default::default()
+        }),
+        "threshold"
+    );
+    assert_eq!(
+        bad(DedupeConfig {
+            blocking_rules: vec![],
+            ..Default::default()
+        }),
+        "blocking_rules"
+    );
+    assert_eq!(
+        bad(DedupeConfig {
+            labelled_pairs: vec![("a".into(), "zz".into())],
+            ..Default::default()
+        }),
+        "labelled_pairs[0]"
+    );
+}
+
+#[test]
+fn empty_and_tiny_inputs() {
+    let out = dedupe(&[], &DedupeConfig::default()).unwrap();
+    assert!(out.pairs.is_empty());
+    assert_eq!(out.clusters.count, 0);
+    let one = [PersonRecord {
+        id: "x".into(),
+        ..Default::default()
+    }];
+    let out = dedupe(&one, &DedupeConfig::default()).unwrap();
+    assert_eq!(out.clusters.assignment, vec![0]);
+}
