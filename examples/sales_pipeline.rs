@@ -85,6 +85,7 @@ async fn main() -> Result<(), CrmError> {
                 lead.id,
                 LeadConversion {
                     link_existing: true,
+                    link_duplicates: false,
                     deal: Some(ConversionDeal {
                         name: format!("{company} rollout"),
                         amount: Money::new(*amount, "EUR")?,

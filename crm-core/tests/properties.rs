@@ -134,6 +134,7 @@ proptest! {
                     LeadOp::Convert { deal } => {
                         let options = LeadConversion {
                             link_existing: true,
+                            link_duplicates: false,
                             deal: deal.then(|| ConversionDeal {
                                 name: "D".into(),
                                 amount: Money::new(100, "EUR").unwrap(),

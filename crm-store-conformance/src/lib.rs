@@ -26,6 +26,7 @@
 pub mod atomicity;
 pub mod concurrency;
 pub mod crud;
+pub mod duplicates;
 pub mod filters;
 pub mod isolation;
 pub mod merge;
@@ -186,6 +187,10 @@ macro_rules! conformance_tests {
                 follow_up_validation,
                 owned_item_and_attachment_validation,
                 value_types_validation,
+            ],
+            duplicates: [
+                scan_finds_duplicates_and_saves_model,
+                lookups_checked_create_conversion_and_merge,
             ],
             merge: [
                 merge_then_unmerge_is_identity,

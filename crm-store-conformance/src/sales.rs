@@ -559,6 +559,7 @@ pub async fn lead_conversion(store: Store) {
     crm.qualify_lead(&a, l.id, t(1)).await.expect("qualify");
     let options = LeadConversion {
         link_existing: true,
+        link_duplicates: false,
         deal: Some(ConversionDeal {
             name: "Compilers".into(),
             amount: eur(50_000),
@@ -658,6 +659,7 @@ pub async fn lead_conversion(store: Store) {
             twin.id,
             LeadConversion {
                 link_existing: true,
+                link_duplicates: false,
                 deal: None,
             },
             t(5),
@@ -720,6 +722,7 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
         .expect("lead");
     let options = LeadConversion {
         link_existing: false,
+        link_duplicates: false,
         deal: Some(ConversionDeal {
             name: "Support".into(),
             amount: eur(1_000),
@@ -816,6 +819,7 @@ pub async fn outbox_records_state_changes(store: Store) {
             lead.id,
             LeadConversion {
                 link_existing: false,
+                link_duplicates: false,
                 deal: Some(ConversionDeal {
                     name: "Ops".into(),
                     amount: eur(5_000),

@@ -42,6 +42,10 @@ pub struct TenantSettings {
     pub follow_up_grace_hours: u32,
     /// How external events advance deals; `None` uses the service's mapping.
     pub external_mapping: Option<Vec<(ExternalEventKind, ExternalTarget)>>,
+    /// The duplicate-detection model trained on this tenant's records (by the first scan
+    /// or lookup), reused by later ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe_model: Option<crate::dedupe::Model>,
 }
 
 impl TenantSettings {
@@ -56,6 +60,7 @@ impl TenantSettings {
             lost_reasons: Vec::new(),
             follow_up_grace_hours: DEFAULT_FOLLOW_UP_GRACE_HOURS,
             external_mapping: None,
+            dedupe_model: None,
         }
     }
 

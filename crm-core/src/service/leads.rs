@@ -18,6 +18,9 @@ pub struct LeadConversion {
     /// Link to an existing customer found by the lead's exact normalised e-mail or phone
     /// instead of creating one (when one is found).
     pub link_existing: bool,
+    /// When no exact match links it, link to the customer the tenant's duplicate index
+    /// finds most likely to be the same person (at or above the model's threshold).
+    pub link_duplicates: bool,
     /// Also open a deal.
     pub deal: Option<ConversionDeal>,
 }
@@ -222,11 +225,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             });
         }
         let mut cs = ChangeSet::new();
-        let existing = if options.link_existing {
+        let mut existing = if options.link_existing {
             self.find_customer_for_lead(actor, &lead).await?
         } else {
             None
         };
+        if existing.is_none() && options.link_duplicates {
+            if let Some(id) = self.duplicate_customer_for_lead(actor, &lead, now).await? {
+                existing = self.find::<Customer>(actor, id).await?;
+            }
+        }
         let linked_existing = existing.is_some();
         let first = lead.first_name.clone().unwrap_or_default();
         let last = lead.last_name.clone().unwrap_or_default();
@@ -397,6 +405,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<ConversionResult> {
         let (cs, result) = self.plan_conversion(actor, id, &options, now).await?;
         self.apply(actor, cs).await?;
+        // The lead lives on as its customer in the duplicate index.
+        self.unindex(actor.tenant, &[result.lead.entity_ref()])?;
+        self.reindex_customers(actor, &[result.customer]).await?;
         Ok(result)
     }
 }

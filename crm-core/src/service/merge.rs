@@ -403,6 +403,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 Ok(_) => {
                     let mut outcome = plan.outcome;
                     outcome.dry_run = false;
+                    let mut touched = outcome.merged.clone();
+                    touched.push(outcome.survivor.id);
+                    self.reindex_customers(actor, &touched).await?;
                     return Ok(outcome);
                 }
                 Err(CrmError::Conflict { .. }) if attempt < MAX_RETRIES => attempt += 1,
@@ -920,6 +923,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             record: done.clone().into_record(),
         });
         self.apply(actor, changes).await?;
+        let mut customers: Vec<CustomerId> = record.merged.iter().map(|&u| u.into()).collect();
+        customers.push(record.survivor.into());
+        self.reindex_customers(actor, &customers).await?;
         Ok(done)
     }
 

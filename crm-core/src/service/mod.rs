@@ -11,6 +11,7 @@
 //! are methods of their own and always write one atomic change set.
 
 mod customer360;
+mod duplicates;
 mod external;
 mod leads;
 mod merge;
@@ -19,6 +20,10 @@ mod sales;
 mod timeline;
 
 pub use customer360::{Customer360, RECENT_INTERACTIONS};
+pub use duplicates::{
+    customer_person_record, lead_person_record, CheckedCustomer, DuplicateCluster, DuplicateMatch,
+    DuplicatePair, DuplicatePolicy, ScanOptions, ScanReport,
+};
 pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome};
 pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
 pub use merge::{
@@ -58,6 +63,7 @@ pub struct CrmConfig {
 pub struct Crm<S: ?Sized> {
     store: Arc<S>,
     config: CrmConfig,
+    duplicates: Arc<duplicates::DuplicateIndexes>,
 }
 
 impl<S: ?Sized> Clone for Crm<S> {
@@ -65,6 +71,7 @@ impl<S: ?Sized> Clone for Crm<S> {
         Self {
             store: Arc::clone(&self.store),
             config: self.config.clone(),
+            duplicates: Arc::clone(&self.duplicates),
         }
     }
 }
@@ -82,6 +89,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Self {
             store,
             config: CrmConfig::default(),
+            duplicates: Arc::default(),
         }
     }
 
@@ -90,6 +98,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     pub fn with_config(mut self, config: CrmConfig) -> Self {
         self.config = config;
         self
+    }
+
+    /// The per-tenant duplicate indexes.
+    pub(crate) fn duplicate_indexes(&self) -> &duplicates::DuplicateIndexes {
+        &self.duplicates
     }
 
     /// The settings.
@@ -465,7 +478,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             cs.push_delete::<Contact>(c.id, Some(c.version));
         }
         cs.push_delete::<Customer>(id, expected_version.or(Some(customer.version)));
-        self.apply(actor, cs).await.map(|_| ())
+        self.apply(actor, cs).await?;
+        self.reindex_customers(actor, &[id]).await
     }
 
     /// Adds a version-guarded delete of every row matching `filter` (regardless of the
