@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crm_core::store::{CrmStore, Direction, EntityRef, Record};
+use crm_core::store::{CrmStore, Direction, DomainEvent, EntityRef, Record};
 use crm_core::*;
 
 use crate::support::*;
@@ -479,6 +479,13 @@ pub async fn merge_survivorship_rules_and_dry_run(store: Store) {
     assert_eq!(stored, done.survivor);
     assert_not_found(crm.get::<Customer>(&a, new.id).await);
     assert_eq!(crm.merges_into(&a, old.id).await.expect("merges").len(), 1);
+    // Hosts learn of the merge from the outbox, to re-point their own references.
+    let events = crm.drain_events(&a, 0, 100).await.expect("events");
+    assert!(events.iter().any(|e| matches!(
+        &e.event.event,
+        DomainEvent::CustomersMerged { merge, survivor, merged }
+            if *merge == done.record.id && *survivor == old.id && merged == &vec![new.id]
+    )));
 }
 
 /// An unmerge is refused once a touched row changed, or when already undone; a merge

@@ -22,7 +22,7 @@ use super::{Crm, MAX_RETRIES};
 use crate::error::{CrmError, Result};
 use crate::id::{Actor, CustomerId, MergeId, TagId};
 use crate::model::*;
-use crate::store::{Change, ChangeSet, CrmStore, Entity, EntityKind, EntityRef};
+use crate::store::{Change, ChangeSet, CrmStore, DomainEvent, Entity, EntityKind, EntityRef};
 
 /// How the surviving record of a merge is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -829,6 +829,15 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         };
         crate::store::EntityRules::validate(&record)?;
         changes.push_insert(record.clone());
+        changes = changes.emit(
+            survivor_ref,
+            now,
+            DomainEvent::CustomersMerged {
+                merge: record.id,
+                survivor: sid,
+                merged: merged_ids.clone(),
+            },
+        );
         Ok(Plan {
             outcome: MergeOutcome {
                 survivor,
@@ -922,6 +931,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             expected_version: record.version,
             record: done.clone().into_record(),
         });
+        let survivor: CustomerId = record.survivor.into();
+        changes = changes.emit(
+            EntityRef::new(EntityKind::Customer, record.survivor),
+            now,
+            DomainEvent::CustomersUnmerged {
+                merge: record.id,
+                survivor,
+                restored: record.merged.iter().map(|&u| u.into()).collect(),
+            },
+        );
         self.apply(actor, changes).await?;
         let mut customers: Vec<CustomerId> = record.merged.iter().map(|&u| u.into()).collect();
         customers.push(record.survivor.into());

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::entity::EntityRef;
 use crate::error::{CrmError, Result};
 use crate::id::{
-    ActivityId, ContactId, CustomerId, DealId, FollowUpId, InteractionId, LeadId, StageId, TenantId,
+    ActivityId, ContactId, CustomerId, DealId, FollowUpId, InteractionId, LeadId, MergeId, StageId,
+    TenantId,
 };
 use crate::model::LeadStatus;
 use crate::money::Money;
@@ -141,6 +142,24 @@ pub enum DomainEvent {
         kind: ExternalEventKind,
         /// The deal.
         deal: DealId,
+    },
+    /// Customers were merged into a survivor (hosts holding customer ids re-point theirs).
+    CustomersMerged {
+        /// The merge record (for [`crate::Crm::unmerge`]).
+        merge: MergeId,
+        /// The customer that survived.
+        survivor: CustomerId,
+        /// The customers merged into it, now deleted.
+        merged: Vec<CustomerId>,
+    },
+    /// A merge was undone: the merged customers exist again.
+    CustomersUnmerged {
+        /// The merge record.
+        merge: MergeId,
+        /// The survivor of the merge.
+        survivor: CustomerId,
+        /// The customers restored.
+        restored: Vec<CustomerId>,
     },
 }
 
