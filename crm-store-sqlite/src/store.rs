@@ -49,6 +49,28 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    /// Closes the writer connection before the readers, one at a time: the bundled SQLite
+    /// 3.51.1 can deadlock when one thread closes a connection while another opens or
+    /// closes one on the same file (rusqlite issue #1860).
+    fn drop(&mut self) {
+        if let Ok(w) = self.writer.get_mut() {
+            // Replacing the sender drops ours: the writer thread's loop ends.
+            *w = mpsc::channel().0;
+        }
+        let handle = self.writer_thread.get_mut().ok().and_then(Option::take);
+        if let Some(h) = handle {
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+        if let Ok(readers) = self.readers.get_mut() {
+            readers.clear();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -130,7 +152,7 @@ impl SqliteStore {
         .await
         .map_err(|e| CrmError::storage(StorageErrorKind::Other, e))??;
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("crm-sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
@@ -144,6 +166,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(tx),
                 readers: Mutex::new(Vec::new()),
+                writer_thread: Mutex::new(Some(writer_thread)),
             }),
         })
     }
