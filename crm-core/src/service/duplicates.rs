@@ -411,7 +411,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         if trained {
             let mut settings = settings;
             settings.dedupe_model = Some(outcome.model.clone());
-            self.save_tenant_settings(actor, settings, now).await?;
+            self.save_model(actor, settings, now).await?;
         }
         let index = DedupeIndex::from_outcome(&records, outcome, &config)?;
         self.duplicate_indexes()
@@ -420,6 +420,20 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .map_err(poisoned)?
             .insert(actor.tenant, Arc::new(RwLock::new(index)));
         Ok(report)
+    }
+
+    /// Saves a trained model in the tenant's settings. Losing a race with another process
+    /// saving its own model is fine: the next scan or index build reads theirs.
+    async fn save_model(
+        &self,
+        actor: &Actor,
+        settings: TenantSettings,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match self.save_tenant_settings(actor, settings, now).await {
+            Ok(_) | Err(CrmError::Conflict { .. }) | Err(CrmError::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Rebuilds the tenant's duplicate index from the store (with the saved model, or a
@@ -458,7 +472,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 let outcome = dedupe::dedupe(&records, &config)?;
                 let mut settings = settings;
                 settings.dedupe_model = Some(outcome.model.clone());
-                self.save_tenant_settings(actor, settings, now).await?;
+                self.save_model(actor, settings, now).await?;
                 DedupeIndex::from_outcome(&records, outcome, &config)?
             }
         };
