@@ -391,6 +391,7 @@ pub async fn merge_survivorship_rules_and_dry_run(store: Store) {
     new.last_contact_at = Some(at(150));
     new.custom_fields
         .insert("tier".into(), serde_json::Value::from(2));
+    new.external_ref = Some("ERP-4711".into());
     let old = insert(&store, a.tenant, old).await;
     let new = insert(&store, a.tenant, new).await;
     let ids = [new.id, old.id];
@@ -487,6 +488,16 @@ pub async fn merge_survivorship_rules_and_dry_run(store: Store) {
     assert_eq!(stored, done.survivor);
     assert_not_found(crm.get::<Customer>(&a, new.id).await);
     assert_eq!(crm.merges_into(&a, old.id).await.expect("merges").len(), 1);
+    // The survivor took over the merged customer's unique external reference, and gives
+    // it back on unmerge.
+    assert_eq!(stored.external_ref.as_deref(), Some("ERP-4711"));
+    crm.unmerge(&a, done.record.id, at(1001))
+        .await
+        .expect("unmerge");
+    let back: Customer = crm.get(&a, new.id).await.expect("restored");
+    assert_eq!(back.external_ref.as_deref(), Some("ERP-4711"));
+    let survivor: Customer = crm.get(&a, old.id).await.expect("survivor");
+    assert_eq!(survivor.external_ref, None);
     // Hosts learn of the merge from the outbox, to re-point their own references.
     let events = crm.drain_events(&a, 0, 100).await.expect("events");
     assert!(events.iter().any(|e| matches!(

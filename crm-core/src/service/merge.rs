@@ -789,9 +789,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             before: survivor_before.clone().into_record(),
             version_after: Some(survivor_before.version + 1),
         };
+        // Order: re-point the related rows, drop the collapsed ones and the merged
+        // customers, and only then update the survivor, which may take over a unique value
+        // (an external reference) from a merged customer.
         let mut changes = ChangeSet::new();
-        changes.push_update(survivor.clone());
-        survivor.set_version(survivor_before.version + 1);
         changes.changes.append(&mut b.changes.changes);
         changes.changes.append(&mut b.deletes);
         let mut touched = vec![survivor_touch];
@@ -813,6 +814,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 expected_version: Some(c.version),
             });
         }
+        changes.push_update(survivor.clone());
+        survivor.set_version(survivor_before.version + 1);
         let record = MergeRecord {
             id: MergeId::new(),
             tenant_id: actor.tenant,
@@ -887,6 +890,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 id: merge.to_string(),
             });
         }
+        let mut restore_survivor = Vec::new();
         let mut restore_parents = Vec::new();
         let mut restore_updates = Vec::new();
         let mut restore_children = Vec::new();
@@ -897,10 +901,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 (MergeAction::Updated, Some(v)) if Some(v) == t.version_after => {
                     let mut before = t.before.clone();
                     before.set_version(v + 1);
-                    restore_updates.push(Change::Update {
+                    let update = Change::Update {
                         expected_version: v,
                         record: before,
-                    });
+                    };
+                    // The survivor first: it gives back unique values (an external
+                    // reference) the merged customers take again.
+                    if target.kind == EntityKind::Customer {
+                        restore_survivor.push(update);
+                    } else {
+                        restore_updates.push(update);
+                    }
                 }
                 (MergeAction::Deleted, None) => {
                     let insert = Change::Insert(t.before.clone());
@@ -919,6 +930,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
         }
         let mut changes = ChangeSet::new();
+        changes.changes.extend(restore_survivor);
         changes.changes.extend(restore_parents);
         changes.changes.extend(restore_updates);
         changes.changes.extend(restore_children);
