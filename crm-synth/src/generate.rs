@@ -146,7 +146,25 @@ pub fn generate(config: &SynthConfig) -> Vec<SynthRecord> {
         position[old] = new;
     }
     let width = n.saturating_sub(1).to_string().len().max(7);
-    let id_of = |pos: usize| format!("r{pos:0width$}");
+    // `format!("r{pos:0width$}")`, without the formatting machinery (3M calls at 1M entities).
+    let id_of = |pos: usize| {
+        let mut digits = [b'0'; 20];
+        let mut at = digits.len();
+        let mut rest = pos;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let start = (digits.len() - width).min(at);
+        let mut id = String::with_capacity(1 + digits.len() - start);
+        id.push('r');
+        id.extend(digits[start..].iter().map(|&b| b as char));
+        id
+    };
     for (old, record) in records.iter_mut().enumerate() {
         record.id = id_of(position[old]);
         if let Some(orig) = original_of[old] {

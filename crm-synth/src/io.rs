@@ -30,6 +30,38 @@ pub fn write_truth<W: Write>(records: &[SynthRecord], out: W) -> csv::Result<()>
     })
 }
 
+/// Writes how each record was made, for diagnostics (`crm-synth evaluate --meta`):
+/// `id,entity_id,duplicate_of,corruptions,relation,related_entity`, corruptions joined by `+`.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_meta<W: Write>(records: &[SynthRecord], out: W) -> csv::Result<()> {
+    write_blocks(records, out, &META_COLUMNS, |w, r| {
+        let p = &r.provenance;
+        w.write_record([
+            r.id.as_str(),
+            r.entity_id.to_string().as_str(),
+            p.duplicate_of.as_deref().unwrap_or(""),
+            p.corruptions.to_string().as_str(),
+            p.relation.name(),
+            p.related_entity
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .as_str(),
+        ])
+    })
+}
+
+/// Columns of the file [`write_meta`] writes.
+pub const META_COLUMNS: [&str; 6] = [
+    "id",
+    "entity_id",
+    "duplicate_of",
+    "corruptions",
+    "relation",
+    "related_entity",
+];
+
 type RowFn = fn(&mut csv::Writer<Vec<u8>>, &SynthRecord) -> csv::Result<()>;
 
 fn format_block(records: &[SynthRecord], row: RowFn) -> csv::Result<Vec<u8>> {
