@@ -144,6 +144,7 @@ fn cmd_generate(a: &Args) -> Result<(), String> {
     if let Some(meta) = a.get("meta") {
         write(Path::new(meta), &|w| io::write_meta(&records, w))?;
     }
+    let written = start.elapsed() - generated;
     let stats = (!a.switch("quiet")).then(|| SynthStats::of(&records));
     // Freeing a million records one by one takes longer than writing them; the process ends.
     std::mem::forget(records);
@@ -152,7 +153,7 @@ fn cmd_generate(a: &Args) -> Result<(), String> {
         eprintln!(
             "generated in {:.2}s, written in {:.2}s: {} and {}",
             generated.as_secs_f64(),
-            (start.elapsed() - generated).as_secs_f64(),
+            written.as_secs_f64(),
             output.display(),
             truth.display()
         );
