@@ -213,7 +213,7 @@ pub fn edit_distance_capped(a: &str, b: &str, cap: usize) -> usize {
         return 0;
     }
     if a.is_ascii() && b.is_ascii() && a.len() <= 64 && b.len() <= 64 {
-        return osa_small(a, b).min(cap + 1);
+        return osa_banded(a, b, cap);
     }
     match (std::str::from_utf8(a), std::str::from_utf8(b)) {
         (Ok(x), Ok(y)) => strsim::osa_distance(x, y).min(cap + 1),
@@ -221,34 +221,79 @@ pub fn edit_distance_capped(a: &str, b: &str, cap: usize) -> usize {
     }
 }
 
-/// OSA distance of two short byte strings on the stack (three rolling rows).
-fn osa_small(a: &[u8], b: &[u8]) -> usize {
-    let m = b.len();
-    let mut prev2 = [0usize; 65];
-    let mut prev = [0usize; 65];
-    let mut cur = [0usize; 65];
-    for (j, p) in prev.iter_mut().enumerate().take(m + 1) {
+/// OSA distance of two short byte strings, capped at `cap + 1`: only the cells within
+/// `cap` of the diagonal are computed (others cannot lead to a distance within the cap),
+/// and the scan stops once a whole row exceeds the cap.
+fn osa_banded(a: &[u8], b: &[u8], cap: usize) -> usize {
+    const BIG: usize = usize::MAX / 4;
+    let (n, m) = (a.len(), b.len());
+    let mut prev2 = [BIG; 65];
+    let mut prev = [BIG; 65];
+    let mut cur = [BIG; 65];
+    for (j, p) in prev.iter_mut().enumerate().take(m.min(cap) + 1) {
         *p = j;
     }
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=m {
+    for i in 1..=n {
+        let lo = i.saturating_sub(cap).max(1);
+        let hi = (i + cap).min(m);
+        cur[0] = if i <= cap { i } else { BIG };
+        if lo > 1 {
+            cur[lo - 1] = BIG;
+        }
+        let mut row_min = cur[0];
+        for j in lo..=hi {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(prev2[j - 2] + 1);
             }
             cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if hi < m {
+            cur[hi + 1] = BIG;
+        }
+        if row_min > cap {
+            return cap + 1;
         }
         std::mem::swap(&mut prev2, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[m]
+    prev[m].min(cap + 1)
 }
 
+/// Whether two values of one column are identical: by id when both are stored (one
+/// dictionary per column, so distinct ids mean distinct strings), else by text.
 #[inline]
 fn same(a: Val<'_>, b: Val<'_>) -> bool {
-    (a.id == b.id && a.id != super::records::NONE) || a.s == b.s
+    use super::records::NONE;
+    if a.id != NONE && b.id != NONE {
+        a.id == b.id
+    } else {
+        a.s == b.s
+    }
+}
+
+/// Jaro-Winkler similarity when it may reach `min`, else 0.0. An upper bound from the
+/// letters the strings share (a match needs the same character on both sides) rejects most
+/// unrelated pairs before the quadratic matching step.
+#[inline]
+pub fn jaro_winkler_at_least(a: &str, b: &str, min: f64) -> f64 {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if x.is_empty() || y.is_empty() || !a.is_ascii() || !b.is_ascii() {
+        return jaro_winkler(a, b);
+    }
+    let mask = |s: &[u8]| s.iter().fold(0u64, |m, &c| m | (1u64 << (c & 63)));
+    let (mx, my) = (mask(x), mask(y));
+    let in_y = x.iter().filter(|&&c| my & (1u64 << (c & 63)) != 0).count();
+    let in_x = y.iter().filter(|&&c| mx & (1u64 << (c & 63)) != 0).count();
+    let m = in_y.min(in_x) as f64;
+    let jaro_max = (m / x.len() as f64 + m / y.len() as f64 + 1.0) / 3.0;
+    let jw_max = jaro_max.max(0.6 * jaro_max + 0.4);
+    if jw_max < min {
+        return 0.0;
+    }
+    jaro_winkler(a, b)
 }
 
 /// Level of a name comparison (first or last): exact, swapped, JW bands, phonetic.
@@ -262,13 +307,15 @@ fn name_level(a: &View<'_>, b: &View<'_>, col: Column, other: Column, dm: usize)
         return 1;
     }
     if let (Some(xo), Some(yo)) = (a.get(other), b.get(other)) {
-        if (same(x, yo) || jaro_winkler(x.s, yo.s) >= 0.92)
-            && (same(xo, y) || jaro_winkler(xo.s, y.s) >= 0.92)
-        {
+        // Fuzzy halves of a swap must at least share their first letter (cheap filter).
+        let close = |p: Val<'_>, q: Val<'_>| {
+            same(p, q) || (p.s.as_bytes().first() == q.s.as_bytes().first() && jaro_winkler_at_least(p.s, q.s, 0.92) >= 0.92)
+        };
+        if close(x, yo) && close(xo, y) {
             return 2;
         }
     }
-    let jw = jaro_winkler(x.s, y.s);
+    let jw = jaro_winkler_at_least(x.s, y.s, 0.80);
     if jw >= 0.92 {
         return 3;
     }
@@ -297,7 +344,7 @@ fn jw_level(a: &View<'_>, b: &View<'_>, col: Column, bands: &[f64]) -> u8 {
         return 1;
     }
     if !bands.is_empty() {
-        let jw = jaro_winkler(x.s, y.s);
+        let jw = jaro_winkler_at_least(x.s, y.s, bands[bands.len() - 1]);
         for (k, &t) in bands.iter().enumerate() {
             if jw >= t {
                 return 2 + k as u8;
@@ -371,7 +418,7 @@ fn part(a: &View<'_>, b: &View<'_>, col: Column, close: f64) -> Option<u8> {
     if same(x, y) {
         return Some(3);
     }
-    Some(if jaro_winkler(x.s, y.s) >= close { 2 } else { 0 })
+    Some(if jaro_winkler_at_least(x.s, y.s, close) >= close { 2 } else { 0 })
 }
 
 /// Level of the combined address comparison (see [`Comparison::Address`]).
@@ -612,9 +659,16 @@ mod tests {
         }
 
         #[test]
-        fn capped_edit_distance_matches_strsim(a in "[a-e]{0,12}", b in "[a-e]{0,12}") {
+        fn bounded_jaro_winkler_never_rejects_a_pass(a in "[a-h ]{0,12}", b in "[a-h ]{0,12}", min in 0.5f64..1.0) {
+            let full = jaro_winkler(&a, &b);
+            let bounded = jaro_winkler_at_least(&a, &b, min);
+            proptest::prop_assert!(bounded == full || (bounded == 0.0 && full < min));
+        }
+
+        #[test]
+        fn capped_edit_distance_matches_strsim(a in "[a-e]{0,12}", b in "[a-e]{0,12}", cap in 0usize..4) {
             let d = strsim::osa_distance(&a, &b);
-            proptest::prop_assert_eq!(edit_distance_capped(&a, &b, 3), d.min(4));
+            proptest::prop_assert_eq!(edit_distance_capped(&a, &b, cap), d.min(cap + 1));
         }
     }
 }

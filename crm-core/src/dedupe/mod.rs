@@ -293,6 +293,58 @@ impl DedupeOutcome {
     }
 }
 
+/// Normalised values of a run of records, packed into one string so that worker
+/// threads hand over one allocation per chunk instead of a dozen per record.
+struct NormalizedChunk {
+    text: String,
+    /// Byte length per column per record; `u16::MAX` marks a missing value.
+    lens: Vec<[u16; Column::COUNT]>,
+    dobs: Vec<u32>,
+}
+
+impl NormalizedChunk {
+    fn build(records: &[PersonRecord], region: Option<phonenumber::country::Id>) -> Self {
+        let mut chunk = Self {
+            text: String::with_capacity(records.len() * 96),
+            lens: Vec::with_capacity(records.len()),
+            dobs: Vec::with_capacity(records.len()),
+        };
+        for r in records {
+            let p = NormalizedPerson::from_record(r, region);
+            let mut lens = [u16::MAX; Column::COUNT];
+            for c in Column::ALL {
+                if let Some(v) = p.get(c) {
+                    let mut end = v.len().min(usize::from(u16::MAX - 1));
+                    while !v.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    chunk.text.push_str(&v[..end]);
+                    lens[c.index()] = end as u16;
+                }
+            }
+            chunk.lens.push(lens);
+            chunk.dobs.push(p.birth_date.map_or(0, BirthDate::packed));
+        }
+        chunk
+    }
+
+    fn push_into(&self, store: &mut NormalizedRecords) {
+        let mut pos = 0;
+        for (lens, &dob) in self.lens.iter().zip(&self.dobs) {
+            let mut values: [Option<&str>; Column::COUNT] = [None; Column::COUNT];
+            for c in Column::ALL {
+                let l = lens[c.index()];
+                if l != u16::MAX {
+                    let end = pos + usize::from(l);
+                    values[c.index()] = self.text.get(pos..end);
+                    pos = end;
+                }
+            }
+            store.push_values(&values, dob);
+        }
+    }
+}
+
 /// Normalises `records` on `threads` scoped threads and interns them in input order.
 pub(crate) fn normalise_all(
     records: &[PersonRecord],
@@ -303,37 +355,33 @@ pub(crate) fn normalise_all(
     let mut store = NormalizedRecords::with_capacity(records.len());
     let chunks: Vec<&[PersonRecord]> = records.chunks(CHUNK).collect();
     if threads <= 1 || chunks.len() <= 1 {
-        for r in records {
-            store.push(&NormalizedPerson::from_record(r, region));
+        for c in &chunks {
+            NormalizedChunk::build(c, region).push_into(&mut store);
         }
         return store;
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<NormalizedPerson>)>(threads * 2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, NormalizedChunk)>(threads * 2);
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, chunks) = (&next, &chunks);
             scope.spawn(move || loop {
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(chunk) = chunks.get(k) else { break };
-                let out: Vec<NormalizedPerson> =
-                    chunk.iter().map(|r| NormalizedPerson::from_record(r, region)).collect();
-                if tx.send((k, out)).is_err() {
+                if tx.send((k, NormalizedChunk::build(chunk, region))).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
         // Intern in input order, holding early chunks until their turn.
-        let mut pending: FxHashMap<usize, Vec<NormalizedPerson>> = FxHashMap::default();
+        let mut pending: FxHashMap<usize, NormalizedChunk> = FxHashMap::default();
         let mut want = 0;
         for (k, out) in rx {
             pending.insert(k, out);
             while let Some(ready) = pending.remove(&want) {
-                for p in &ready {
-                    store.push(p);
-                }
+                ready.push_into(&mut store);
                 want += 1;
             }
         }
@@ -456,8 +504,7 @@ pub fn dedupe_with_progress(
         for i in r {
             let (a, b) = blocking::pair_of(candidates[i]);
             let g = gammas[i];
-            let (va, vb) = (store.view(a), store.view(b));
-            let w = scorer.weight(&store, g, &va, &vb);
+            let w = scorer.weight_stored(&store, g, a, b);
             if w >= lower_w {
                 out.push((candidates[i], g, w));
             }

@@ -708,12 +708,36 @@ impl Scorer {
             }
             _ => return 0.0,
         };
+        self.tf_for(store, col, s, id)
+    }
+
+    /// `log2(S / p(v))` for value id `id` of column `col`, capped.
+    #[inline]
+    fn tf_for(&self, store: &NormalizedRecords, col: Column, s: f64, id: u32) -> f64 {
         let present = store.present(col) as f64;
         if present <= 0.0 || id == NONE {
             return 0.0;
         }
         let count = f64::from(store.count(col, id).max(1));
         (s * present / count).log2().clamp(-self.tf_cap, self.tf_cap)
+    }
+
+    /// The match weight of stored records `a` and `b` with comparison vector `g`: reads
+    /// only the records' value ids, and only when a level is term-frequency adjusted.
+    #[inline]
+    pub(crate) fn weight_stored(&self, store: &NormalizedRecords, g: Gamma, a: u32, b: u32) -> f64 {
+        let mut w = self.base;
+        for c in Comparison::ALL {
+            let l = usize::from(level_of(g, c));
+            w += self.weights[c.index()][l];
+            if let Some((col, s)) = self.tf[c.index()][l] {
+                let (x, y) = (store.ids(a)[col.index()], store.ids(b)[col.index()]);
+                if x != NONE && x == y {
+                    w += self.tf_for(store, col, s, x);
+                }
+            }
+        }
+        w
     }
 
     /// The match weight of a pair with comparison vector `g`.
