@@ -186,8 +186,8 @@ pub struct BlockingLimits {
 impl Default for BlockingLimits {
     fn default() -> Self {
         Self {
-            max_block_size: 50,
-            window: 8,
+            max_block_size: 16,
+            window: 5,
         }
     }
 }

@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::blocking::{neighbourhood_key, BlockingLimits, BlockingRule};
 use super::compare;
-use super::model::{probability_from_weight, Model, Scorer, ScoredPair};
+use super::model::{probability_from_weight, scored_pair, Model, Scorer, ScoredPair};
 use super::records::{NormalizedPerson, NormalizedRecords, View};
 use super::{DedupeConfig, DedupeOutcome, PersonRecord};
 use crate::error::{CrmError, Result};
@@ -238,12 +238,14 @@ impl DedupeIndex {
                 let g = compare::gamma(x, y);
                 let w = scorer.weight(&self.store, g, x, y);
                 let p = probability_from_weight(w);
-                (p >= min_probability).then(|| ScoredPair {
-                    a: record.id.clone(),
-                    b: self.ids[i as usize].clone(),
-                    match_weight: w,
-                    probability: p,
-                    explanation: scorer.explain(&self.store, g, x, y),
+                (p >= min_probability).then(|| {
+                    scored_pair(
+                        record.id.clone(),
+                        self.ids[i as usize].clone(),
+                        w,
+                        scorer.prior_bits(),
+                        scorer.explain(&self.store, g, x, y),
+                    )
                 })
             })
             .collect();

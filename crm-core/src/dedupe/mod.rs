@@ -283,13 +283,13 @@ impl DedupeOutcome {
         let scorer = Scorer::new(&self.model, &self.records);
         let (va, vb) = (self.records.view(p.a), self.records.view(p.b));
         let id = |i: u32| records.get(i as usize).map_or_else(String::new, |r| r.id.clone());
-        ScoredPair {
-            a: id(p.a),
-            b: id(p.b),
-            match_weight: p.match_weight,
-            probability: p.probability,
-            explanation: scorer.explain(&self.records, p.gamma, &va, &vb),
-        }
+        model::scored_pair(
+            id(p.a),
+            id(p.b),
+            p.match_weight,
+            scorer.prior_bits(),
+            scorer.explain(&self.records, p.gamma, &va, &vb),
+        )
     }
 }
 
