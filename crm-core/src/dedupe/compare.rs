@@ -421,6 +421,24 @@ fn part(a: &View<'_>, b: &View<'_>, col: Column, close: f64) -> Option<u8> {
     Some(if jaro_winkler_at_least(x.s, y.s, close) >= close { 2 } else { 0 })
 }
 
+/// Whether both records name a flat or suite and the numbers differ (`apt 11` vs `apt
+/// 12`): the same building, another household.
+fn line2_conflict(a: &View<'_>, b: &View<'_>) -> bool {
+    let (Some(x), Some(y)) = (a.get(Column::AddressLine2), b.get(Column::AddressLine2)) else {
+        return false;
+    };
+    if same(x, y) {
+        return false;
+    }
+    let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).fold(0u64, |h, d| h.wrapping_mul(11).wrapping_add(u64::from(d - b'0') + 1));
+    let (dx, dy) = (digits(x.s), digits(y.s));
+    if dx != 0 && dy != 0 {
+        dx != dy
+    } else {
+        jaro_winkler_at_least(x.s, y.s, 0.88) < 0.88
+    }
+}
+
 /// Level of the combined address comparison (see [`Comparison::Address`]).
 fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
     let street = part(a, b, Column::Street, 0.92);
@@ -442,7 +460,7 @@ fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
     }
     let street_same = street.is_some_and(|s| s >= 2);
     let city_same = city.is_some_and(|c| c >= 2);
-    let line2_conflict = part(a, b, Column::AddressLine2, 0.88) == Some(0);
+    let line2_conflict = line2_conflict(a, b);
     let postcode_same = postcode.is_some_and(|p| p >= 2);
     if street_same && (postcode_same || (postcode.is_none() && city_same)) {
         return if line2_conflict { 4 } else { 1 };

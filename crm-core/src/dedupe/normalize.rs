@@ -540,7 +540,7 @@ pub fn phone_region(code: &str) -> Option<phonenumber::country::Id> {
 struct PhonePlan {
     country_code: u16,
     national_prefix: Option<&'static str>,
-    lengths: &'static [u16],
+    lengths: Vec<u16>,
 }
 
 /// Numbering plans by region id, and the possible national lengths by country code, read
@@ -557,17 +557,23 @@ fn phone_plans() -> &'static PhonePlans {
         let mut by_region = rustc_hash::FxHashMap::default();
         let mut by_code: rustc_hash::FxHashMap<u16, Vec<u16>> = Default::default();
         for m in db.iter() {
-            let lengths = m.descriptors().general().possible_length();
+            let d = m.descriptors();
+            let mut lengths: Vec<u16> = d.general().possible_length().to_vec();
+            for extra in [d.fixed_line(), d.mobile()].into_iter().flatten() {
+                lengths.extend_from_slice(extra.possible_length());
+            }
+            lengths.sort_unstable();
+            lengths.dedup();
             by_region.insert(
                 m.id(),
                 PhonePlan {
                     country_code: m.country_code(),
                     national_prefix: m.national_prefix(),
-                    lengths,
+                    lengths: lengths.clone(),
                 },
             );
             let e = by_code.entry(m.country_code()).or_default();
-            for &l in lengths {
+            for &l in &lengths {
                 if !e.contains(&l) {
                     e.push(l);
                 }
@@ -645,15 +651,15 @@ pub fn normalize_phone(s: &str, region: Option<phonenumber::country::Id>) -> Opt
     if let Some(plan) = region.and_then(|r| by_region.get(r.as_ref())) {
         let mut national = digits.as_str();
         if let Some(np) = plan.national_prefix.filter(|p| !p.is_empty()) {
-            if national.starts_with(np) && length_fits(plan.lengths, national.len() - np.len()) {
+            if national.starts_with(np) && length_fits(&plan.lengths, national.len() - np.len()) {
                 national = &national[np.len()..];
             }
         }
-        if length_fits(plan.lengths, national.len()) {
+        if length_fits(&plan.lengths, national.len()) {
             return Some(format!("+{}{national}", plan.country_code));
         }
         let cc = plan.country_code.to_string();
-        if digits.starts_with(&cc) && length_fits(plan.lengths, digits.len() - cc.len()) {
+        if digits.starts_with(&cc) && length_fits(&plan.lengths, digits.len() - cc.len()) {
             return Some(format!("+{digits}"));
         }
     }
@@ -684,6 +690,8 @@ const ADDRESS_WORDS: &[(&str, &str)] = &[
     ("expressway", "expy"),
     ("flat", "apt"),
     ("floor", "fl"),
+    ("flr", "fl"),
+    ("flt", "apt"),
     ("freeway", "fwy"),
     ("gardens", "gdns"),
     ("grove", "gr"),

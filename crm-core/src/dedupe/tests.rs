@@ -135,11 +135,13 @@ fn pipeline_finds_generated_duplicates() {
     assert!(outcome.model.training.em_iterations > 1);
     assert!(outcome.stats.reduction_ratio > 0.9);
     assert_eq!(outcome.clusters.assignment.len(), records.len());
-    // Explanations add up to the match weight minus the prior.
+    // Explanations add up to the match weight.
     let sp = outcome.scored_pair(&records, &outcome.pairs[0]);
     let prior = outcome.model.prior();
-    let sum: f64 = sp.explanation.iter().map(|f| f.weight).sum::<f64>() + (prior / (1.0 - prior)).log2();
+    assert!((sp.prior_weight - (prior / (1.0 - prior)).log2()).abs() < 1e-9);
+    let sum: f64 = sp.explanation.iter().map(|f| f.weight).sum::<f64>() + sp.prior_weight + sp.dependence_adjustment;
     assert!((sum - sp.match_weight).abs() < 1e-9);
+    assert_eq!(sp.a, records[outcome.pairs[0].a as usize].id);
 }
 
 #[test]
@@ -177,7 +179,11 @@ fn trained_model_can_be_reused() {
         },
     )
     .unwrap();
-    assert_eq!(first.pairs, again.pairs);
+    assert_eq!(first.pairs.len(), again.pairs.len());
+    for (x, y) in first.pairs.iter().zip(&again.pairs) {
+        assert_eq!((x.a, x.b, x.gamma), (y.a, y.b, y.gamma));
+        assert!((x.probability - y.probability).abs() < 1e-9);
+    }
 }
 
 #[test]
