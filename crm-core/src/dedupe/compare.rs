@@ -77,7 +77,13 @@ impl Comparison {
         match self {
             Comparison::FirstName => &["exact", "swapped", "jw_0.92", "similar", "different"],
             Comparison::LastName => &["exact", "swapped", "jw_0.92", "similar", "different"],
-            Comparison::BirthDate => &["exact", "day_month_swapped", "one_edit", "two_edits", "different"],
+            Comparison::BirthDate => &[
+                "exact",
+                "day_month_swapped",
+                "one_edit",
+                "two_edits",
+                "different",
+            ],
             Comparison::Email => &["exact", "same_local_part", "edits_le_2", "different"],
             Comparison::Phone => &["exact", "same_last_8", "one_edit", "different"],
             Comparison::Address => &[
@@ -167,8 +173,8 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     for (i, &cx) in x.iter().enumerate() {
         let lo = i.saturating_sub(range);
         let hi = (i + range + 1).min(y.len());
-        for j in lo..hi {
-            if fy & (1 << j) == 0 && y[j] == cx {
+        for (j, &cy) in y.iter().enumerate().take(hi).skip(lo) {
+            if fy & (1 << j) == 0 && cy == cx {
                 fx |= 1 << i;
                 fy |= 1 << j;
                 matches += 1;
@@ -193,7 +199,8 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
         }
     }
     let m = matches as f64;
-    let jaro = (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0;
+    let jaro =
+        (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0;
     if jaro > 0.7 {
         let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count();
         jaro + 0.1 * prefix as f64 * (1.0 - jaro)
@@ -309,7 +316,9 @@ fn name_level(a: &View<'_>, b: &View<'_>, col: Column, other: Column, dm: usize)
     if let (Some(xo), Some(yo)) = (a.get(other), b.get(other)) {
         // Fuzzy halves of a swap must at least share their first letter (cheap filter).
         let close = |p: Val<'_>, q: Val<'_>| {
-            same(p, q) || (p.s.as_bytes().first() == q.s.as_bytes().first() && jaro_winkler_at_least(p.s, q.s, 0.92) >= 0.92)
+            same(p, q)
+                || (p.s.as_bytes().first() == q.s.as_bytes().first()
+                    && jaro_winkler_at_least(p.s, q.s, 0.92) >= 0.92)
         };
         if close(x, yo) && close(xo, y) {
             return 2;
@@ -418,7 +427,11 @@ fn part(a: &View<'_>, b: &View<'_>, col: Column, close: f64) -> Option<u8> {
     if same(x, y) {
         return Some(3);
     }
-    Some(if jaro_winkler_at_least(x.s, y.s, close) >= close { 2 } else { 0 })
+    Some(if jaro_winkler_at_least(x.s, y.s, close) >= close {
+        2
+    } else {
+        0
+    })
 }
 
 /// Whether both records name a flat or suite and the numbers differ (`apt 11` vs `apt
@@ -430,7 +443,11 @@ fn line2_conflict(a: &View<'_>, b: &View<'_>) -> bool {
     if same(x, y) {
         return false;
     }
-    let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).fold(0u64, |h, d| h.wrapping_mul(11).wrapping_add(u64::from(d - b'0') + 1));
+    let digits = |s: &str| {
+        s.bytes().filter(u8::is_ascii_digit).fold(0u64, |h, d| {
+            h.wrapping_mul(11).wrapping_add(u64::from(d - b'0') + 1)
+        })
+    };
     let (dx, dy) = (digits(x.s), digits(y.s));
     if dx != 0 && dy != 0 {
         dx != dy
@@ -582,7 +599,10 @@ mod tests {
         let g = view_pair(person("John", "Smith", ""), person("Smith", "John", ""));
         assert_eq!(level_of(g, Comparison::FirstName), 2);
         assert_eq!(level_of(g, Comparison::LastName), 2);
-        let g = view_pair(person("Jonathon", "Smyth", ""), person("Jonathan", "Smith", ""));
+        let g = view_pair(
+            person("Jonathon", "Smyth", ""),
+            person("Jonathan", "Smith", ""),
+        );
         assert_eq!(level_of(g, Comparison::FirstName), 3);
         assert!(level_of(g, Comparison::LastName) <= 4);
         let g = view_pair(person("J", "Brown", ""), person("John", "Green", ""));
@@ -615,7 +635,12 @@ mod tests {
             ..Default::default()
         };
         let g = view_pair(
-            r("a.b+x@gmail.com", "+44 7700 900123", "SW1A 1AA", "123456789"),
+            r(
+                "a.b+x@gmail.com",
+                "+44 7700 900123",
+                "SW1A 1AA",
+                "123456789",
+            ),
             r("ab@gmail.com", "+447700900123", "sw1a1aa", "123456789"),
         );
         for c in [Comparison::Email, Comparison::Phone, Comparison::NationalId] {
@@ -651,13 +676,52 @@ mod tests {
             ..Default::default()
         };
         let lvl = |x, y| level_of(view_pair(x, y), Comparison::Address);
-        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("1 High St", "", "leeds", "LS11AA")), 1);
-        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("1 High St", "", "Leeds", "LS9 9ZZ")), 2);
-        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("7 Low Road", "", "Leeds", "LS1 1AA")), 3);
-        assert_eq!(lvl(r("1 High St", "Flat 1", "Leeds", "LS1 1AA"), r("1 High St", "Flat 2", "Leeds", "LS1 1AA")), 4);
-        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), r("9 Mill Rd", "", "Leeds", "LS7 4BB")), 5);
-        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), r("9 Mill Rd", "", "York", "YO7 4BB")), 6);
-        let none = PersonRecord { id: "y".into(), ..Default::default() };
+        assert_eq!(
+            lvl(
+                r("1 High Street", "", "Leeds", "LS1 1AA"),
+                r("1 High St", "", "leeds", "LS11AA")
+            ),
+            1
+        );
+        assert_eq!(
+            lvl(
+                r("1 High Street", "", "Leeds", "LS1 1AA"),
+                r("1 High St", "", "Leeds", "LS9 9ZZ")
+            ),
+            2
+        );
+        assert_eq!(
+            lvl(
+                r("1 High Street", "", "Leeds", "LS1 1AA"),
+                r("7 Low Road", "", "Leeds", "LS1 1AA")
+            ),
+            3
+        );
+        assert_eq!(
+            lvl(
+                r("1 High St", "Flat 1", "Leeds", "LS1 1AA"),
+                r("1 High St", "Flat 2", "Leeds", "LS1 1AA")
+            ),
+            4
+        );
+        assert_eq!(
+            lvl(
+                r("1 High St", "", "Leeds", "LS1 1AA"),
+                r("9 Mill Rd", "", "Leeds", "LS7 4BB")
+            ),
+            5
+        );
+        assert_eq!(
+            lvl(
+                r("1 High St", "", "Leeds", "LS1 1AA"),
+                r("9 Mill Rd", "", "York", "YO7 4BB")
+            ),
+            6
+        );
+        let none = PersonRecord {
+            id: "y".into(),
+            ..Default::default()
+        };
         assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), none), 0);
     }
 

@@ -153,34 +153,58 @@ impl DedupeConfig {
             }
         }
         if self.blocking_rules.is_empty() {
-            return Err(CrmError::validation("blocking_rules", "at least one rule is needed"));
+            return Err(CrmError::validation(
+                "blocking_rules",
+                "at least one rule is needed",
+            ));
         }
         if self.limits.max_block_size < 2 {
-            return Err(CrmError::validation("limits.max_block_size", "must be at least 2"));
+            return Err(CrmError::validation(
+                "limits.max_block_size",
+                "must be at least 2",
+            ));
         }
         if self.limits.window < 2 {
             return Err(CrmError::validation("limits.window", "must be at least 2"));
         }
         if let Some(t) = self.threshold {
             if !(t > 0.0 && t < 1.0) {
-                return Err(CrmError::validation("threshold", "must lie strictly between 0 and 1"));
+                return Err(CrmError::validation(
+                    "threshold",
+                    "must lie strictly between 0 and 1",
+                ));
             }
         }
         if !(self.cluster_lower_bound >= 0.0 && self.cluster_lower_bound < 1.0) {
-            return Err(CrmError::validation("cluster_lower_bound", "must lie in [0, 1)"));
+            return Err(CrmError::validation(
+                "cluster_lower_bound",
+                "must lie in [0, 1)",
+            ));
         }
         let t = &self.training;
         if t.max_iterations == 0 {
-            return Err(CrmError::validation("training.max_iterations", "must be at least 1"));
+            return Err(CrmError::validation(
+                "training.max_iterations",
+                "must be at least 1",
+            ));
         }
         if !(t.tolerance > 0.0 && t.tolerance.is_finite()) {
-            return Err(CrmError::validation("training.tolerance", "must be positive"));
+            return Err(CrmError::validation(
+                "training.tolerance",
+                "must be positive",
+            ));
         }
         if !(t.threshold > 0.0 && t.threshold < 1.0) {
-            return Err(CrmError::validation("training.threshold", "must lie strictly between 0 and 1"));
+            return Err(CrmError::validation(
+                "training.threshold",
+                "must lie strictly between 0 and 1",
+            ));
         }
         if !(t.tf_cap_bits >= 0.0 && t.tf_cap_bits.is_finite()) {
-            return Err(CrmError::validation("training.tf_cap_bits", "must be a non-negative number"));
+            return Err(CrmError::validation(
+                "training.tf_cap_bits",
+                "must be a non-negative number",
+            ));
         }
         if let Some(m) = &self.model {
             m.validate()?;
@@ -190,7 +214,9 @@ impl DedupeConfig {
 
     /// The parsed default phone region.
     pub(crate) fn region(&self) -> Option<phonenumber::country::Id> {
-        self.default_region.as_deref().and_then(normalize::phone_region)
+        self.default_region
+            .as_deref()
+            .and_then(normalize::phone_region)
     }
 
     /// Worker threads to use.
@@ -282,7 +308,11 @@ impl DedupeOutcome {
     pub fn scored_pair(&self, records: &[PersonRecord], p: &MatchPair) -> ScoredPair {
         let scorer = Scorer::new(&self.model, &self.records);
         let (va, vb) = (self.records.view(p.a), self.records.view(p.b));
-        let id = |i: u32| records.get(i as usize).map_or_else(String::new, |r| r.id.clone());
+        let id = |i: u32| {
+            records
+                .get(i as usize)
+                .map_or_else(String::new, |r| r.id.clone())
+        };
         model::scored_pair(
             id(p.a),
             id(p.b),
@@ -436,14 +466,20 @@ pub fn dedupe_with_progress(
     config.validate()?;
     progress(Phase::Normalise);
     if records.len() >= (u32::MAX - 1) as usize {
-        return Err(CrmError::validation("records", "more than u32::MAX - 1 records"));
+        return Err(CrmError::validation(
+            "records",
+            "more than u32::MAX - 1 records",
+        ));
     }
     let threads = config.worker_threads();
     let mut by_id: FxHashMap<&str, u32> = FxHashMap::default();
     by_id.reserve(records.len());
     for (i, r) in records.iter().enumerate() {
         if r.id.trim().is_empty() {
-            return Err(CrmError::validation(format!("records[{i}].id"), "must not be empty"));
+            return Err(CrmError::validation(
+                format!("records[{i}].id"),
+                "must not be empty",
+            ));
         }
         if by_id.insert(r.id.as_str(), i as u32).is_some() {
             return Err(CrmError::validation(
@@ -493,7 +529,9 @@ pub fn dedupe_with_progress(
             Model::train(&store, &gammas, &labelled, &config.training, threads)
         }
     };
-    let threshold = config.threshold.unwrap_or_else(|| model.recommended_threshold());
+    let threshold = config
+        .threshold
+        .unwrap_or_else(|| model.recommended_threshold());
     let lower = config.cluster_lower_bound.min(threshold);
 
     progress(Phase::Score);
@@ -517,7 +555,11 @@ pub fn dedupe_with_progress(
     for &(k, g, w) in &kept {
         let (a, b) = blocking::pair_of(k);
         let p = model::probability_from_weight(w);
-        edges.push(Edge { a, b, probability: p });
+        edges.push(Edge {
+            a,
+            b,
+            probability: p,
+        });
         if p >= threshold {
             pairs.push(MatchPair {
                 a,

@@ -263,7 +263,7 @@ impl SplitMix64 {
     }
     /// Uniform in `0..n` (n > 0), by multiply-shift.
     pub(crate) fn below(&mut self, n: u32) -> u32 {
-        ((self.next_u64() >> 32) * u64::from(n) >> 32) as u32
+        (((self.next_u64() >> 32) * u64::from(n)) >> 32) as u32
     }
 }
 
@@ -307,7 +307,9 @@ pub(crate) fn estimate_u_random(
     seed: u64,
     threads: usize,
 ) -> Table {
-    let live: Vec<u32> = (0..store.len() as u32).filter(|&i| store.is_live(i)).collect();
+    let live: Vec<u32> = (0..store.len() as u32)
+        .filter(|&i| store.is_live(i))
+        .collect();
     let n = live.len() as u32;
     let mut hist: FxHashMap<Gamma, f64> = FxHashMap::default();
     if n >= 2 {
@@ -318,7 +320,8 @@ pub(crate) fn estimate_u_random(
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     scope.spawn(move || {
-                        let mut rng = SplitMix64::new(seed ^ (t as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+                        let mut rng =
+                            SplitMix64::new(seed ^ (t as u64).wrapping_mul(0xA24B_AED4_963E_E407));
                         let mut h: FxHashMap<Gamma, f64> = FxHashMap::default();
                         for _ in 0..per {
                             let i = rng.below(n);
@@ -326,7 +329,10 @@ pub(crate) fn estimate_u_random(
                             if j >= i {
                                 j += 1;
                             }
-                            let g = compare::gamma(&store.view(live[i as usize]), &store.view(live[j as usize]));
+                            let g = compare::gamma(
+                                &store.view(live[i as usize]),
+                                &store.view(live[j as usize]),
+                            );
                             *h.entry(g).or_insert(0.0) += 1.0;
                         }
                         h
@@ -349,7 +355,9 @@ pub(crate) fn estimate_u_random(
     let mut t = level_shares(&hist, |_, c| c, 0.5);
     for c in Comparison::ALL {
         let Some(col) = c.column() else { continue };
-        let exact = store.exact_agreement(col).max(1.0 / (2.0 * f64::from(n.max(1)).powi(2)));
+        let exact = store
+            .exact_agreement(col)
+            .max(1.0 / (2.0 * f64::from(n.max(1)).powi(2)));
         let k = level_count(c);
         let row = &mut t[c.index()];
         let rest: f64 = row[2..=k].iter().sum();
@@ -530,7 +538,12 @@ pub(crate) fn em_three(
     let mut iterations = 0;
     let mut converged = false;
     if total <= 0.0 {
-        return Em3Result { tables, lambdas, iterations, converged: true };
+        return Em3Result {
+            tables,
+            lambdas,
+            iterations,
+            converged: true,
+        };
     }
     while iterations < max_iterations {
         iterations += 1;
@@ -584,7 +597,12 @@ pub(crate) fn em_three(
             break;
         }
     }
-    Em3Result { tables, lambdas, iterations, converged }
+    Em3Result {
+        tables,
+        lambdas,
+        iterations,
+        converged,
+    }
 }
 
 /// Posterior class probabilities of every comparison vector.
@@ -636,7 +654,14 @@ impl Model {
         } else {
             (level_shares(&histogram(labelled), |_, n| n, 0.5), true)
         };
-        let r = em_three(&hist, m0, u_random, m_fixed, opts.max_iterations, opts.tolerance);
+        let r = em_three(
+            &hist,
+            m0,
+            u_random,
+            m_fixed,
+            opts.max_iterations,
+            opts.tolerance,
+        );
         let [lm, lr, lu] = r.lambdas;
         let n = store.live_count() as f64;
         let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
@@ -739,7 +764,13 @@ impl Model {
         let (va, vb) = (store.view(i), store.view(j));
         let g = compare::gamma(&va, &vb);
         let w = scorer.weight(&store, g, &va, &vb);
-        scored_pair(a.id.clone(), b.id.clone(), w, scorer.prior_bits(), scorer.explain(&store, g, &va, &vb))
+        scored_pair(
+            a.id.clone(),
+            b.id.clone(),
+            w,
+            scorer.prior_bits(),
+            scorer.explain(&store, g, &va, &vb),
+        )
     }
 
     /// Checks that the model fits this version of the library (format version, one
@@ -753,15 +784,26 @@ impl Model {
             ));
         }
         if self.comparisons.len() != Comparison::COUNT {
-            return bad(format!("has {} comparisons, expected {}", self.comparisons.len(), Comparison::COUNT));
+            return bad(format!(
+                "has {} comparisons, expected {}",
+                self.comparisons.len(),
+                Comparison::COUNT
+            ));
         }
         for (p, c) in self.comparisons.iter().zip(Comparison::ALL) {
             if p.comparison != c || p.levels.len() != c.levels().len() {
-                return bad(format!("comparison {} does not match this version", c.name()));
+                return bad(format!(
+                    "comparison {} does not match this version",
+                    c.name()
+                ));
             }
             for l in &p.levels {
                 if !(l.m > 0.0 && l.m <= 1.0 && l.u > 0.0 && l.u <= 1.0) {
-                    return bad(format!("level {}.{} has m or u outside (0, 1]", c.name(), l.name));
+                    return bad(format!(
+                        "level {}.{} has m or u outside (0, 1]",
+                        c.name(),
+                        l.name
+                    ));
                 }
             }
         }
@@ -773,12 +815,16 @@ impl Model {
         if !(self.lambda_related >= 0.0 && self.lambda + self.lambda_related < 1.0) {
             return bad("lambda + lambda_related must lie below 1".into());
         }
-        if !(self.lambda > 0.0 && self.lambda < 1.0) || !(self.threshold > 0.0 && self.threshold < 1.0) {
+        let in_unit = |x: f64| x > 0.0 && x < 1.0;
+        if !(in_unit(self.lambda) && in_unit(self.threshold)) {
             return bad("lambda and threshold must lie in (0, 1)".into());
         }
         Ok(())
     }
 }
+
+/// `log2` level shares per class (match, related, unrelated), comparison and level.
+type ClassTables = [[[f64; 16]; Comparison::COUNT]; 3];
 
 /// Pre-computed scoring tables of a model over a store's value frequencies.
 #[derive(Debug, Clone)]
@@ -792,7 +838,7 @@ pub(crate) struct Scorer {
     tf_cap: f64,
     /// Three-class scoring ([`USource::Candidates`]): `log2` level shares per class
     /// (match, related, unrelated) and `log2` class shares.
-    classes: Option<([[[f64; 16]; Comparison::COUNT]; 3], [f64; 3])>,
+    classes: Option<(ClassTables, [f64; 3])>,
 }
 
 impl Scorer {
@@ -876,7 +922,14 @@ impl Scorer {
     /// The term-frequency adjustment (bits) of comparison `c` at level `l`: `log2(S/p(v))`
     /// when both records hold the identical value `v` in the level's column.
     #[inline]
-    fn tf_bits(&self, store: &NormalizedRecords, c: Comparison, l: u8, a: &View<'_>, b: &View<'_>) -> f64 {
+    fn tf_bits(
+        &self,
+        store: &NormalizedRecords,
+        c: Comparison,
+        l: u8,
+        a: &View<'_>,
+        b: &View<'_>,
+    ) -> f64 {
         let Some((col, s)) = self.tf[c.index()][usize::from(l)] else {
             return 0.0;
         };
@@ -901,7 +954,9 @@ impl Scorer {
             return 0.0;
         }
         let count = f64::from(store.count(col, id).max(1));
-        (s * present / count).log2().clamp(-self.tf_cap, self.tf_cap)
+        (s * present / count)
+            .log2()
+            .clamp(-self.tf_cap, self.tf_cap)
     }
 
     /// The match weight of stored records `a` and `b` with comparison vector `g`: reads
@@ -923,7 +978,13 @@ impl Scorer {
 
     /// The match weight of a pair with comparison vector `g`.
     #[inline]
-    pub(crate) fn weight(&self, store: &NormalizedRecords, g: Gamma, a: &View<'_>, b: &View<'_>) -> f64 {
+    pub(crate) fn weight(
+        &self,
+        store: &NormalizedRecords,
+        g: Gamma,
+        a: &View<'_>,
+        b: &View<'_>,
+    ) -> f64 {
         let mut w = self.weight_core(g);
         for c in Comparison::ALL {
             let l = level_of(g, c);
@@ -1011,8 +1072,8 @@ mod tests {
         let mut u0 = [[0.0; 16]; Comparison::COUNT];
         for c in Comparison::ALL {
             let k = c.levels().len();
-            for l in 1..=k {
-                u0[c.index()][l] = 1.0 / k as f64;
+            for v in &mut u0[c.index()][1..=k] {
+                *v = 1.0 / k as f64;
             }
         }
         // Two non-match classes for data with one kind of non-match: they may trade mass
@@ -1044,7 +1105,15 @@ mod tests {
                 // Same person.
                 0 => {
                     for c in Comparison::ALL {
-                        set(&mut g, c, if noisy { 3.min(c.levels().len() as u64) } else { 1 });
+                        set(
+                            &mut g,
+                            c,
+                            if noisy {
+                                3.min(c.levels().len() as u64)
+                            } else {
+                                1
+                            },
+                        );
                     }
                 }
                 // Same household: shared surname, address, phone; own name and birth date.
@@ -1078,7 +1147,11 @@ mod tests {
         assert!((lm - 0.25).abs() < 0.03, "match share {lm}");
         assert!((lr - 0.25).abs() < 0.05, "related share {lr}");
         let phone = Comparison::Phone.index();
-        assert!(r.tables[1][phone][1] > 0.5, "related phone agreement {}", r.tables[1][phone][1]);
+        assert!(
+            r.tables[1][phone][1] > 0.5,
+            "related phone agreement {}",
+            r.tables[1][phone][1]
+        );
     }
 
     fn people(names: &[(&str, &str)]) -> NormalizedRecords {

@@ -118,8 +118,8 @@ fn non_empty(s: String) -> Option<String> {
 
 /// Honorifics and generational suffixes removed from names.
 const NAME_NOISE: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "jr", "jnr", "sr",
-    "snr", "ii", "iii", "iv", "phd", "md", "esq",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "jr", "jnr", "sr", "snr",
+    "ii", "iii", "iv", "phd", "md", "esq",
 ];
 
 /// Canonical form of a surname (or any name part without nickname mapping): folded, with
@@ -639,7 +639,9 @@ pub fn normalize_phone(s: &str, region: Option<phonenumber::country::Id>) -> Opt
             if digits.len() <= cc_len {
                 break;
             }
-            let Ok(cc) = digits[..cc_len].parse::<u16>() else { break };
+            let Ok(cc) = digits[..cc_len].parse::<u16>() else {
+                break;
+            };
             if let Some(lengths) = by_code.get(&cc) {
                 if length_fits(lengths, digits.len() - cc_len) {
                     return Some(format!("+{digits}"));
@@ -1036,7 +1038,10 @@ mod tests {
         assert!(!related_first_names("henry", "robert"));
         assert_eq!(normalize_first_name("   "), None);
         assert_eq!(normalize_name("Dr. Smith Jr.").as_deref(), Some("smith"));
-        assert_eq!(normalize_name("van der Berg").as_deref(), Some("van der berg"));
+        assert_eq!(
+            normalize_name("van der Berg").as_deref(),
+            Some("van der berg")
+        );
     }
 
     #[test]
@@ -1149,7 +1154,10 @@ mod tests {
     #[test]
     fn companies() {
         assert_eq!(normalize_company("Acme, Inc.").as_deref(), Some("acme"));
-        assert_eq!(normalize_company("The Acme Co Ltd").as_deref(), Some("acme"));
+        assert_eq!(
+            normalize_company("The Acme Co Ltd").as_deref(),
+            Some("acme")
+        );
         assert_eq!(normalize_company("Siemens AG").as_deref(), Some("siemens"));
         assert_eq!(normalize_company("Foo S.A.").as_deref(), Some("foo"));
         assert_eq!(normalize_company("Bar B.V.").as_deref(), Some("bar"));

@@ -143,8 +143,10 @@ impl NormalizedPerson {
         values[Column::City.index()] = present(&r.city).and_then(normalize::normalize_place);
         values[Column::Postcode.index()] = present(&r.postcode).and_then(normalize::normalize_code);
         values[Column::Region.index()] = present(&r.region).and_then(normalize::normalize_place);
-        values[Column::Country.index()] = present(&r.country).and_then(normalize::normalize_country);
-        values[Column::Company.index()] = present(&r.company).and_then(normalize::normalize_company);
+        values[Column::Country.index()] =
+            present(&r.country).and_then(normalize::normalize_country);
+        values[Column::Company.index()] =
+            present(&r.company).and_then(normalize::normalize_company);
         values[Column::NationalId.index()] =
             present(&r.national_id).and_then(normalize::normalize_code);
         Self {
@@ -404,7 +406,10 @@ impl NormalizedRecords {
         if id == NONE {
             return 0;
         }
-        self.counts[c.index()].get(id as usize).copied().unwrap_or(0)
+        self.counts[c.index()]
+            .get(id as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many live records have a value in column `c`.
@@ -507,15 +512,30 @@ mod tests {
     #[test]
     fn interning_counts_and_removal() {
         let mut s = NormalizedRecords::new();
-        let a = s.push(&NormalizedPerson::from_record(&rec("Bob", "Smith", "Leeds"), None));
-        let b = s.push(&NormalizedPerson::from_record(&rec("Robert", "Smith", "York"), None));
-        let c = s.push(&NormalizedPerson::from_record(&rec("Smith", "Jones", "Leeds"), None));
+        let a = s.push(&NormalizedPerson::from_record(
+            &rec("Bob", "Smith", "Leeds"),
+            None,
+        ));
+        let b = s.push(&NormalizedPerson::from_record(
+            &rec("Robert", "Smith", "York"),
+            None,
+        ));
+        let c = s.push(&NormalizedPerson::from_record(
+            &rec("Smith", "Jones", "Leeds"),
+            None,
+        ));
         let va = s.view(a);
         let vb = s.view(b);
         let vc = s.view(c);
-        assert_eq!(va.get(Column::FirstName).unwrap().id, vb.get(Column::FirstName).unwrap().id);
+        assert_eq!(
+            va.get(Column::FirstName).unwrap().id,
+            vb.get(Column::FirstName).unwrap().id
+        );
         // Names share one dictionary: "smith" as a first name has the surname's id.
-        assert_eq!(va.get(Column::LastName).unwrap().id, vc.get(Column::FirstName).unwrap().id);
+        assert_eq!(
+            va.get(Column::LastName).unwrap().id,
+            vc.get(Column::FirstName).unwrap().id
+        );
         let leeds = va.get(Column::City).unwrap().id;
         assert_eq!(s.count(Column::City, leeds), 2);
         let dm_last = va.dm[1];
@@ -530,7 +550,10 @@ mod tests {
     #[test]
     fn query_view_finds_ids_without_interning() {
         let mut s = NormalizedRecords::new();
-        s.push(&NormalizedPerson::from_record(&rec("Ann", "Lee", "Bath"), None));
+        s.push(&NormalizedPerson::from_record(
+            &rec("Ann", "Lee", "Bath"),
+            None,
+        ));
         let q = NormalizedPerson::from_record(&rec("Ann", "Leigh", "Bath"), None);
         let v = s.query_view(&q);
         assert_ne!(v.get(Column::FirstName).unwrap().id, NONE);
