@@ -368,3 +368,41 @@ fn empty_and_tiny_inputs() {
     let out = dedupe(&one, &DedupeConfig::default()).unwrap();
     assert_eq!(out.clusters.assignment, vec![0]);
 }
+
+#[test]
+fn random_pair_scoring_finds_duplicates_too() {
+    let (records, truth) = sample_people_with_truth(1500, 17);
+    let config = DedupeConfig {
+        training: TrainingOptions {
+            u_source: USource::RandomPairs,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let outcome = dedupe(&records, &config).unwrap();
+    assert_eq!(outcome.model.u_source, USource::RandomPairs);
+    assert!(outcome.model.random_match_probability < 0.01);
+    let (_, r, _) = f1(&outcome.pairs, &truth);
+    assert!(r > 0.9, "recall {r}");
+    let sp = outcome.scored_pair(&records, &outcome.pairs[0]);
+    // Two classes: the explanation is the whole weight.
+    assert!(sp.dependence_adjustment.abs() < 1e-9);
+}
+
+#[test]
+fn index_from_outcome_reuses_normalised_records() {
+    let records = sample_people(300, 4);
+    let config = DedupeConfig::default();
+    let outcome = dedupe(&records, &config).unwrap();
+    let expected: Vec<(u32, u32)> = outcome.pairs.iter().map(|p| (p.a, p.b)).collect();
+    let index = DedupeIndex::from_outcome(&records, outcome, &config).unwrap();
+    assert_eq!(index.len(), records.len());
+    for &(a, b) in &expected {
+        let found = index.matches_for(&records[a as usize]);
+        assert!(found.iter().any(|m| m.b == records[b as usize].id));
+    }
+    assert!(
+        DedupeIndex::from_outcome(&records[..10], dedupe(&records, &config).unwrap(), &config)
+            .is_err()
+    );
+}
