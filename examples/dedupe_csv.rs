@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use crm::dedupe::{dedupe_with_progress, DedupeConfig, Model, PersonRecord, Phase};
 
-const USAGE: &str = "usage: dedupe_csv --input people.csv --output pairs.csv [--clusters clusters.csv] \
+const USAGE: &str =
+    "usage: dedupe_csv --input people.csv --output pairs.csv [--clusters clusters.csv] \
 [--threshold P] [--region GB] [--threads N] [--model-out model.json] [--model-in model.json] \
 [--max-block-size N] [--window N]";
 
@@ -63,7 +64,9 @@ fn parse_args() -> Result<Args, String> {
             Some(v) => v,
             None => {
                 i += 1;
-                raw.get(i).cloned().ok_or(format!("{key} needs a value\n{USAGE}"))?
+                raw.get(i)
+                    .cloned()
+                    .ok_or(format!("{key} needs a value\n{USAGE}"))?
             }
         };
         match key.as_str() {
@@ -71,16 +74,34 @@ fn parse_args() -> Result<Args, String> {
             "--output" => a.output = value,
             "--clusters" => a.clusters = Some(value),
             "--threshold" => {
-                a.threshold = Some(value.parse().map_err(|_| format!("--threshold: {value:?} is not a number"))?)
+                a.threshold = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--threshold: {value:?} is not a number"))?,
+                )
             }
             "--region" => a.region = Some(value),
-            "--threads" => a.threads = value.parse().map_err(|_| format!("--threads: {value:?} is not a number"))?,
+            "--threads" => {
+                a.threads = value
+                    .parse()
+                    .map_err(|_| format!("--threads: {value:?} is not a number"))?
+            }
             "--model-out" => a.model_out = Some(value),
             "--model-in" => a.model_in = Some(value),
             "--max-block-size" => {
-                a.max_block_size = Some(value.parse().map_err(|_| format!("--max-block-size: {value:?} is not a number"))?)
+                a.max_block_size = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--max-block-size: {value:?} is not a number"))?,
+                )
             }
-            "--window" => a.window = Some(value.parse().map_err(|_| format!("--window: {value:?} is not a number"))?),
+            "--window" => {
+                a.window = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--window: {value:?} is not a number"))?,
+                )
+            }
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
         i += 1;
@@ -98,7 +119,11 @@ fn read_people(path: &str) -> Result<Vec<PersonRecord>, String> {
         .from_path(path)
         .map_err(|e| format!("cannot read {path}: {e}"))?;
     let headers = rdr.headers().map_err(|e| format!("{path}: {e}"))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let id_col = col("id").ok_or(format!("{path}: no `id` column"))?;
     let names = [
         "first_name",
@@ -119,7 +144,10 @@ fn read_people(path: &str) -> Result<Vec<PersonRecord>, String> {
     let cols: Vec<Option<usize>> = names.iter().map(|n| col(n)).collect();
     let mut out = Vec::new();
     let mut row = csv::StringRecord::new();
-    while rdr.read_record(&mut row).map_err(|e| format!("{path}: {e}"))? {
+    while rdr
+        .read_record(&mut row)
+        .map_err(|e| format!("{path}: {e}"))?
+    {
         let get = |k: usize| -> Option<String> {
             let v = row.get(cols[k]?)?.trim();
             (!v.is_empty()).then(|| v.to_string())
@@ -164,7 +192,10 @@ fn run() -> Result<(), String> {
     let model = match &args.model_in {
         Some(p) => {
             let f = File::open(p).map_err(|e| format!("cannot open {p}: {e}"))?;
-            Some(serde_json::from_reader::<_, Model>(std::io::BufReader::new(f)).map_err(|e| format!("{p}: {e}"))?)
+            Some(
+                serde_json::from_reader::<_, Model>(std::io::BufReader::new(f))
+                    .map_err(|e| format!("{p}: {e}"))?,
+            )
         }
         None => None,
     };
@@ -192,7 +223,8 @@ fn run() -> Result<(), String> {
     let outcome = dedupe_with_progress(&records, &config, &mut hook).map_err(|e| e.to_string())?;
 
     let t = Instant::now();
-    let out = File::create(&args.output).map_err(|e| format!("cannot create {}: {e}", args.output))?;
+    let out =
+        File::create(&args.output).map_err(|e| format!("cannot create {}: {e}", args.output))?;
     let mut w = BufWriter::with_capacity(1 << 20, out);
     let io = |e: std::io::Error| e.to_string();
     writeln!(w, "id_a,id_b,probability").map_err(io)?;
@@ -209,15 +241,18 @@ fn run() -> Result<(), String> {
     if let Some(path) = &args.clusters {
         let f = File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
         let mut wr = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, f));
-        wr.write_record(["id", "cluster_id"]).map_err(|e| e.to_string())?;
+        wr.write_record(["id", "cluster_id"])
+            .map_err(|e| e.to_string())?;
         for (r, c) in records.iter().zip(&outcome.clusters.assignment) {
-            wr.write_record([r.id.as_str(), &c.to_string()]).map_err(|e| e.to_string())?;
+            wr.write_record([r.id.as_str(), &c.to_string()])
+                .map_err(|e| e.to_string())?;
         }
         wr.flush().map_err(io)?;
     }
     if let Some(path) = &args.model_out {
         let f = File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
-        serde_json::to_writer_pretty(BufWriter::new(f), &outcome.model).map_err(|e| e.to_string())?;
+        serde_json::to_writer_pretty(BufWriter::new(f), &outcome.model)
+            .map_err(|e| e.to_string())?;
     }
     timings.push(("write".into(), t.elapsed()));
     let total = start.elapsed();
@@ -252,7 +287,11 @@ fn run() -> Result<(), String> {
     let _ = writeln!(
         err,
         "model: lambda {:.5}, EM {} iterations (converged: {}), {} patterns, threshold {}",
-        m.lambda, m.training.em_iterations, m.training.converged, m.training.distinct_patterns, outcome.threshold
+        m.lambda,
+        m.training.em_iterations,
+        m.training.converged,
+        m.training.distinct_patterns,
+        outcome.threshold
     );
     let groups = outcome.clusters.groups();
     let _ = writeln!(
