@@ -458,7 +458,6 @@ fn line2_conflict(a: &View<'_>, b: &View<'_>) -> bool {
 
 /// Level of the combined address comparison (see [`Comparison::Address`]).
 fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
-    let street = part(a, b, Column::Street, 0.92);
     let city = part(a, b, Column::City, 0.88);
     let postcode = match (a.get(Column::Postcode), b.get(Column::Postcode)) {
         (Some(x), Some(y)) => Some(if same(x, y) {
@@ -472,13 +471,23 @@ fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
         }),
         _ => None,
     };
+    let city_same = city.is_some_and(|c| c >= 2);
+    let postcode_same = postcode.is_some_and(|p| p >= 2);
+    // Street spellings are compared fuzzily only where the place agrees (the levels that
+    // need it); elsewhere only an identical street counts, which saves the costliest
+    // string comparison on most candidate pairs.
+    let street = match (a.get(Column::Street), b.get(Column::Street)) {
+        (Some(x), Some(y)) => Some(
+            same(x, y)
+                || ((postcode_same || city_same) && jaro_winkler_at_least(x.s, y.s, 0.92) >= 0.92),
+        ),
+        _ => None,
+    };
     if street.is_none() && city.is_none() && postcode.is_none() {
         return 0;
     }
-    let street_same = street.is_some_and(|s| s >= 2);
-    let city_same = city.is_some_and(|c| c >= 2);
-    let line2_conflict = line2_conflict(a, b);
-    let postcode_same = postcode.is_some_and(|p| p >= 2);
+    let street_same = street == Some(true);
+    let line2_conflict = street_same && line2_conflict(a, b);
     if street_same && (postcode_same || (postcode.is_none() && city_same)) {
         return if line2_conflict { 4 } else { 1 };
     }
