@@ -12,6 +12,13 @@
 //!
 //! [`DedupeIndex`] keeps a trained model and the records for one-at-a-time lookups.
 //!
+//! Measured with the `dedupe_csv` example and `crm-synth` (default settings, threshold
+//! 0.9, no per-dataset tuning; 2-core machine shared with other work): pairwise F1 0.985
+//! on 10k generated people (15k records), 0.981 on 100k, 0.964 on 1M (1.5M records; the
+//! full pipeline in about 26 s wall / 44 s CPU when the machine is otherwise idle, peak
+//! RSS 2.0 GiB including the CSV records), and 0.999 / 0.994 / 0.990 on FEBRL 1 / 2 / 3.
+//! `DedupeIndex::matches_for` takes about 80 us against 1M records.
+//!
 //! Nothing here reads the clock or does IO. A caller that wants phase timings passes a
 //! progress hook to [`dedupe_with_progress`], which is called as each [`Phase`] starts,
 //! and times the phases itself (the `dedupe_csv` example does). Work is spread over
