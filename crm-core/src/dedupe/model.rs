@@ -161,7 +161,7 @@ impl Default for TrainingOptions {
     fn default() -> Self {
         Self {
             seed: 0x5EED_CAFE_F00D_D00D,
-            u_sample_pairs: 400_000,
+            u_sample_pairs: 200_000,
             max_iterations: 200,
             tolerance: 1e-6,
             u_source: USource::default(),
