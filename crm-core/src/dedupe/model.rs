@@ -313,35 +313,31 @@ pub(crate) fn estimate_u_random(
     let n = live.len() as u32;
     let mut hist: FxHashMap<Gamma, f64> = FxHashMap::default();
     if n >= 2 {
-        let threads = threads.max(1);
-        let per = samples.div_ceil(threads);
-        let parts: Vec<FxHashMap<Gamma, f64>> = std::thread::scope(|scope| {
-            let live = &live;
-            let handles: Vec<_> = (0..threads)
+        // A fixed number of streams, each with its own seed, shared out over the threads:
+        // the sample (and so the model) does not depend on the thread count.
+        const STREAMS: usize = 16;
+        let per = samples.div_ceil(STREAMS);
+        let live = &live;
+        let parts: Vec<FxHashMap<Gamma, f64>> = super::par_ranges(STREAMS, threads, |streams| {
+            streams
                 .map(|t| {
-                    scope.spawn(move || {
-                        let mut rng =
-                            SplitMix64::new(seed ^ (t as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-                        let mut h: FxHashMap<Gamma, f64> = FxHashMap::default();
-                        for _ in 0..per {
-                            let i = rng.below(n);
-                            let mut j = rng.below(n - 1);
-                            if j >= i {
-                                j += 1;
-                            }
-                            let g = compare::gamma(
-                                &store.view(live[i as usize]),
-                                &store.view(live[j as usize]),
-                            );
-                            *h.entry(g).or_insert(0.0) += 1.0;
+                    let mut rng =
+                        SplitMix64::new(seed ^ (t as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
+                    let mut h: FxHashMap<Gamma, f64> = FxHashMap::default();
+                    for _ in 0..per {
+                        let i = rng.below(n);
+                        let mut j = rng.below(n - 1);
+                        if j >= i {
+                            j += 1;
                         }
-                        h
-                    })
+                        let g = compare::gamma(
+                            &store.view(live[i as usize]),
+                            &store.view(live[j as usize]),
+                        );
+                        *h.entry(g).or_insert(0.0) += 1.0;
+                    }
+                    h
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         });
         for p in parts {

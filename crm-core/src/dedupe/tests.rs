@@ -257,7 +257,12 @@ fn pipeline_is_deterministic_across_thread_counts() {
     assert_eq!(a.candidates, b.candidates);
     assert_eq!(a.pairs.len(), b.pairs.len());
     assert_eq!(a.clusters, b.clusters);
-    // u sampling is split per thread, so parameters may differ slightly; decisions not.
+    assert_eq!(a.model.training, b.model.training);
+    for (x, y) in a.model.comparisons.iter().zip(&b.model.comparisons) {
+        for (l, k) in x.levels.iter().zip(&y.levels) {
+            assert!((l.u_random - k.u_random).abs() < 1e-12);
+        }
+    }
 }
 
 #[test]
