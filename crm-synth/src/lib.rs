@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod data;
+pub mod diagnose;
 pub mod eval;
 pub mod generate;
 pub mod io;

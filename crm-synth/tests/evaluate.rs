@@ -318,3 +318,103 @@ fn binary_generates_and_evaluates() {
     assert!(report.contains("predicted pairs  0"), "{report}");
     assert!(report.contains("threshold sweep"), "{report}");
 }
+
+#[test]
+fn breakdown_sorts_errors_by_cause() {
+    use crm_synth::diagnose::{breakdown, FalsePositiveKind, Meta};
+    use crm_synth::{generate, Corruption, Relation, SynthConfig};
+
+    let records = generate(&SynthConfig::new(3_000, 21));
+    let truth = Truth::from_records(&records);
+    let meta = Meta::from_records(&truth, &records);
+    let index = |id: &str| truth.index_of(id).unwrap();
+
+    // Predict every true pair except those involving a `moved` duplicate, plus one pair per
+    // household/twin relation (original of the entity with the original of its base).
+    let originals: std::collections::HashMap<u64, &str> = records
+        .iter()
+        .filter(|r| r.is_original())
+        .map(|r| (r.entity_id, r.id.as_str()))
+        .collect();
+    let mut pairs = Vec::new();
+    let mut expected_missed_moved = 0u64;
+    let mut moved_pairs = 0u64;
+    for (i, a) in records.iter().enumerate() {
+        for b in &records[i + 1..] {
+            if a.entity_id != b.entity_id {
+                continue;
+            }
+            let moved = a.provenance.corruptions.contains(Corruption::Moved)
+                || b.provenance.corruptions.contains(Corruption::Moved);
+            moved_pairs += u64::from(moved);
+            if moved {
+                expected_missed_moved += 1;
+            } else {
+                pairs.push(ScoredPair {
+                    a: index(&a.id),
+                    b: index(&b.id),
+                    probability: 0.9,
+                });
+            }
+        }
+    }
+    let mut households = 0;
+    let mut twins = 0;
+    for r in records.iter().filter(|r| r.is_original()) {
+        if let Some(base) = r.provenance.related_entity {
+            match r.provenance.relation {
+                Relation::Household => households += 1,
+                Relation::Twin => twins += 1,
+                _ => continue,
+            }
+            pairs.push(ScoredPair {
+                a: index(&r.id),
+                b: index(originals[&base]),
+                probability: 0.8,
+            });
+        }
+    }
+    eval::normalize_pairs(&mut pairs);
+    let b = breakdown(&truth, &meta, &pairs, None);
+    assert_eq!(
+        b.false_positives[FalsePositiveKind::Household as usize],
+        households
+    );
+    assert_eq!(b.false_positives[FalsePositiveKind::Twin as usize], twins);
+    assert_eq!(b.false_positives[FalsePositiveKind::Unrelated as usize], 0);
+    let m = Corruption::Moved.index();
+    assert_eq!((b.pairs_with[m], b.found_with[m]), (moved_pairs, 0));
+    assert!(expected_missed_moved > 0);
+    let t = Corruption::Typo.index();
+    assert!(b.pairs_with[t] > 0 && b.found_with[t] < b.pairs_with[t]);
+    assert_eq!(b.exact_found, b.exact_pairs);
+
+    // Above the households' probability, only the true pairs remain.
+    let b = breakdown(&truth, &meta, &pairs, Some(0.85));
+    assert_eq!(b.false_positives.iter().sum::<u64>(), 0);
+
+    // meta.csv round-trips through the file format.
+    let dir = TempDir::new("meta");
+    let path = dir.0.join("meta.csv");
+    crm_synth::io::write_meta(&records, std::fs::File::create(&path).unwrap()).unwrap();
+    let read = Meta::read_csv(&truth, &path).unwrap();
+    assert_eq!(
+        breakdown(&truth, &read, &pairs, None),
+        breakdown(&truth, &meta, &pairs, None)
+    );
+}
+
+#[test]
+fn corruption_sets_parse_back() {
+    use crm_synth::{Corruption, Corruptions, Relation};
+    let mut set = Corruptions::default();
+    assert_eq!(Corruptions::parse(""), Some(set));
+    set.insert(Corruption::Typo);
+    set.insert(Corruption::SurnameChange);
+    assert_eq!(set.to_string(), "typo+surname_change");
+    assert_eq!(Corruptions::parse(&set.to_string()), Some(set));
+    assert_eq!(Corruptions::parse("typo+nonsense"), None);
+    for r in Relation::ALL {
+        assert_eq!(Relation::from_name(r.name()), Some(r));
+    }
+}

@@ -186,8 +186,8 @@ pub struct BlockingLimits {
 impl Default for BlockingLimits {
     fn default() -> Self {
         Self {
-            max_block_size: 50,
-            window: 8,
+            max_block_size: 16,
+            window: 5,
         }
     }
 }
@@ -257,7 +257,12 @@ pub fn pair_of(k: u64) -> (u32, u32) {
 }
 
 /// Emits the pairs of one sorted run of `(key, sort_key, index)` entries sharing a key.
-fn emit_block(block: &[(u64, u64, u32)], limits: BlockingLimits, out: &mut Vec<u64>, st: &mut RuleStats) {
+fn emit_block(
+    block: &[(u64, u64, u32)],
+    limits: BlockingLimits,
+    out: &mut Vec<u64>,
+    st: &mut RuleStats,
+) {
     let s = block.len();
     if s < 2 {
         return;
@@ -286,7 +291,11 @@ fn emit_block(block: &[(u64, u64, u32)], limits: BlockingLimits, out: &mut Vec<u
 }
 
 /// The pairs of one rule over live records `0..store.len()`, in no particular order.
-fn rule_pairs(store: &NormalizedRecords, rule: BlockingRule, limits: BlockingLimits) -> (Vec<u64>, RuleStats) {
+fn rule_pairs(
+    store: &NormalizedRecords,
+    rule: BlockingRule,
+    limits: BlockingLimits,
+) -> (Vec<u64>, RuleStats) {
     let mut st = RuleStats {
         rule,
         keyed_records: 0,
@@ -385,7 +394,11 @@ pub fn candidate_pairs(
                     for rule in rules.iter().skip(t).step_by(threads) {
                         let (mut p, st) = rule_pairs(store, *rule, limits);
                         sort_dedup(&mut p);
-                        acc = if acc.is_empty() { p } else { merge_dedup(acc, p) };
+                        acc = if acc.is_empty() {
+                            p
+                        } else {
+                            merge_dedup(acc, p)
+                        };
                         stats.push(st);
                     }
                     (acc, stats)
@@ -400,7 +413,11 @@ pub fn candidate_pairs(
     let mut per_rule: Vec<RuleStats> = Vec::with_capacity(rules.len());
     let mut pairs: Vec<u64> = Vec::new();
     for (p, st) in parts {
-        pairs = if pairs.is_empty() { p } else { merge_dedup(pairs, p) };
+        pairs = if pairs.is_empty() {
+            p
+        } else {
+            merge_dedup(pairs, p)
+        };
         per_rule.extend(st);
     }
     per_rule.sort_by_key(|s| rules.iter().position(|r| *r == s.rule));
@@ -471,7 +488,14 @@ mod tests {
     #[test]
     fn oversized_blocks_are_windowed() {
         let rows: Vec<(String, String, String, String)> = (0..1000)
-            .map(|i| (format!("n{i}"), format!("s{i}"), "1980-01-01".into(), "same@x.com".into()))
+            .map(|i| {
+                (
+                    format!("n{i}"),
+                    format!("s{i}"),
+                    "1980-01-01".into(),
+                    "same@x.com".into(),
+                )
+            })
             .collect();
         let refs: Vec<(&str, &str, &str, &str)> = rows
             .iter()
@@ -491,7 +515,10 @@ mod tests {
 
     #[test]
     fn merge_dedup_unions() {
-        assert_eq!(merge_dedup(vec![1, 3, 5], vec![2, 3, 6]), vec![1, 2, 3, 5, 6]);
+        assert_eq!(
+            merge_dedup(vec![1, 3, 5], vec![2, 3, 6]),
+            vec![1, 2, 3, 5, 6]
+        );
         assert_eq!(merge_dedup(vec![], vec![2]), vec![2]);
     }
 }

@@ -118,7 +118,11 @@ impl<F: FnMut(u32, u32) -> f64> Ctx<'_, F> {
 
 /// Components of `members` linked by `edges` (local edges only) at `t`.
 fn components(members: &[u32], edges: &[Edge], t: f64) -> Vec<Vec<u32>> {
-    let pos: FxHashMap<u32, u32> = members.iter().enumerate().map(|(i, &m)| (m, i as u32)).collect();
+    let pos: FxHashMap<u32, u32> = members
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| (m, i as u32))
+        .collect();
     let mut uf = UnionFind::new(members.len());
     for e in edges {
         if e.probability >= t {
@@ -161,7 +165,9 @@ fn centre(members: &[u32], edges: &[Edge], t: f64) -> u32 {
 
 /// Whether every member matches `c` at the lower bound.
 fn coherent<F: FnMut(u32, u32) -> f64>(ctx: &mut Ctx<'_, F>, members: &[u32], c: u32) -> bool {
-    members.iter().all(|&m| m == c || ctx.prob(m, c) >= ctx.lower)
+    members
+        .iter()
+        .all(|&m| m == c || ctx.prob(m, c) >= ctx.lower)
 }
 
 /// Splits `members` (sorted) until every part is coherent; pushes parts to `out` with a
@@ -187,15 +193,20 @@ fn settle<F: FnMut(u32, u32) -> f64>(
     }
     if depth < 2 {
         let stricter = 1.0 - (1.0 - t) / 10.0;
-        let local: Vec<Edge> = edges.iter().copied().filter(|e| e.probability >= stricter).collect();
+        let local: Vec<Edge> = edges
+            .iter()
+            .copied()
+            .filter(|e| e.probability >= stricter)
+            .collect();
         for part in components(&members, &local, stricter) {
             settle(ctx, part, &local, stricter, depth + 1, out, true);
         }
         return;
     }
     // Split by centre.
-    let (with, rest): (Vec<u32>, Vec<u32>) =
-        members.iter().partition(|&&m| m == c || ctx.prob(m, c) >= ctx.lower);
+    let (with, rest): (Vec<u32>, Vec<u32>) = members
+        .iter()
+        .partition(|&&m| m == c || ctx.prob(m, c) >= ctx.lower);
     out.push((with, true));
     for part in components(&rest, edges, t) {
         settle(ctx, part, edges, t, depth, out, true);
@@ -258,7 +269,15 @@ pub fn cluster<F: FnMut(u32, u32) -> f64>(
     let mut split_reps: Vec<u32> = Vec::new();
     for (members, edges) in comps.into_iter().zip(comp_edges) {
         let mut parts = Vec::new();
-        settle(&mut ctx, members, &edges, opts.threshold, 0, &mut parts, false);
+        settle(
+            &mut ctx,
+            members,
+            &edges,
+            opts.threshold,
+            0,
+            &mut parts,
+            false,
+        );
         for (part, was_split) in parts {
             // Label each part by its smallest member, which is unique to it.
             let rep = part[0];
@@ -277,7 +296,10 @@ pub fn cluster<F: FnMut(u32, u32) -> f64>(
         let next = dense.len() as u32;
         assignment.push(*dense.entry(l).or_insert(next));
     }
-    let mut split: Vec<u32> = split_reps.iter().filter_map(|r| dense.get(r).copied()).collect();
+    let mut split: Vec<u32> = split_reps
+        .iter()
+        .filter_map(|r| dense.get(r).copied())
+        .collect();
     split.sort_unstable();
     split.dedup();
     Clusters {
@@ -292,7 +314,11 @@ mod tests {
     use super::*;
 
     fn e(a: u32, b: u32, p: f64) -> Edge {
-        Edge { a, b, probability: p }
+        Edge {
+            a,
+            b,
+            probability: p,
+        }
     }
 
     fn opts() -> ClusterOptions {

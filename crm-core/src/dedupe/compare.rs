@@ -77,7 +77,13 @@ impl Comparison {
         match self {
             Comparison::FirstName => &["exact", "swapped", "jw_0.92", "similar", "different"],
             Comparison::LastName => &["exact", "swapped", "jw_0.92", "similar", "different"],
-            Comparison::BirthDate => &["exact", "day_month_swapped", "one_edit", "two_edits", "different"],
+            Comparison::BirthDate => &[
+                "exact",
+                "day_month_swapped",
+                "one_edit",
+                "two_edits",
+                "different",
+            ],
             Comparison::Email => &["exact", "same_local_part", "edits_le_2", "different"],
             Comparison::Phone => &["exact", "same_last_8", "one_edit", "different"],
             Comparison::Address => &[
@@ -167,8 +173,8 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     for (i, &cx) in x.iter().enumerate() {
         let lo = i.saturating_sub(range);
         let hi = (i + range + 1).min(y.len());
-        for j in lo..hi {
-            if fy & (1 << j) == 0 && y[j] == cx {
+        for (j, &cy) in y.iter().enumerate().take(hi).skip(lo) {
+            if fy & (1 << j) == 0 && cy == cx {
                 fx |= 1 << i;
                 fy |= 1 << j;
                 matches += 1;
@@ -193,7 +199,8 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
         }
     }
     let m = matches as f64;
-    let jaro = (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0;
+    let jaro =
+        (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0;
     if jaro > 0.7 {
         let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count();
         jaro + 0.1 * prefix as f64 * (1.0 - jaro)
@@ -213,7 +220,7 @@ pub fn edit_distance_capped(a: &str, b: &str, cap: usize) -> usize {
         return 0;
     }
     if a.is_ascii() && b.is_ascii() && a.len() <= 64 && b.len() <= 64 {
-        return osa_small(a, b).min(cap + 1);
+        return osa_banded(a, b, cap);
     }
     match (std::str::from_utf8(a), std::str::from_utf8(b)) {
         (Ok(x), Ok(y)) => strsim::osa_distance(x, y).min(cap + 1),
@@ -221,34 +228,79 @@ pub fn edit_distance_capped(a: &str, b: &str, cap: usize) -> usize {
     }
 }
 
-/// OSA distance of two short byte strings on the stack (three rolling rows).
-fn osa_small(a: &[u8], b: &[u8]) -> usize {
-    let m = b.len();
-    let mut prev2 = [0usize; 65];
-    let mut prev = [0usize; 65];
-    let mut cur = [0usize; 65];
-    for (j, p) in prev.iter_mut().enumerate().take(m + 1) {
+/// OSA distance of two short byte strings, capped at `cap + 1`: only the cells within
+/// `cap` of the diagonal are computed (others cannot lead to a distance within the cap),
+/// and the scan stops once a whole row exceeds the cap.
+fn osa_banded(a: &[u8], b: &[u8], cap: usize) -> usize {
+    const BIG: usize = usize::MAX / 4;
+    let (n, m) = (a.len(), b.len());
+    let mut prev2 = [BIG; 65];
+    let mut prev = [BIG; 65];
+    let mut cur = [BIG; 65];
+    for (j, p) in prev.iter_mut().enumerate().take(m.min(cap) + 1) {
         *p = j;
     }
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=m {
+    for i in 1..=n {
+        let lo = i.saturating_sub(cap).max(1);
+        let hi = (i + cap).min(m);
+        cur[0] = if i <= cap { i } else { BIG };
+        if lo > 1 {
+            cur[lo - 1] = BIG;
+        }
+        let mut row_min = cur[0];
+        for j in lo..=hi {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(prev2[j - 2] + 1);
             }
             cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if hi < m {
+            cur[hi + 1] = BIG;
+        }
+        if row_min > cap {
+            return cap + 1;
         }
         std::mem::swap(&mut prev2, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[m]
+    prev[m].min(cap + 1)
 }
 
+/// Whether two values of one column are identical: by id when both are stored (one
+/// dictionary per column, so distinct ids mean distinct strings), else by text.
 #[inline]
 fn same(a: Val<'_>, b: Val<'_>) -> bool {
-    (a.id == b.id && a.id != super::records::NONE) || a.s == b.s
+    use super::records::NONE;
+    if a.id != NONE && b.id != NONE {
+        a.id == b.id
+    } else {
+        a.s == b.s
+    }
+}
+
+/// Jaro-Winkler similarity when it may reach `min`, else 0.0. An upper bound from the
+/// letters the strings share (a match needs the same character on both sides) rejects most
+/// unrelated pairs before the quadratic matching step.
+#[inline]
+pub fn jaro_winkler_at_least(a: &str, b: &str, min: f64) -> f64 {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if x.is_empty() || y.is_empty() || !a.is_ascii() || !b.is_ascii() {
+        return jaro_winkler(a, b);
+    }
+    let mask = |s: &[u8]| s.iter().fold(0u64, |m, &c| m | (1u64 << (c & 63)));
+    let (mx, my) = (mask(x), mask(y));
+    let in_y = x.iter().filter(|&&c| my & (1u64 << (c & 63)) != 0).count();
+    let in_x = y.iter().filter(|&&c| mx & (1u64 << (c & 63)) != 0).count();
+    let m = in_y.min(in_x) as f64;
+    let jaro_max = (m / x.len() as f64 + m / y.len() as f64 + 1.0) / 3.0;
+    let jw_max = jaro_max.max(0.6 * jaro_max + 0.4);
+    if jw_max < min {
+        return 0.0;
+    }
+    jaro_winkler(a, b)
 }
 
 /// Level of a name comparison (first or last): exact, swapped, JW bands, phonetic.
@@ -262,13 +314,17 @@ fn name_level(a: &View<'_>, b: &View<'_>, col: Column, other: Column, dm: usize)
         return 1;
     }
     if let (Some(xo), Some(yo)) = (a.get(other), b.get(other)) {
-        if (same(x, yo) || jaro_winkler(x.s, yo.s) >= 0.92)
-            && (same(xo, y) || jaro_winkler(xo.s, y.s) >= 0.92)
-        {
+        // Fuzzy halves of a swap must at least share their first letter (cheap filter).
+        let close = |p: Val<'_>, q: Val<'_>| {
+            same(p, q)
+                || (p.s.as_bytes().first() == q.s.as_bytes().first()
+                    && jaro_winkler_at_least(p.s, q.s, 0.92) >= 0.92)
+        };
+        if close(x, yo) && close(xo, y) {
             return 2;
         }
     }
-    let jw = jaro_winkler(x.s, y.s);
+    let jw = jaro_winkler_at_least(x.s, y.s, 0.80);
     if jw >= 0.92 {
         return 3;
     }
@@ -297,7 +353,7 @@ fn jw_level(a: &View<'_>, b: &View<'_>, col: Column, bands: &[f64]) -> u8 {
         return 1;
     }
     if !bands.is_empty() {
-        let jw = jaro_winkler(x.s, y.s);
+        let jw = jaro_winkler_at_least(x.s, y.s, bands[bands.len() - 1]);
         for (k, &t) in bands.iter().enumerate() {
             if jw >= t {
                 return 2 + k as u8;
@@ -371,12 +427,37 @@ fn part(a: &View<'_>, b: &View<'_>, col: Column, close: f64) -> Option<u8> {
     if same(x, y) {
         return Some(3);
     }
-    Some(if jaro_winkler(x.s, y.s) >= close { 2 } else { 0 })
+    Some(if jaro_winkler_at_least(x.s, y.s, close) >= close {
+        2
+    } else {
+        0
+    })
+}
+
+/// Whether both records name a flat or suite and the numbers differ (`apt 11` vs `apt
+/// 12`): the same building, another household.
+fn line2_conflict(a: &View<'_>, b: &View<'_>) -> bool {
+    let (Some(x), Some(y)) = (a.get(Column::AddressLine2), b.get(Column::AddressLine2)) else {
+        return false;
+    };
+    if same(x, y) {
+        return false;
+    }
+    let digits = |s: &str| {
+        s.bytes().filter(u8::is_ascii_digit).fold(0u64, |h, d| {
+            h.wrapping_mul(11).wrapping_add(u64::from(d - b'0') + 1)
+        })
+    };
+    let (dx, dy) = (digits(x.s), digits(y.s));
+    if dx != 0 && dy != 0 {
+        dx != dy
+    } else {
+        jaro_winkler_at_least(x.s, y.s, 0.88) < 0.88
+    }
 }
 
 /// Level of the combined address comparison (see [`Comparison::Address`]).
 fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
-    let street = part(a, b, Column::Street, 0.92);
     let city = part(a, b, Column::City, 0.88);
     let postcode = match (a.get(Column::Postcode), b.get(Column::Postcode)) {
         (Some(x), Some(y)) => Some(if same(x, y) {
@@ -390,13 +471,23 @@ fn address_level(a: &View<'_>, b: &View<'_>) -> u8 {
         }),
         _ => None,
     };
+    let city_same = city.is_some_and(|c| c >= 2);
+    let postcode_same = postcode.is_some_and(|p| p >= 2);
+    // Street spellings are compared fuzzily only where the place agrees (the levels that
+    // need it); elsewhere only an identical street counts, which saves the costliest
+    // string comparison on most candidate pairs.
+    let street = match (a.get(Column::Street), b.get(Column::Street)) {
+        (Some(x), Some(y)) => Some(
+            same(x, y)
+                || ((postcode_same || city_same) && jaro_winkler_at_least(x.s, y.s, 0.92) >= 0.92),
+        ),
+        _ => None,
+    };
     if street.is_none() && city.is_none() && postcode.is_none() {
         return 0;
     }
-    let street_same = street.is_some_and(|s| s >= 2);
-    let city_same = city.is_some_and(|c| c >= 2);
-    let line2_conflict = part(a, b, Column::AddressLine2, 0.88) == Some(0);
-    let postcode_same = postcode.is_some_and(|p| p >= 2);
+    let street_same = street == Some(true);
+    let line2_conflict = street_same && line2_conflict(a, b);
     if street_same && (postcode_same || (postcode.is_none() && city_same)) {
         return if line2_conflict { 4 } else { 1 };
     }
@@ -517,7 +608,10 @@ mod tests {
         let g = view_pair(person("John", "Smith", ""), person("Smith", "John", ""));
         assert_eq!(level_of(g, Comparison::FirstName), 2);
         assert_eq!(level_of(g, Comparison::LastName), 2);
-        let g = view_pair(person("Jonathon", "Smyth", ""), person("Jonathan", "Smith", ""));
+        let g = view_pair(
+            person("Jonathon", "Smyth", ""),
+            person("Jonathan", "Smith", ""),
+        );
         assert_eq!(level_of(g, Comparison::FirstName), 3);
         assert!(level_of(g, Comparison::LastName) <= 4);
         let g = view_pair(person("J", "Brown", ""), person("John", "Green", ""));
@@ -550,7 +644,12 @@ mod tests {
             ..Default::default()
         };
         let g = view_pair(
-            r("a.b+x@gmail.com", "+44 7700 900123", "SW1A 1AA", "123456789"),
+            r(
+                "a.b+x@gmail.com",
+                "+44 7700 900123",
+                "SW1A 1AA",
+                "123456789",
+            ),
             r("ab@gmail.com", "+447700900123", "sw1a1aa", "123456789"),
         );
         for c in [Comparison::Email, Comparison::Phone, Comparison::NationalId] {
@@ -586,13 +685,52 @@ mod tests {
             ..Default::default()
         };
         let lvl = |x, y| level_of(view_pair(x, y), Comparison::Address);
-        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("1 High St", "", "leeds", "LS11AA")), 1);
-        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("1 High St", "", "Leeds", "LS9 9ZZ")), 2);
-        assert_eq!(lvl(r("1 High Street", "", "Leeds", "LS1 1AA"), r("7 Low Road", "", "Leeds", "LS1 1AA")), 3);
-        assert_eq!(lvl(r("1 High St", "Flat 1", "Leeds", "LS1 1AA"), r("1 High St", "Flat 2", "Leeds", "LS1 1AA")), 4);
-        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), r("9 Mill Rd", "", "Leeds", "LS7 4BB")), 5);
-        assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), r("9 Mill Rd", "", "York", "YO7 4BB")), 6);
-        let none = PersonRecord { id: "y".into(), ..Default::default() };
+        assert_eq!(
+            lvl(
+                r("1 High Street", "", "Leeds", "LS1 1AA"),
+                r("1 High St", "", "leeds", "LS11AA")
+            ),
+            1
+        );
+        assert_eq!(
+            lvl(
+                r("1 High Street", "", "Leeds", "LS1 1AA"),
+                r("1 High St", "", "Leeds", "LS9 9ZZ")
+            ),
+            2
+        );
+        assert_eq!(
+            lvl(
+                r("1 High Street", "", "Leeds", "LS1 1AA"),
+                r("7 Low Road", "", "Leeds", "LS1 1AA")
+            ),
+            3
+        );
+        assert_eq!(
+            lvl(
+                r("1 High St", "Flat 1", "Leeds", "LS1 1AA"),
+                r("1 High St", "Flat 2", "Leeds", "LS1 1AA")
+            ),
+            4
+        );
+        assert_eq!(
+            lvl(
+                r("1 High St", "", "Leeds", "LS1 1AA"),
+                r("9 Mill Rd", "", "Leeds", "LS7 4BB")
+            ),
+            5
+        );
+        assert_eq!(
+            lvl(
+                r("1 High St", "", "Leeds", "LS1 1AA"),
+                r("9 Mill Rd", "", "York", "YO7 4BB")
+            ),
+            6
+        );
+        let none = PersonRecord {
+            id: "y".into(),
+            ..Default::default()
+        };
         assert_eq!(lvl(r("1 High St", "", "Leeds", "LS1 1AA"), none), 0);
     }
 
@@ -612,9 +750,16 @@ mod tests {
         }
 
         #[test]
-        fn capped_edit_distance_matches_strsim(a in "[a-e]{0,12}", b in "[a-e]{0,12}") {
+        fn bounded_jaro_winkler_never_rejects_a_pass(a in "[a-h ]{0,12}", b in "[a-h ]{0,12}", min in 0.5f64..1.0) {
+            let full = jaro_winkler(&a, &b);
+            let bounded = jaro_winkler_at_least(&a, &b, min);
+            proptest::prop_assert!(bounded == full || (bounded == 0.0 && full < min));
+        }
+
+        #[test]
+        fn capped_edit_distance_matches_strsim(a in "[a-e]{0,12}", b in "[a-e]{0,12}", cap in 0usize..4) {
             let d = strsim::osa_distance(&a, &b);
-            proptest::prop_assert_eq!(edit_distance_capped(&a, &b, 3), d.min(4));
+            proptest::prop_assert_eq!(edit_distance_capped(&a, &b, cap), d.min(cap + 1));
         }
     }
 }

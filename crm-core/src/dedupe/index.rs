@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::blocking::{neighbourhood_key, BlockingLimits, BlockingRule};
 use super::compare;
-use super::model::{probability_from_weight, Model, Scorer, ScoredPair};
+use super::model::{probability_from_weight, scored_pair, Model, ScoredPair, Scorer};
 use super::records::{NormalizedPerson, NormalizedRecords, View};
 use super::{DedupeConfig, DedupeOutcome, PersonRecord};
 use crate::error::{CrmError, Result};
@@ -41,7 +41,9 @@ impl DedupeIndex {
         config.validate()?;
         model.validate()?;
         Ok(Self {
-            threshold: config.threshold.unwrap_or_else(|| model.recommended_threshold()),
+            threshold: config
+                .threshold
+                .unwrap_or_else(|| model.recommended_threshold()),
             model,
             rules: config.blocking_rules.clone(),
             limits: config.limits,
@@ -65,7 +67,11 @@ impl DedupeIndex {
 
     /// An index from a batch result, reusing its normalised records and model; `records`
     /// is the slice that was passed to [`dedupe`](super::dedupe).
-    pub fn from_outcome(records: &[PersonRecord], outcome: DedupeOutcome, config: &DedupeConfig) -> Result<Self> {
+    pub fn from_outcome(
+        records: &[PersonRecord],
+        outcome: DedupeOutcome,
+        config: &DedupeConfig,
+    ) -> Result<Self> {
         if records.len() != outcome.records.len() {
             return Err(CrmError::validation(
                 "records",
@@ -84,7 +90,10 @@ impl DedupeIndex {
         self.by_id.reserve(records.len());
         for (i, r) in records.iter().enumerate() {
             if r.id.trim().is_empty() {
-                return Err(CrmError::validation(format!("records[{i}].id"), "must not be empty"));
+                return Err(CrmError::validation(
+                    format!("records[{i}].id"),
+                    "must not be empty",
+                ));
             }
             if self.by_id.insert(r.id.clone(), i as u32).is_some() {
                 return Err(CrmError::validation(
@@ -159,10 +168,15 @@ impl DedupeIndex {
             return Err(CrmError::validation("id", "must not be empty"));
         }
         if self.store.len() >= (u32::MAX - 1) as usize {
-            return Err(CrmError::validation("records", "index is full (u32::MAX records)"));
+            return Err(CrmError::validation(
+                "records",
+                "index is full (u32::MAX records)",
+            ));
         }
         self.remove(&record.id);
-        let i = self.store.push(&NormalizedPerson::from_record(record, self.region));
+        let i = self
+            .store
+            .push(&NormalizedPerson::from_record(record, self.region));
         self.ids.push(record.id.clone());
         self.by_id.insert(record.id.clone(), i);
         self.link(i);
@@ -188,7 +202,9 @@ impl DedupeIndex {
         let reach = self.limits.window.max(2) - 1;
         for (r, rule) in self.rules.iter().enumerate() {
             let Some(k) = rule.key(v) else { continue };
-            let Some(list) = self.postings[r].get(&k) else { continue };
+            let Some(list) = self.postings[r].get(&k) else {
+                continue;
+            };
             // The block the query would be in has the query itself when it is stored.
             let block_size = list.len() + usize::from(self_idx.is_none());
             let mut take = |i: u32| {
@@ -206,8 +222,12 @@ impl DedupeIndex {
                 } else {
                     pos
                 };
-                list[pos.saturating_sub(reach)..pos].iter().for_each(|e| take(e.1));
-                list[after..(after + reach).min(list.len())].iter().for_each(|e| take(e.1));
+                list[pos.saturating_sub(reach)..pos]
+                    .iter()
+                    .for_each(|e| take(e.1));
+                list[after..(after + reach).min(list.len())]
+                    .iter()
+                    .for_each(|e| take(e.1));
             }
         }
         out
@@ -238,16 +258,22 @@ impl DedupeIndex {
                 let g = compare::gamma(x, y);
                 let w = scorer.weight(&self.store, g, x, y);
                 let p = probability_from_weight(w);
-                (p >= min_probability).then(|| ScoredPair {
-                    a: record.id.clone(),
-                    b: self.ids[i as usize].clone(),
-                    match_weight: w,
-                    probability: p,
-                    explanation: scorer.explain(&self.store, g, x, y),
+                (p >= min_probability).then(|| {
+                    scored_pair(
+                        record.id.clone(),
+                        self.ids[i as usize].clone(),
+                        w,
+                        scorer.prior_bits(),
+                        scorer.explain(&self.store, g, x, y),
+                    )
                 })
             })
             .collect();
-        out.sort_by(|x, y| y.match_weight.total_cmp(&x.match_weight).then_with(|| x.b.cmp(&y.b)));
+        out.sort_by(|x, y| {
+            y.match_weight
+                .total_cmp(&x.match_weight)
+                .then_with(|| x.b.cmp(&y.b))
+        });
         out
     }
 }
@@ -277,7 +303,12 @@ mod tests {
             let batch: FxHashSet<(String, String)> = outcome
                 .pairs
                 .iter()
-                .map(|p| (records[p.a as usize].id.clone(), records[p.b as usize].id.clone()))
+                .map(|p| {
+                    (
+                        records[p.a as usize].id.clone(),
+                        records[p.b as usize].id.clone(),
+                    )
+                })
                 .collect();
             let candidates = outcome.candidates.clone();
             let index = DedupeIndex::build(&records, outcome.model.clone(), &config).unwrap();

@@ -40,9 +40,13 @@ fn clip(s: &str) -> &str {
 /// marks dropped, everything that is not a letter or digit acts as a separator, except
 /// apostrophes, which are dropped (`O'Brien` -> `obrien`).
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(MAX_FIELD_BYTES));
+    let s = clip(s);
+    if s.is_ascii() {
+        return fold_ascii(s);
+    }
+    let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    for c in clip(s).nfkd() {
+    for c in s.nfkd() {
         if unicode_normalization::char::is_combining_mark(c) {
             continue;
         }
@@ -81,6 +85,28 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// [`fold`] for ASCII input, which NFKD leaves unchanged: the same result without the
+/// Unicode tables.
+fn fold_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for b in s.bytes() {
+        if matches!(b, b'\'' | b'`') {
+            continue;
+        }
+        if b.is_ascii_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
 /// `Some(s)` unless `s` is empty.
 fn non_empty(s: String) -> Option<String> {
     if s.is_empty() {
@@ -92,8 +118,8 @@ fn non_empty(s: String) -> Option<String> {
 
 /// Honorifics and generational suffixes removed from names.
 const NAME_NOISE: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "jr", "jnr", "sr",
-    "snr", "ii", "iii", "iv", "phd", "md", "esq",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "jr", "jnr", "sr", "snr",
+    "ii", "iii", "iv", "phd", "md", "esq",
 ];
 
 /// Canonical form of a surname (or any name part without nickname mapping): folded, with
@@ -510,47 +536,136 @@ pub fn phone_region(code: &str) -> Option<phonenumber::country::Id> {
     phonenumber::country::Id::from_str(&code.trim().to_ascii_uppercase()).ok()
 }
 
-/// Canonical phone number: E.164 when the `phonenumber` crate parses it as a valid number
-/// (numbers without `+` are read in `region`), else its digits (with a leading `+` kept
-/// when the input had one and the digits look international). `None` with fewer than five
-/// digits. `00` international prefixes are read as `+`.
+/// What phone normalisation needs of one region's numbering plan.
+struct PhonePlan {
+    country_code: u16,
+    national_prefix: Option<&'static str>,
+    lengths: Vec<u16>,
+}
+
+/// Numbering plans by region id, and the possible national lengths by country code, read
+/// once from the `phonenumber` crate's metadata.
+type PhonePlans = (
+    rustc_hash::FxHashMap<&'static str, PhonePlan>,
+    rustc_hash::FxHashMap<u16, Vec<u16>>,
+);
+
+fn phone_plans() -> &'static PhonePlans {
+    static PLANS: std::sync::OnceLock<PhonePlans> = std::sync::OnceLock::new();
+    PLANS.get_or_init(|| {
+        let db: &'static phonenumber::metadata::Database = &phonenumber::metadata::DATABASE;
+        let mut by_region = rustc_hash::FxHashMap::default();
+        let mut by_code: rustc_hash::FxHashMap<u16, Vec<u16>> = Default::default();
+        for m in db.iter() {
+            let d = m.descriptors();
+            let mut lengths: Vec<u16> = d.general().possible_length().to_vec();
+            for extra in [d.fixed_line(), d.mobile()].into_iter().flatten() {
+                lengths.extend_from_slice(extra.possible_length());
+            }
+            lengths.sort_unstable();
+            lengths.dedup();
+            by_region.insert(
+                m.id(),
+                PhonePlan {
+                    country_code: m.country_code(),
+                    national_prefix: m.national_prefix(),
+                    lengths: lengths.clone(),
+                },
+            );
+            let e = by_code.entry(m.country_code()).or_default();
+            for &l in &lengths {
+                if !e.contains(&l) {
+                    e.push(l);
+                }
+            }
+        }
+        (by_region, by_code)
+    })
+}
+
+/// Whether a national significant number of `len` digits fits `lengths` (any length from
+/// 4 to 14 when the plan lists none).
+fn length_fits(lengths: &[u16], len: usize) -> bool {
+    if lengths.is_empty() {
+        (4..=14).contains(&len)
+    } else {
+        lengths.iter().any(|&l| usize::from(l) == len)
+    }
+}
+
+/// Canonical phone number: E.164 (`+447911123456`) when the number fits a numbering plan
+/// of the `phonenumber` crate's metadata, else its digits. Numbers with `+` or `00` are
+/// read with their country code; others in `region` (its national prefix, such as the
+/// UK's `0` or the US `1`, removed). A fit means a known country code and a national
+/// number of one of the plan's possible lengths; the full validity patterns are not
+/// checked, since the crate's parser and validator cost about 70 us a number (regular
+/// expressions behind a global lock) and would dominate normalisation of large files.
+/// `None` with fewer than five digits; extensions (`x12`, `ext. 5`) are dropped.
 pub fn normalize_phone(s: &str, region: Option<phonenumber::country::Id>) -> Option<String> {
     let s = clip(s);
     let mut digits = String::with_capacity(16);
     let mut plus = false;
-    for c in s.chars() {
-        if let Some(d) = c.to_digit(10) {
-            // `to_digit` accepts only ASCII digits; keep them.
-            digits.push(char::from(b'0' + d as u8));
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
         } else if c == '+' && digits.is_empty() {
             plus = true;
+        } else if c == '(' && plus && !digits.is_empty() {
+            // "+44 (0)20 ...": the bracketed trunk zero is not dialled internationally.
+            let mut look = chars.clone();
+            if look.next() == Some('0') && look.next() == Some(')') {
+                chars.next();
+                chars.next();
+            }
         } else if c.is_alphabetic() && !digits.is_empty() {
             // Extensions ("x123", "ext. 5") end the number proper.
             break;
         }
     }
-    if digits.len() < 5 || digits.len() > 17 {
-        return non_empty(digits).filter(|d| d.len() >= 5);
+    if digits.len() < 5 {
+        return None;
+    }
+    if digits.len() > 17 {
+        return Some(digits);
     }
     if !plus && digits.starts_with("00") && digits.len() > 8 {
         digits.drain(..2);
         plus = true;
     }
-    let candidate = if plus {
-        format!("+{digits}")
-    } else {
-        digits.clone()
-    };
-    if plus || region.is_some() {
-        // The parser has panicked on pathological input in some versions; contain that.
-        let parsed = std::panic::catch_unwind(|| phonenumber::parse(region, &candidate)).ok();
-        if let Some(Ok(number)) = parsed {
-            if phonenumber::is_valid(&number) {
-                return Some(number.format().mode(phonenumber::Mode::E164).to_string());
+    let (by_region, by_code) = phone_plans();
+    if plus {
+        for cc_len in 1..=3 {
+            if digits.len() <= cc_len {
+                break;
+            }
+            let Ok(cc) = digits[..cc_len].parse::<u16>() else {
+                break;
+            };
+            if let Some(lengths) = by_code.get(&cc) {
+                if length_fits(lengths, digits.len() - cc_len) {
+                    return Some(format!("+{digits}"));
+                }
             }
         }
+        return Some(format!("+{digits}"));
     }
-    Some(candidate)
+    if let Some(plan) = region.and_then(|r| by_region.get(r.as_ref())) {
+        let mut national = digits.as_str();
+        if let Some(np) = plan.national_prefix.filter(|p| !p.is_empty()) {
+            if national.starts_with(np) && length_fits(&plan.lengths, national.len() - np.len()) {
+                national = &national[np.len()..];
+            }
+        }
+        if length_fits(&plan.lengths, national.len()) {
+            return Some(format!("+{}{national}", plan.country_code));
+        }
+        let cc = plan.country_code.to_string();
+        if digits.starts_with(&cc) && length_fits(&plan.lengths, digits.len() - cc.len()) {
+            return Some(format!("+{digits}"));
+        }
+    }
+    Some(digits)
 }
 
 /// Address words and their one canonical (abbreviated) form. Both spellings map to the
@@ -577,6 +692,8 @@ const ADDRESS_WORDS: &[(&str, &str)] = &[
     ("expressway", "expy"),
     ("flat", "apt"),
     ("floor", "fl"),
+    ("flr", "fl"),
+    ("flt", "apt"),
     ("freeway", "fwy"),
     ("gardens", "gdns"),
     ("grove", "gr"),
@@ -921,7 +1038,10 @@ mod tests {
         assert!(!related_first_names("henry", "robert"));
         assert_eq!(normalize_first_name("   "), None);
         assert_eq!(normalize_name("Dr. Smith Jr.").as_deref(), Some("smith"));
-        assert_eq!(normalize_name("van der Berg").as_deref(), Some("van der berg"));
+        assert_eq!(
+            normalize_name("van der Berg").as_deref(),
+            Some("van der berg")
+        );
     }
 
     #[test]
@@ -977,10 +1097,19 @@ mod tests {
             normalize_phone("(202) 555-0143 ext. 12", us).as_deref(),
             Some("+12025550143")
         );
-        // Not a valid US number (no area code 111): digits only.
         assert_eq!(
-            normalize_phone("(111) 555-0143", us).as_deref(),
-            Some("1115550143")
+            normalize_phone("1-202-555-0143", us).as_deref(),
+            Some("+12025550143")
+        );
+        // Too short for a US number: digits only.
+        assert_eq!(normalize_phone("555-0143", us).as_deref(), Some("5550143"));
+        assert_eq!(
+            normalize_phone("+1 (202) 555-0143", None).as_deref(),
+            Some("+12025550143")
+        );
+        assert_eq!(
+            normalize_phone("020 7946 0958", gb).as_deref(),
+            normalize_phone("+44 20 7946 0958", us).as_deref()
         );
         assert_eq!(
             normalize_phone("(650) 253-0000", us).as_deref(),
@@ -1025,7 +1154,10 @@ mod tests {
     #[test]
     fn companies() {
         assert_eq!(normalize_company("Acme, Inc.").as_deref(), Some("acme"));
-        assert_eq!(normalize_company("The Acme Co Ltd").as_deref(), Some("acme"));
+        assert_eq!(
+            normalize_company("The Acme Co Ltd").as_deref(),
+            Some("acme")
+        );
         assert_eq!(normalize_company("Siemens AG").as_deref(), Some("siemens"));
         assert_eq!(normalize_company("Foo S.A.").as_deref(), Some("foo"));
         assert_eq!(normalize_company("Bar B.V.").as_deref(), Some("bar"));
@@ -1058,6 +1190,27 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn ascii_fold_matches_unicode_fold(s in "[ -~]{0,40}") {
+            let mut slow = String::new();
+            let mut pending = false;
+            for c in s.nfkd() {
+                if c == '\'' || c == '`' {
+                    continue;
+                }
+                if c.is_alphanumeric() {
+                    if pending && !slow.is_empty() {
+                        slow.push(' ');
+                    }
+                    pending = false;
+                    slow.extend(c.to_lowercase());
+                } else {
+                    pending = true;
+                }
+            }
+            proptest::prop_assert_eq!(fold(&s), slow);
+        }
+
         #[test]
         fn normalisers_never_panic(s in "\\PC*", t in proptest::string::string_regex(".{0,300}").unwrap()) {
             for v in [&s, &t] {

@@ -4,18 +4,79 @@ use super::model::SplitMix64;
 use super::*;
 
 const FIRST: &[&str] = &[
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "William",
-    "Elizabeth", "David", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-    "Charles", "Karen", "Oliver", "Amelia", "Harry", "Isla", "George", "Ava", "Noah", "Emily",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Oliver",
+    "Amelia",
+    "Harry",
+    "Isla",
+    "George",
+    "Ava",
+    "Noah",
+    "Emily",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson",
-    "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "Lopez",
-    "Harris", "Clark", "Lewis", "Walker", "Hall", "Young", "Okafor", "Nakamura", "Kowalski",
-    "Fitzgerald", "Ramanathan", "Lindqvist", "Abernathy", "Quist",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Martin",
+    "Jackson",
+    "Thompson",
+    "White",
+    "Lopez",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Young",
+    "Okafor",
+    "Nakamura",
+    "Kowalski",
+    "Fitzgerald",
+    "Ramanathan",
+    "Lindqvist",
+    "Abernathy",
+    "Quist",
 ];
-const CITY: &[&str] = &["London", "Leeds", "York", "Bristol", "Bath", "Derby", "Hull", "Ely"];
-const STREET: &[&str] = &["High Street", "Station Road", "Church Lane", "Mill Road", "Park Avenue"];
+const CITY: &[&str] = &[
+    "London", "Leeds", "York", "Bristol", "Bath", "Derby", "Hull", "Ely",
+];
+const STREET: &[&str] = &[
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Mill Road",
+    "Park Avenue",
+];
 
 fn pick<'a>(rng: &mut SplitMix64, xs: &[&'a str]) -> &'a str {
     xs[rng.below(xs.len() as u32) as usize]
@@ -40,7 +101,10 @@ fn typo(rng: &mut SplitMix64, s: &str) -> String {
 /// `entities` people, about a third of them with one or two corrupted copies; returns
 /// records with ids `r{n}` (the entity is `e{k}` in `company` for tests only, never used
 /// by matching since it is not read) plus the true duplicate pairs.
-pub(crate) fn sample_people_with_truth(entities: usize, seed: u64) -> (Vec<PersonRecord>, Vec<(u32, u32)>) {
+pub(crate) fn sample_people_with_truth(
+    entities: usize,
+    seed: u64,
+) -> (Vec<PersonRecord>, Vec<(u32, u32)>) {
     let mut rng = SplitMix64::new(seed);
     let mut out = Vec::new();
     let mut truth = Vec::new();
@@ -54,7 +118,12 @@ pub(crate) fn sample_people_with_truth(entities: usize, seed: u64) -> (Vec<Perso
             id: String::new(),
             first_name: Some(first.to_string()),
             last_name: Some(last.to_string()),
-            email: Some(format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), e)),
+            email: Some(format!(
+                "{}.{}{}@example.com",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                e
+            )),
             phone: Some(format!("07700 9{:05}", rng.below(100_000))),
             street: Some(format!("{} {}", 1 + rng.below(200), pick(&mut rng, STREET))),
             city: Some(pick(&mut rng, CITY).to_string()),
@@ -82,7 +151,11 @@ pub(crate) fn sample_people_with_truth(entities: usize, seed: u64) -> (Vec<Perso
                     2 => r.email = None,
                     3 => r.phone = None,
                     4 => r.birth_date = Some(format!("{year:04}-{day:02}-{month:02}")),
-                    5 => r.street = r.street.map(|s| s.replace("Street", "St").replace("Road", "Rd")),
+                    5 => {
+                        r.street = r
+                            .street
+                            .map(|s| s.replace("Street", "St").replace("Road", "Rd"))
+                    }
                     _ => {
                         std::mem::swap(&mut r.first_name, &mut r.last_name);
                     }
@@ -106,9 +179,21 @@ pub(crate) fn sample_people(entities: usize, seed: u64) -> Vec<PersonRecord> {
 fn f1(pairs: &[MatchPair], truth: &[(u32, u32)]) -> (f64, f64, f64) {
     let t: rustc_hash::FxHashSet<(u32, u32)> = truth.iter().copied().collect();
     let tp = pairs.iter().filter(|p| t.contains(&(p.a, p.b))).count() as f64;
-    let precision = if pairs.is_empty() { 1.0 } else { tp / pairs.len() as f64 };
-    let recall = if truth.is_empty() { 1.0 } else { tp / truth.len() as f64 };
-    (precision, recall, 2.0 * precision * recall / (precision + recall).max(1e-12))
+    let precision = if pairs.is_empty() {
+        1.0
+    } else {
+        tp / pairs.len() as f64
+    };
+    let recall = if truth.is_empty() {
+        1.0
+    } else {
+        tp / truth.len() as f64
+    };
+    (
+        precision,
+        recall,
+        2.0 * precision * recall / (precision + recall).max(1e-12),
+    )
 }
 
 #[test]
@@ -126,7 +211,15 @@ fn pipeline_finds_generated_duplicates() {
     .unwrap();
     assert_eq!(
         phases,
-        [Phase::Normalise, Phase::Block, Phase::Compare, Phase::Train, Phase::Score, Phase::Cluster, Phase::Done]
+        [
+            Phase::Normalise,
+            Phase::Block,
+            Phase::Compare,
+            Phase::Train,
+            Phase::Score,
+            Phase::Cluster,
+            Phase::Done
+        ]
     );
     let completeness = outcome.pair_completeness(&truth);
     assert!(completeness > 0.97, "pair completeness {completeness}");
@@ -135,11 +228,15 @@ fn pipeline_finds_generated_duplicates() {
     assert!(outcome.model.training.em_iterations > 1);
     assert!(outcome.stats.reduction_ratio > 0.9);
     assert_eq!(outcome.clusters.assignment.len(), records.len());
-    // Explanations add up to the match weight minus the prior.
+    // Explanations add up to the match weight.
     let sp = outcome.scored_pair(&records, &outcome.pairs[0]);
     let prior = outcome.model.prior();
-    let sum: f64 = sp.explanation.iter().map(|f| f.weight).sum::<f64>() + (prior / (1.0 - prior)).log2();
+    assert!((sp.prior_weight - (prior / (1.0 - prior)).log2()).abs() < 1e-9);
+    let sum: f64 = sp.explanation.iter().map(|f| f.weight).sum::<f64>()
+        + sp.prior_weight
+        + sp.dependence_adjustment;
     assert!((sum - sp.match_weight).abs() < 1e-9);
+    assert_eq!(sp.a, records[outcome.pairs[0].a as usize].id);
 }
 
 #[test]
@@ -160,7 +257,12 @@ fn pipeline_is_deterministic_across_thread_counts() {
     assert_eq!(a.candidates, b.candidates);
     assert_eq!(a.pairs.len(), b.pairs.len());
     assert_eq!(a.clusters, b.clusters);
-    // u sampling is split per thread, so parameters may differ slightly; decisions not.
+    assert_eq!(a.model.training, b.model.training);
+    for (x, y) in a.model.comparisons.iter().zip(&b.model.comparisons) {
+        for (l, k) in x.levels.iter().zip(&y.levels) {
+            assert!((l.u_random - k.u_random).abs() < 1e-12);
+        }
+    }
 }
 
 #[test]
@@ -177,7 +279,11 @@ fn trained_model_can_be_reused() {
         },
     )
     .unwrap();
-    assert_eq!(first.pairs, again.pairs);
+    assert_eq!(first.pairs.len(), again.pairs.len());
+    for (x, y) in first.pairs.iter().zip(&again.pairs) {
+        assert_eq!((x.a, x.b, x.gamma), (y.a, y.b, y.gamma));
+        assert!((x.probability - y.probability).abs() < 1e-9);
+    }
 }
 
 #[test]
@@ -186,7 +292,12 @@ fn labelled_pairs_give_m_directly() {
     let labelled = truth
         .iter()
         .take(40)
-        .map(|&(a, b)| (records[a as usize].id.clone(), records[b as usize].id.clone()))
+        .map(|&(a, b)| {
+            (
+                records[a as usize].id.clone(),
+                records[b as usize].id.clone(),
+            )
+        })
         .collect();
     let outcome = dedupe(
         &records,
@@ -211,8 +322,14 @@ fn bad_input_and_config_are_validation_errors() {
         CrmError::Validation { field, .. } => field,
         other => panic!("unexpected {other:?}"),
     };
-    assert_eq!(field(dedupe(&[r("a"), r("a")], &DedupeConfig::default()).unwrap_err()), "records[1].id");
-    assert_eq!(field(dedupe(&[r("")], &DedupeConfig::default()).unwrap_err()), "records[0].id");
+    assert_eq!(
+        field(dedupe(&[r("a"), r("a")], &DedupeConfig::default()).unwrap_err()),
+        "records[1].id"
+    );
+    assert_eq!(
+        field(dedupe(&[r("")], &DedupeConfig::default()).unwrap_err()),
+        "records[0].id"
+    );
     let bad = |c: DedupeConfig| field(dedupe(&[r("a")], &c).unwrap_err());
     assert_eq!(
         bad(DedupeConfig {
@@ -255,4 +372,42 @@ fn empty_and_tiny_inputs() {
     }];
     let out = dedupe(&one, &DedupeConfig::default()).unwrap();
     assert_eq!(out.clusters.assignment, vec![0]);
+}
+
+#[test]
+fn random_pair_scoring_finds_duplicates_too() {
+    let (records, truth) = sample_people_with_truth(1500, 17);
+    let config = DedupeConfig {
+        training: TrainingOptions {
+            u_source: USource::RandomPairs,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let outcome = dedupe(&records, &config).unwrap();
+    assert_eq!(outcome.model.u_source, USource::RandomPairs);
+    assert!(outcome.model.random_match_probability < 0.01);
+    let (_, r, _) = f1(&outcome.pairs, &truth);
+    assert!(r > 0.9, "recall {r}");
+    let sp = outcome.scored_pair(&records, &outcome.pairs[0]);
+    // Two classes: the explanation is the whole weight.
+    assert!(sp.dependence_adjustment.abs() < 1e-9);
+}
+
+#[test]
+fn index_from_outcome_reuses_normalised_records() {
+    let records = sample_people(300, 4);
+    let config = DedupeConfig::default();
+    let outcome = dedupe(&records, &config).unwrap();
+    let expected: Vec<(u32, u32)> = outcome.pairs.iter().map(|p| (p.a, p.b)).collect();
+    let index = DedupeIndex::from_outcome(&records, outcome, &config).unwrap();
+    assert_eq!(index.len(), records.len());
+    for &(a, b) in &expected {
+        let found = index.matches_for(&records[a as usize]);
+        assert!(found.iter().any(|m| m.b == records[b as usize].id));
+    }
+    assert!(
+        DedupeIndex::from_outcome(&records[..10], dedupe(&records, &config).unwrap(), &config)
+            .is_err()
+    );
 }
