@@ -180,7 +180,7 @@ fn bench(c: &mut Criterion) {
                 .expect("schema");
             let sep = if url.contains('?') { '&' } else { '?' };
             let s = crm::postgres::PgStore::connect(&format!(
-                "{url}{sep}options=-csearch_path%3D{schema}"
+                "{url}{sep}options=-csearch_path%3D{schema}%2Cpublic"
             ))
             .await
             .expect("connect");
