@@ -611,126 +611,114 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     customer_consents.push((from, c));
                 }
             }
-            for l in self
-                .read_all::<Lead>(
-                    actor,
-                    LeadFilter {
-                        converted_customer_id: customer_id,
-                        ..Default::default()
-                    },
-                    false,
-                )
-                .await?
-            {
-                let mut after = l.clone();
-                after.converted_customer_id = Some(sid);
-                b.update(&l, after, Some(from));
-            }
-            for d in self
-                .read_all::<Deal>(
-                    actor,
-                    DealFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false,
-                )
-                .await?
-            {
-                let mut after = d.clone();
-                after.customer_id = Some(sid);
-                b.update(&d, after, Some(from));
-            }
-            for c in self
-                .read_all::<StageChange>(
-                    actor,
-                    StageChangeFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false,
-                )
-                .await?
-            {
-                let mut after = c.clone();
-                after.customer_id = Some(sid);
-                b.update(&c, after, Some(from));
-            }
-            self.repoint_links::<Activity>(
+            let filter = LeadFilter {
+                converted_customer_id: customer_id,
+                ..Default::default()
+            };
+            self.repoint(
                 actor,
-                ActivityFilter {
-                    links,
-                    ..Default::default()
-                },
-                |a| &mut a.links,
-                sid,
+                filter,
+                |r: &mut Lead| r.converted_customer_id = Some(sid),
                 from,
                 &mut b,
             )
             .await?;
-            self.repoint_links::<Interaction>(
+            let filter = DealFilter {
+                customer_id,
+                ..Default::default()
+            };
+            self.repoint(
                 actor,
-                InteractionFilter {
-                    links,
-                    ..Default::default()
-                },
-                |a| &mut a.links,
-                sid,
+                filter,
+                |r: &mut Deal| r.customer_id = Some(sid),
                 from,
                 &mut b,
             )
             .await?;
-            self.repoint_links::<Note>(
+            let filter = StageChangeFilter {
+                customer_id,
+                ..Default::default()
+            };
+            self.repoint(
                 actor,
-                NoteFilter {
-                    links,
-                    ..Default::default()
-                },
-                |a| &mut a.links,
-                sid,
+                filter,
+                |r: &mut StageChange| r.customer_id = Some(sid),
                 from,
                 &mut b,
             )
             .await?;
-            self.repoint_links::<FollowUp>(
+            let filter = ActivityFilter {
+                links,
+                ..Default::default()
+            };
+            self.repoint(
                 actor,
-                FollowUpFilter {
-                    links,
-                    ..Default::default()
-                },
-                |a| &mut a.links,
-                sid,
+                filter,
+                |r: &mut Activity| r.links.customer_id = Some(sid),
                 from,
                 &mut b,
             )
             .await?;
-            self.repoint_links::<Attachment>(
+            let filter = InteractionFilter {
+                links,
+                ..Default::default()
+            };
+            self.repoint(
                 actor,
-                AttachmentFilter {
-                    links,
-                    ..Default::default()
-                },
-                |a| &mut a.links,
-                sid,
+                filter,
+                |r: &mut Interaction| r.links.customer_id = Some(sid),
                 from,
                 &mut b,
             )
             .await?;
-            for o in self
-                .read_all::<OwnedItem>(
-                    actor,
-                    OwnedItemFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false,
-                )
-                .await?
-            {
-                let mut after = o.clone();
-                after.customer_id = sid;
-                b.update(&o, after, Some(from));
-            }
+            let filter = NoteFilter {
+                links,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut Note| r.links.customer_id = Some(sid),
+                from,
+                &mut b,
+            )
+            .await?;
+            let filter = FollowUpFilter {
+                links,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut FollowUp| r.links.customer_id = Some(sid),
+                from,
+                &mut b,
+            )
+            .await?;
+            let filter = AttachmentFilter {
+                links,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut Attachment| r.links.customer_id = Some(sid),
+                from,
+                &mut b,
+            )
+            .await?;
+            let filter = OwnedItemFilter {
+                customer_id,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut OwnedItem| r.customer_id = sid,
+                from,
+                &mut b,
+            )
+            .await?;
             let from_ref = EntityRef::new(EntityKind::Customer, from.into());
             for a in self
                 .read_all::<TagAssignment>(
@@ -853,12 +841,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         })
     }
 
-    async fn repoint_links<E: Entity>(
+    /// Re-points every row of `E` matching `filter` (rows of the merged customer `from`)
+    /// with `set`.
+    async fn repoint<E: Entity>(
         &self,
         actor: &Actor,
         filter: E::Filter,
-        links: impl Fn(&mut E) -> &mut Links,
-        to: CustomerId,
+        set: impl Fn(&mut E),
         from: CustomerId,
         b: &mut Builder,
     ) -> Result<()>
@@ -867,7 +856,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     {
         for row in self.read_all::<E>(actor, filter, false).await? {
             let mut after = row.clone();
-            links(&mut after).customer_id = Some(to);
+            set(&mut after);
             b.update(&row, after, Some(from));
         }
         Ok(())
