@@ -293,34 +293,35 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             })
             .await?;
             let mut companies: HashMap<CustomerId, Option<String>> = HashMap::new();
+            let mut locations: HashMap<CustomerId, Vec<Location>> = HashMap::new();
             if want(EntityKind::Customer) {
-                let mut locations: HashMap<CustomerId, Vec<Location>> = HashMap::new();
                 self.each_page::<Location>(actor, |page| {
                     for l in page {
                         locations.entry(l.customer_id).or_default().push(l);
                     }
                 })
                 .await?;
-                self.each_page::<Customer>(actor, |page| {
-                    for c in page {
-                        let pts = points.get(&c.id.into()).map_or(&[][..], Vec::as_slice);
-                        let locs = locations.get(&c.id).map_or(&[][..], Vec::as_slice);
-                        out.push(customer_person_record(&c, pts, locs));
-                    }
-                })
-                .await?;
             }
-            if want(EntityKind::Contact) {
-                self.each_page::<Customer>(actor, |page| {
-                    for c in page {
+            // One pass over the customers: their own records and, for contacts, the
+            // company each contact works for.
+            self.each_page::<Customer>(actor, |page| {
+                for c in page {
+                    if want(EntityKind::Contact) {
                         let company = match c.kind {
                             CustomerKind::Company => Some(c.name.clone()),
                             CustomerKind::Person => c.company_name.clone(),
                         };
                         companies.insert(c.id, company);
                     }
-                })
-                .await?;
+                    if want(EntityKind::Customer) {
+                        let pts = points.get(&c.id.into()).map_or(&[][..], Vec::as_slice);
+                        let locs = locations.get(&c.id).map_or(&[][..], Vec::as_slice);
+                        out.push(customer_person_record(&c, pts, locs));
+                    }
+                }
+            })
+            .await?;
+            if want(EntityKind::Contact) {
                 self.each_page::<Contact>(actor, |page| {
                     for c in page {
                         let pts = points.get(&c.id.into()).map_or(&[][..], Vec::as_slice);
