@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release --example dedupe_csv -- --input people.csv --output pairs.csv \
 //!     [--clusters clusters.csv] [--threshold P] [--region GB] [--threads N] \
-//!     [--model-out model.json] [--model-in model.json] [--max-block-size N] [--window N]
+//!     [--model-out model.json] [--model-in model.json] [--max-block-size N] [--window N] \
+//!     [--truth truth.csv]
 //! ```
 //!
 //! The input has a header with `id` and any of `first_name, last_name, full_name, email,
@@ -11,7 +12,9 @@
 //! national_id` (other columns are ignored, empty cells are missing). The output lists
 //! `id_a,id_b,probability` for every pair at or above the threshold; `--clusters` writes
 //! `id,cluster_id` for every record. Phase times, blocking statistics and the peak
-//! resident memory go to standard error.
+//! resident memory go to standard error. With `--truth` (`id,entity_id`, as `crm-synth
+//! generate` writes it) the pair completeness of blocking (the share of true pairs among the
+//! candidates) is printed too.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,7 +25,7 @@ use crm::dedupe::{dedupe_with_progress, DedupeConfig, Model, PersonRecord, Phase
 const USAGE: &str =
     "usage: dedupe_csv --input people.csv --output pairs.csv [--clusters clusters.csv] \
 [--threshold P] [--region GB] [--threads N] [--model-out model.json] [--model-in model.json] \
-[--max-block-size N] [--window N]";
+[--max-block-size N] [--window N] [--truth truth.csv]";
 
 struct Args {
     input: String,
@@ -35,6 +38,7 @@ struct Args {
     model_in: Option<String>,
     max_block_size: Option<usize>,
     window: Option<usize>,
+    truth: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
         model_in: None,
         max_block_size: None,
         window: None,
+        truth: None,
     };
     let mut i = 0;
     while i < raw.len() {
@@ -81,6 +86,7 @@ fn parse_args() -> Result<Args, String> {
                 )
             }
             "--region" => a.region = Some(value),
+            "--truth" => a.truth = Some(value),
             "--threads" => {
                 a.threads = value
                     .parse()
@@ -178,6 +184,37 @@ fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every pair of records (by index, lower first) that `truth` (`id,entity_id`) says are one
+/// entity.
+fn read_true_pairs(path: &str, records: &[PersonRecord]) -> Result<Vec<(u32, u32)>, String> {
+    let index: std::collections::HashMap<&str, u32> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i as u32))
+        .collect();
+    let mut rd = csv::Reader::from_path(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut by_entity: std::collections::HashMap<String, Vec<u32>> = Default::default();
+    for row in rd.records() {
+        let row = row.map_err(|e| format!("{path}: {e}"))?;
+        let (Some(id), Some(entity)) = (row.get(0), row.get(1)) else {
+            return Err(format!("{path}: a row lacks id or entity_id"));
+        };
+        if let Some(&i) = index.get(id) {
+            by_entity.entry(entity.to_string()).or_default().push(i);
+        }
+    }
+    let mut pairs = Vec::new();
+    for members in by_entity.values_mut() {
+        members.sort_unstable();
+        for (k, &a) in members.iter().enumerate() {
+            for &b in &members[k + 1..] {
+                pairs.push((a, b));
+            }
+        }
+    }
+    Ok(pairs)
 }
 
 fn run() -> Result<(), String> {
@@ -281,6 +318,15 @@ fn run() -> Result<(), String> {
             r.blocks,
             r.largest_block,
             r.oversized_blocks
+        );
+    }
+    if let Some(path) = &args.truth {
+        let true_pairs = read_true_pairs(path, &records)?;
+        let _ = writeln!(
+            err,
+            "pair completeness: {:.4} of {} true pairs are candidates",
+            outcome.pair_completeness(&true_pairs),
+            true_pairs.len()
         );
     }
     let m = &outcome.model;
