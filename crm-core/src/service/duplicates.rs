@@ -117,8 +117,11 @@ pub struct ScanReport {
     pub stats: BlockingStats,
     /// The threshold applied.
     pub threshold: f64,
-    /// Whether a model was trained (and saved) by this scan.
+    /// Whether a model was trained by this scan.
     pub trained: bool,
+    /// Whether that model was saved in the tenant's settings (enough records, see
+    /// [`crate::CrmConfig::dedupe_min_training_records`]).
+    pub model_saved: bool,
 }
 
 /// What creating a customer does when it probably duplicates a stored record.
@@ -401,6 +404,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 split_by_guard: outcome.clusters.split.contains(&id),
             });
         }
+        let model_saved = trained && records.len() >= self.config().dedupe_min_training_records;
         let report = ScanReport {
             records: records.len(),
             pairs,
@@ -408,8 +412,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             stats: outcome.stats.clone(),
             threshold: outcome.threshold,
             trained,
+            model_saved,
         };
-        if trained {
+        if model_saved {
             let mut settings = settings;
             settings.dedupe_model = Some(outcome.model.clone());
             self.save_model(actor, settings, now).await?;
@@ -471,9 +476,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             None => {
                 let config = self.dedupe_config(None, 1);
                 let outcome = dedupe::dedupe(&records, &config)?;
-                let mut settings = settings;
-                settings.dedupe_model = Some(outcome.model.clone());
-                self.save_model(actor, settings, now).await?;
+                if records.len() >= self.config().dedupe_min_training_records {
+                    let mut settings = settings;
+                    settings.dedupe_model = Some(outcome.model.clone());
+                    self.save_model(actor, settings, now).await?;
+                }
                 DedupeIndex::from_outcome(&records, outcome, &config)?
             }
         };

@@ -50,13 +50,27 @@ use crate::store::{
 pub const MAX_RETRIES: usize = 3;
 
 /// Tenant-independent settings of the service.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CrmConfig {
     /// Region (ISO-3166 alpha-2) phone numbers without `+` are read in.
     pub default_phone_region: Option<String>,
     /// How external events advance deals; `None` uses [`default_external_mapping`].
     pub external_mapping:
         Option<std::collections::HashMap<crate::store::ExternalEventKind, ExternalTarget>>,
+    /// A duplicate-detection model trained on fewer records than this is used but not
+    /// saved in the tenant's settings (a young tenant's model would otherwise be kept after
+    /// the tenant has grown); the next scan or index build trains again. Default 1,000.
+    pub dedupe_min_training_records: usize,
+}
+
+impl Default for CrmConfig {
+    fn default() -> Self {
+        Self {
+            default_phone_region: None,
+            external_mapping: None,
+            dedupe_min_training_records: 1_000,
+        }
+    }
 }
 
 /// The CRM service over a store `S` (a concrete store or `dyn CrmStore`).
