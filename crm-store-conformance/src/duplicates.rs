@@ -400,4 +400,27 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         found.iter().any(|m| m.entity == cref(theo)),
         "restored record not indexed"
     );
+
+    // A customer written past the service (another process, say) reaches the index at
+    // the next refresh.
+    let outside = person_with(
+        &store,
+        a.tenant,
+        "Theodore",
+        "Vanderbilt",
+        "teddy.vanderbilt@else.example",
+        "+44 113 496 0555",
+        "Leeds",
+    )
+    .await;
+    let found = crm.matches_for(&a, &probe, at(24)).await.expect("lookup");
+    assert!(!found.iter().any(|m| m.entity == cref(&outside)));
+    crm.refresh_duplicate_index(&a, at(25))
+        .await
+        .expect("refresh");
+    let found = crm.matches_for(&a, &probe, at(26)).await.expect("lookup");
+    assert!(
+        found.iter().any(|m| m.entity == cref(&outside)),
+        "{found:?}"
+    );
 }
