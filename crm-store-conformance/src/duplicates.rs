@@ -336,7 +336,6 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
     assert!(done.duplicates.is_empty());
 
     // A lead of Margaret with a typo-free name and a local phone links to her customer.
-    let (margaret, _) = &planted[1];
     let mut l = lead(a.tenant, "Margaret", "Okonkwo");
     l.phone = Some(Phone::parse("0161 496 0000", Some("GB")).expect("phone"));
     l.email = Some(Email::parse("maggie.o@elsewhere.example").expect("email"));
@@ -361,7 +360,6 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         "linked to {:?}",
         converted.customer
     );
-    let _ = margaret;
 
     // Merging the planted pair: the merged record leaves the index, and an unmerge brings
     // it back.

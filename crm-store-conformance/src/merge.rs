@@ -267,7 +267,6 @@ pub async fn merge_unmerge_case(store: Store, seed: u64) {
         for c in &customers {
             assert_eq!(after.contains_key(&eref(c)), c.id == sid, "seed {seed}");
         }
-        let survivor_ref = EntityRef::new(EntityKind::Customer, sid.into());
         for (r, row) in &before {
             if r.kind == EntityKind::Customer {
                 continue;
@@ -290,7 +289,6 @@ pub async fn merge_unmerge_case(store: Store, seed: u64) {
                 }
             }
         }
-        let _ = survivor_ref;
         assert_primaries_unique(&after, seed);
 
         crm.unmerge(&a, out.record.id, at(30_000))

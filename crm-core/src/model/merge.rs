@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::{CrmError, Result};
 use crate::id::{MergeId, TenantId, UserId};
 use crate::store::{
-    impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, Record, SortKey, SortValue,
+    impl_entity, EntityFilter, EntityKind, EntityRules, Record, SortKey, SortValue,
 };
 
 /// What a merge did to one row.
@@ -62,13 +62,6 @@ pub struct MergeRecord {
     pub undone_at: Option<DateTime<Utc>>,
     /// Who undid it.
     pub undone_by: Option<UserId>,
-}
-
-impl MergeRecord {
-    /// Whether the merge touched `target`.
-    pub fn touches(&self, target: EntityRef) -> bool {
-        self.touched.iter().any(|t| t.before.entity_ref() == target)
-    }
 }
 
 impl EntityRules for MergeRecord {

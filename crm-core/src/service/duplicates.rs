@@ -32,6 +32,44 @@ pub(crate) struct DuplicateIndexes {
     by_tenant: Mutex<HashMap<TenantId, Arc<RwLock<DedupeIndex>>>>,
 }
 
+impl DuplicateIndexes {
+    /// The tenant's index, if built.
+    fn get(&self, tenant: TenantId) -> Result<Option<Arc<RwLock<DedupeIndex>>>> {
+        Ok(self
+            .by_tenant
+            .lock()
+            .map_err(poisoned)?
+            .get(&tenant)
+            .cloned())
+    }
+
+    /// Replaces the tenant's index.
+    fn put(&self, tenant: TenantId, index: DedupeIndex) -> Result<()> {
+        self.by_tenant
+            .lock()
+            .map_err(poisoned)?
+            .insert(tenant, Arc::new(RwLock::new(index)));
+        Ok(())
+    }
+
+    /// Drops the tenant's index.
+    fn forget(&self, tenant: TenantId) -> Result<()> {
+        self.by_tenant.lock().map_err(poisoned)?.remove(&tenant);
+        Ok(())
+    }
+
+    /// The tenant's index: `index` unless another caller stored one first.
+    fn get_or_put(&self, tenant: TenantId, index: DedupeIndex) -> Result<Arc<RwLock<DedupeIndex>>> {
+        Ok(Arc::clone(
+            self.by_tenant
+                .lock()
+                .map_err(poisoned)?
+                .entry(tenant)
+                .or_insert_with(|| Arc::new(RwLock::new(index))),
+        ))
+    }
+}
+
 impl std::fmt::Debug for DuplicateIndexes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DuplicateIndexes")
@@ -420,11 +458,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             self.save_model(actor, settings, now).await?;
         }
         let index = DedupeIndex::from_outcome(&records, outcome, &config)?;
-        self.duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .insert(actor.tenant, Arc::new(RwLock::new(index)));
+        self.duplicate_indexes().put(actor.tenant, index)?;
         Ok(report)
     }
 
@@ -445,11 +479,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Rebuilds the tenant's duplicate index from the store (with the saved model, or a
     /// newly trained and saved one).
     pub async fn refresh_duplicate_index(&self, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
-        self.duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .remove(&actor.tenant);
+        self.duplicate_indexes().forget(actor.tenant)?;
         self.tenant_index(actor, now).await.map(|_| ())
     }
 
@@ -459,14 +489,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Arc<RwLock<DedupeIndex>>> {
-        if let Some(i) = self
-            .duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .get(&actor.tenant)
-        {
-            return Ok(Arc::clone(i));
+        if let Some(index) = self.duplicate_indexes().get(actor.tenant)? {
+            return Ok(index);
         }
         let kinds = ScanOptions::default().kinds;
         let records = self.duplicate_candidates(actor, &kinds).await?;
@@ -484,14 +508,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 DedupeIndex::from_outcome(&records, outcome, &config)?
             }
         };
-        let index = Arc::new(RwLock::new(index));
-        self.duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .entry(actor.tenant)
-            .or_insert_with(|| Arc::clone(&index));
-        Ok(index)
+        self.duplicate_indexes().get_or_put(actor.tenant, index)
     }
 
     /// Stored records (customers, contacts, open leads) that probably are the same person
@@ -536,8 +553,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         customer.created_at = now;
         customer.updated_at = now;
         crate::store::EntityRules::validate(&customer)?;
-        let mut cs = ChangeSet::new().insert(customer.clone());
-        for (i, mut p) in points.into_iter().enumerate() {
+        let mut points = points;
+        for (i, p) in points.iter_mut().enumerate() {
             if p.customer_id != customer.id {
                 return Err(CrmError::validation(
                     format!("points[{i}].customer_id"),
@@ -545,10 +562,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 ));
             }
             p.tenant_id = actor.tenant;
-            crate::store::EntityRules::validate(&p)?;
-            cs.push_insert(p);
+            crate::store::EntityRules::validate(&*p)?;
         }
-        for (i, mut l) in locations.into_iter().enumerate() {
+        let mut locations = locations;
+        for (i, l) in locations.iter_mut().enumerate() {
             if l.customer_id != customer.id {
                 return Err(CrmError::validation(
                     format!("locations[{i}].customer_id"),
@@ -556,32 +573,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 ));
             }
             l.tenant_id = actor.tenant;
-            crate::store::EntityRules::validate(&l)?;
-            cs.push_insert(l);
+            crate::store::EntityRules::validate(&*l)?;
         }
-        let record = {
-            let pts: Vec<ContactPoint> = cs
-                .changes
-                .iter()
-                .filter_map(|c| match c {
-                    crate::store::Change::Insert(crate::store::Record::ContactPoint(p)) => {
-                        Some(p.clone())
-                    }
-                    _ => None,
-                })
-                .collect();
-            let locs: Vec<Location> = cs
-                .changes
-                .iter()
-                .filter_map(|c| match c {
-                    crate::store::Change::Insert(crate::store::Record::Location(l)) => {
-                        Some(l.clone())
-                    }
-                    _ => None,
-                })
-                .collect();
-            customer_person_record(&customer, &pts, &locs)
-        };
+        let record = customer_person_record(&customer, &points, &locations);
+        let mut cs = ChangeSet::new().insert(customer.clone());
+        points.into_iter().for_each(|p| cs.push_insert(p));
+        locations.into_iter().for_each(|l| cs.push_insert(l));
         let duplicates = match policy {
             DuplicatePolicy::Ignore => Vec::new(),
             _ => self.matches_for(actor, &record, now).await?,
@@ -625,14 +622,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Adds or replaces a record in the tenant's index, if the index is built.
     pub(crate) fn index_record(&self, tenant: TenantId, record: &PersonRecord) -> Result<()> {
-        let index = self
-            .duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .get(&tenant)
-            .cloned();
-        if let Some(index) = index {
+        if let Some(index) = self.duplicate_indexes().get(tenant)? {
             index.write().map_err(poisoned)?.insert(record)?;
         }
         Ok(())
@@ -640,14 +630,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Removes records from the tenant's index, if the index is built.
     pub(crate) fn unindex(&self, tenant: TenantId, refs: &[EntityRef]) -> Result<()> {
-        let index = self
-            .duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .get(&tenant)
-            .cloned();
-        if let Some(index) = index {
+        if let Some(index) = self.duplicate_indexes().get(tenant)? {
             let mut index = index.write().map_err(poisoned)?;
             for r in refs {
                 index.remove(&record_id(*r));
@@ -663,13 +646,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         customers: &[CustomerId],
     ) -> Result<()> {
-        let built = self
-            .duplicate_indexes()
-            .by_tenant
-            .lock()
-            .map_err(poisoned)?
-            .contains_key(&actor.tenant);
-        if !built {
+        if self.duplicate_indexes().get(actor.tenant)?.is_none() {
             return Ok(());
         }
         for &id in customers {

@@ -170,41 +170,31 @@ fn completeness(obj: &Map<String, Value>) -> usize {
 }
 
 fn choose_survivor(customers: &[Customer], rule: SurvivorRule) -> Result<usize> {
-    let pick = |key: &dyn Fn(&Customer) -> (i64, i64)| {
-        (0..customers.len())
-            .max_by_key(|&i| key(&customers[i]))
-            .unwrap_or(0)
-    };
+    use std::cmp::Reverse;
+    let indexes = 0..customers.len();
     Ok(match rule {
-        SurvivorRule::Given(id) => customers.iter().position(|c| c.id == id).ok_or_else(|| {
-            CrmError::validation("survivor", "must be one of the customers being merged")
-        })?,
-        SurvivorRule::Oldest => {
-            pick(&|c| (-c.created_at.timestamp_nanos_opt().unwrap_or(i64::MAX), 0))
+        SurvivorRule::Given(id) => {
+            Some(customers.iter().position(|c| c.id == id).ok_or_else(|| {
+                CrmError::validation("survivor", "must be one of the customers being merged")
+            })?)
         }
-        SurvivorRule::MostRecentActivity => pick(&|c| {
-            let last = c.last_contact_at.unwrap_or(c.updated_at);
-            (
-                last.timestamp_nanos_opt().unwrap_or(i64::MIN),
-                c.updated_at.timestamp_nanos_opt().unwrap_or(i64::MIN),
-            )
+        SurvivorRule::Oldest => indexes.max_by_key(|&i| Reverse(customers[i].created_at)),
+        SurvivorRule::MostRecentActivity => indexes.max_by_key(|&i| {
+            let c = &customers[i];
+            (c.last_contact_at.unwrap_or(c.updated_at), c.updated_at)
         }),
         SurvivorRule::MostComplete => {
-            let mut best = 0;
-            let mut best_key = (0usize, i64::MIN);
-            for (i, c) in customers.iter().enumerate() {
-                let key = (
-                    completeness(&to_object(c)?),
-                    -c.created_at.timestamp_nanos_opt().unwrap_or(i64::MAX),
-                );
-                if i == 0 || key > best_key {
-                    best = i;
-                    best_key = key;
-                }
-            }
-            best
+            let complete: Vec<usize> = customers
+                .iter()
+                .map(|c| to_object(c).map(|o| completeness(&o)))
+                .collect::<Result<_>>()?;
+            // Reversed, so the first of equally complete (and equally old) ones wins.
+            indexes
+                .rev()
+                .max_by_key(|&i| (complete[i], Reverse(customers[i].created_at)))
         }
-    })
+    }
+    .unwrap_or(0))
 }
 
 /// The survivor's fields after applying the rules; `order` is survivor first.
@@ -647,66 +637,21 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 &mut b,
             )
             .await?;
-            let filter = ActivityFilter {
-                links,
-                ..Default::default()
-            };
-            self.repoint(
-                actor,
-                filter,
-                |r: &mut Activity| r.links.customer_id = Some(sid),
-                from,
-                &mut b,
-            )
-            .await?;
-            let filter = InteractionFilter {
-                links,
-                ..Default::default()
-            };
-            self.repoint(
-                actor,
-                filter,
-                |r: &mut Interaction| r.links.customer_id = Some(sid),
-                from,
-                &mut b,
-            )
-            .await?;
-            let filter = NoteFilter {
-                links,
-                ..Default::default()
-            };
-            self.repoint(
-                actor,
-                filter,
-                |r: &mut Note| r.links.customer_id = Some(sid),
-                from,
-                &mut b,
-            )
-            .await?;
-            let filter = FollowUpFilter {
-                links,
-                ..Default::default()
-            };
-            self.repoint(
-                actor,
-                filter,
-                |r: &mut FollowUp| r.links.customer_id = Some(sid),
-                from,
-                &mut b,
-            )
-            .await?;
-            let filter = AttachmentFilter {
-                links,
-                ..Default::default()
-            };
-            self.repoint(
-                actor,
-                filter,
-                |r: &mut Attachment| r.links.customer_id = Some(sid),
-                from,
-                &mut b,
-            )
-            .await?;
+            // Rows linked to the customer through `Links`.
+            macro_rules! repoint_links {
+                ($($kind:ident => $filter:ident),*) => {$(
+                    let filter = $filter { links, ..Default::default() };
+                    let set = |r: &mut $kind| r.links.customer_id = Some(sid);
+                    self.repoint(actor, filter, set, from, &mut b).await?;
+                )*};
+            }
+            repoint_links!(
+                Activity => ActivityFilter,
+                Interaction => InteractionFilter,
+                Note => NoteFilter,
+                FollowUp => FollowUpFilter,
+                Attachment => AttachmentFilter
+            );
             let filter = OwnedItemFilter {
                 customer_id,
                 ..Default::default()
