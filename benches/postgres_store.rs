@@ -225,7 +225,7 @@ fn search_upsert(tenant: TenantId, rows: &[Row]) -> Stmt {
         .iter()
         .map(|r| (r.customer.id.into(), document(r)))
         .collect();
-    crm_sql::upsert_search_many(tenant, &docs)
+    crm_sql::upsert_search_many(tenant, &docs, crm_sql::Dialect::Postgres)
         .expect("upsert_search_many")
         .build_sqlx(PostgresQueryBuilder)
 }
@@ -486,7 +486,7 @@ async fn insert_raw(
                     (id, customer_document(c, cs, ps))
                 })
                 .collect();
-            let st = crm_sql::upsert_search_many(tenant, &docs)
+            let st = crm_sql::upsert_search_many(tenant, &docs, crm_sql::Dialect::Postgres)
                 .expect("upsert")
                 .build_sqlx(PostgresQueryBuilder);
             s.refresh += t.elapsed();

@@ -598,7 +598,10 @@ fn cpu_costs(rows: &[Row]) {
                     .build_rusqlite(SqliteQueryBuilder),
             );
         }
-        black_box(crm_sql::upsert_search(tenant, cid, doc).build_rusqlite(SqliteQueryBuilder));
+        black_box(
+            crm_sql::upsert_search(tenant, cid, doc, crm_sql::Dialect::Sqlite)
+                .build_rusqlite(SqliteQueryBuilder),
+        );
     }
     let build = start.elapsed();
 

@@ -267,9 +267,44 @@ pub const SEARCH_VIEW: &str = "customer_search_fenced";
 /// SQLite FTS5 (trigram) index over [`SEARCH_TABLE`].
 pub const FTS_TABLE: &str = "customer_fts";
 
+/// Width, in characters, of the windows PostgreSQL's `customer_search.grams` column holds
+/// (migration 0006).
+pub const SEARCH_GRAM_WIDTH: usize = 4;
+
+/// The distinct [`SEARCH_GRAM_WIDTH`]-character windows of `text` that contain no space,
+/// sorted.
+fn windows(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut grams: Vec<String> = chars
+        .windows(SEARCH_GRAM_WIDTH)
+        .filter(|w| !w.contains(&' '))
+        .map(|w| w.iter().collect())
+        .collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// The value of PostgreSQL's `customer_search.grams` for a search document: its distinct
+/// [`SEARCH_GRAM_WIDTH`]-character windows without a space, sorted, joined by single
+/// spaces (migration 0006 computes the same for documents written before it).
+pub fn document_grams(doc: &str) -> String {
+    windows(doc).join(" ")
+}
+
+/// The windows of `term` that [`document_grams`] would hold for any document containing
+/// it, or `None` when there are none (a term shorter than [`SEARCH_GRAM_WIDTH`], say), in
+/// which case the grams index cannot narrow the search.
+pub fn search_grams(term: &str) -> Option<Vec<String>> {
+    let grams = windows(term);
+    (!grams.is_empty()).then_some(grams)
+}
+
 /// Customers whose search document contains every term of `text`. SQLite narrows with the
-/// FTS5 trigram index (terms of three or more characters) and confirms with `instr`;
-/// PostgreSQL uses `LIKE '%term%'` (escaped), answered by a pg_trgm GIN index, over the
+/// FTS5 trigram index (terms of three or more characters) and confirms with `instr`.
+/// PostgreSQL narrows a term with [`search_grams`] by the GIN index on
+/// `string_to_array(grams, ' ')` (see [`document_grams`]) and confirms with `strpos`; a term too short for that uses
+/// `LIKE '%term%'` (escaped), answered by the pg_trgm GIN index. It reads the
 /// fenced [`SEARCH_VIEW`] in a subquery kept apart by `OFFSET 0`: pulled up into the outer
 /// query, its tenant condition would join the `customer` policy's equivalence class and the
 /// planner would again have to run the policy before `LIKE`.
@@ -314,12 +349,33 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     for t in &terms {
         match dialect {
             Dialect::Sqlite => sub.and_where(cond::contains(dialect, "doc", t)),
-            // `LIKE '%term%'` (case-sensitive in PostgreSQL, so exact substring semantics)
-            // is what a pg_trgm GIN index can answer.
-            Dialect::Postgres => sub.and_where(
-                col("doc")
-                    .like(sea_query::LikeExpr::new(format!("%{}%", escape_like(t))).escape('\\')),
-            ),
+            Dialect::Postgres => {
+                match search_grams(t) {
+                    // All the term's windows among the document's (the grams GIN index), then
+                    // the substring itself; `strpos` is no operator an index answers, so the
+                    // planner does not also intersect the trigram index's long lists.
+                    Some(grams) => {
+                        let windows = |e: SimpleExpr| -> SimpleExpr {
+                            Func::cust(ident("string_to_array")).arg(e).arg(" ").into()
+                        };
+                        sub.and_where(windows(col("grams")).binary(
+                            BinOper::Custom("@>"),
+                            windows(Expr::val(grams.join(" ")).into()),
+                        ));
+                        sub.and_where(
+                            Func::cust(ident("strpos"))
+                                .arg(col("doc"))
+                                .arg(Expr::val(t.as_str()))
+                                .gt(0),
+                        )
+                    }
+                    // `LIKE '%term%'` (case-sensitive in PostgreSQL, so exact substring
+                    // semantics) is what a pg_trgm GIN index can answer.
+                    None => sub.and_where(col("doc").like(
+                        sea_query::LikeExpr::new(format!("%{}%", escape_like(t))).escape('\\'),
+                    )),
+                }
+            }
         };
     }
     if dialect == Dialect::Postgres {
@@ -617,22 +673,53 @@ pub fn select_children(
         .to_owned()
 }
 
-/// Inserts or replaces a customer's search document.
-pub fn upsert_search(tenant: TenantId, customer: Uuid, doc: &str) -> InsertStatement {
+/// Inserts or replaces a customer's search document (see [`upsert_search_many`]).
+pub fn upsert_search(
+    tenant: TenantId,
+    customer: Uuid,
+    doc: &str,
+    dialect: Dialect,
+) -> InsertStatement {
+    let mut stmt = search_upsert(dialect);
+    stmt.values_panic(search_row(tenant, customer, doc, dialect));
+    stmt
+}
+
+/// The search table's columns for `dialect`: PostgreSQL also stores the document's
+/// [`document_grams`].
+fn search_columns(dialect: Dialect) -> Vec<Alias> {
+    let mut cols = vec![ident("tenant_id"), ident("customer_id"), ident("doc")];
+    if dialect == Dialect::Postgres {
+        cols.push(ident("grams"));
+    }
+    cols
+}
+
+/// `INSERT INTO customer_search (...) ... ON CONFLICT DO UPDATE` without values.
+fn search_upsert(dialect: Dialect) -> InsertStatement {
+    let cols = search_columns(dialect);
     Query::insert()
         .into_table(ident(SEARCH_TABLE))
-        .columns([ident("tenant_id"), ident("customer_id"), ident("doc")])
-        .values_panic([
-            uuid_value(tenant).into(),
-            Value::from(customer).into(),
-            doc.into(),
-        ])
+        .columns(cols.clone())
         .on_conflict(
             sea_query::OnConflict::columns([ident("tenant_id"), ident("customer_id")])
-                .update_column(ident("doc"))
+                .update_columns(cols.into_iter().skip(2))
                 .to_owned(),
         )
         .to_owned()
+}
+
+/// One row of [`search_columns`].
+fn search_row(tenant: TenantId, customer: Uuid, doc: &str, dialect: Dialect) -> Vec<SimpleExpr> {
+    let mut row: Vec<SimpleExpr> = vec![
+        uuid_value(tenant).into(),
+        Value::from(customer).into(),
+        doc.into(),
+    ];
+    if dialect == Dialect::Postgres {
+        row.push(document_grams(doc).into());
+    }
+    row
 }
 
 /// Removes a customer's search document.
@@ -671,22 +758,15 @@ pub fn select_where_in(
 }
 
 /// Inserts or replaces the search documents of several customers in one statement.
-pub fn upsert_search_many(tenant: TenantId, docs: &[(Uuid, String)]) -> Result<InsertStatement> {
-    let mut stmt = Query::insert();
-    stmt.into_table(ident(SEARCH_TABLE))
-        .columns([ident("tenant_id"), ident("customer_id"), ident("doc")])
-        .on_conflict(
-            sea_query::OnConflict::columns([ident("tenant_id"), ident("customer_id")])
-                .update_column(ident("doc"))
-                .to_owned(),
-        );
+pub fn upsert_search_many(
+    tenant: TenantId,
+    docs: &[(Uuid, String)],
+    dialect: Dialect,
+) -> Result<InsertStatement> {
+    let mut stmt = search_upsert(dialect);
     for (customer, doc) in docs {
-        stmt.values([
-            uuid_value(tenant).into(),
-            Value::from(*customer).into(),
-            doc.as_str().into(),
-        ])
-        .map_err(|err| CrmError::validation("doc", format!("column mismatch: {err}")))?;
+        stmt.values(search_row(tenant, *customer, doc, dialect))
+            .map_err(|err| CrmError::validation("doc", format!("column mismatch: {err}")))?;
     }
     Ok(stmt)
 }
@@ -798,4 +878,50 @@ pub fn decode_event(
             )
         })?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn grams_are_the_distinct_space_free_windows() {
+        assert_eq!(document_grams("abcde abcd"), "abcd bcde");
+        assert_eq!(document_grams("abc"), "");
+        assert_eq!(document_grams("山田太郎x"), "山田太郎 田太郎x");
+        assert_eq!(search_grams("abc"), None);
+        assert_eq!(search_grams("a bc d"), None);
+        assert_eq!(
+            search_grams("aaaaa"),
+            Some(vec!["aaaa".to_string()]),
+            "deduplicated"
+        );
+    }
+
+    proptest! {
+        /// A document containing a term holds every window the search asks for, so the
+        /// grams index never loses a match (over a small alphabet with spaces and
+        /// multi-byte characters, so matches and shared windows are common).
+        #[test]
+        fn a_containing_document_holds_the_terms_windows(
+            doc in "[ab ßé山]{0,40}",
+            start in 0usize..40,
+            len in 0usize..12,
+        ) {
+            let chars: Vec<char> = doc.chars().collect();
+            let start = start.min(chars.len());
+            let end = (start + len).min(chars.len());
+            let term: String = chars[start..end].iter().collect();
+            let all = document_grams(&doc);
+            let held: std::collections::BTreeSet<&str> =
+                all.split(' ').filter(|g| !g.is_empty()).collect();
+            if let Some(grams) = search_grams(&term) {
+                for g in &grams {
+                    prop_assert!(held.contains(g.as_str()), "{g:?} of {term:?} not in {doc:?}");
+                    prop_assert_eq!(g.chars().count(), SEARCH_GRAM_WIDTH);
+                }
+            }
+        }
+    }
 }

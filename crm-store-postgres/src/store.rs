@@ -552,7 +552,8 @@ async fn refresh_search_many(
             .collect();
         if !docs.is_empty() {
             let (sql, values) =
-                crm_sql::upsert_search_many(tenant, &docs)?.build_sqlx(PostgresQueryBuilder);
+                crm_sql::upsert_search_many(tenant, &docs, crm_sql::Dialect::Postgres)?
+                    .build_sqlx(PostgresQueryBuilder);
             sqlx::query_with(AssertSqlSafe(sql), values)
                 .execute(&mut **tx)
                 .await

@@ -122,32 +122,18 @@ async fn row_level_security_fences_raw_queries() {
     assert_eq!(docs, 0, "no tenant set: the search view is empty");
 }
 
-/// The store's text search can be answered by the trigram index in the fenced transaction
-/// (row-level security on the search table used to force a scan of the tenant's documents,
-/// because `LIKE` is not leakproof).
-#[tokio::test]
-async fn search_plan_uses_the_trigram_index() {
-    let Some(store) = support::store().await else {
-        return;
-    };
-    let t = TenantId::new();
-    customers(&store, t, 3000).await;
-    // VACUUM flushes the GIN index's pending list, which otherwise makes it look costly.
-    sqlx::query("VACUUM ANALYZE customer_search")
-        .execute(store.pool())
-        .await
-        .expect("analyze");
+/// The plan of a customer page filtered by `text`, in a fenced transaction of `tenant` with
+/// sequential scans off (at test sizes a scan is cheapest; the plan should show which index
+/// answers the search).
+async fn search_plan(store: &PgStore, tenant: TenantId, text: &str) -> String {
     let query = ListQuery::filter(CustomerFilter {
-        text: Some("c1313@t.ex".into()),
+        text: Some(text.into()),
         ..Default::default()
     });
-    let sql = crm_sql::select_page::<Customer>(t, &query, crm_sql::Dialect::Postgres)
+    let sql = crm_sql::select_page::<Customer>(tenant, &query, crm_sql::Dialect::Postgres)
         .expect("statement")
         .to_string(sea_query::PostgresQueryBuilder);
-    let mut tx = store.begin_tenant(t).await.expect("tenant tx");
-    // At this size a sequential scan is cheapest; take it off the table so the plan shows
-    // which index answers the search (reading the table under its policy, the same query
-    // uses the tenant's primary key with `LIKE` as a filter over every document).
+    let mut tx = store.begin_tenant(tenant).await.expect("tenant tx");
     sqlx::query("SET LOCAL enable_seqscan = off")
         .execute(&mut *tx)
         .await
@@ -156,11 +142,197 @@ async fn search_plan_uses_the_trigram_index() {
         .fetch_all(&mut *tx)
         .await
         .expect("explain");
-    let plan = plan.join("\n");
+    plan.join("\n")
+}
+
+/// The store's text search is answered by an index in the fenced transaction (row-level
+/// security on the search table used to force a scan of the tenant's documents, because
+/// neither `LIKE` nor `@>` is leakproof): a term of four or more characters by the index on
+/// the document's four-character windows (schema version 6) and not the trigram index,
+/// whose posting lists are long in large tenants; a three-character term by the trigram
+/// index.
+#[tokio::test]
+async fn search_plans_use_the_grams_and_trigram_indexes() {
+    let Some(store) = support::store().await else {
+        return;
+    };
+    let t = TenantId::new();
+    customers(&store, t, 3000).await;
+    // VACUUM flushes the GIN indexes' pending lists, which otherwise make them look costly.
+    sqlx::query("VACUUM ANALYZE customer_search")
+        .execute(store.pool())
+        .await
+        .expect("analyze");
+    let plan = search_plan(&store, t, "c1313@t.ex").await;
+    assert!(
+        plan.contains("customer_search_grams") && !plan.contains("customer_search_doc_trgm"),
+        "a long term is not answered by the grams index alone:\n{plan}"
+    );
+    let plan = search_plan(&store, t, "313").await;
     assert!(
         plan.contains("customer_search_doc_trgm"),
-        "search plan does not use the trigram index:\n{plan}"
+        "a three-character term does not use the trigram index:\n{plan}"
     );
+}
+
+/// Documents with tricky characters (multi-byte letters, runs of spaces, tabs, quotes,
+/// separators, too short for a window).
+const GRAM_DOCS: &[&str] = &[
+    "",
+    "abc",
+    "abcd",
+    "  a  b  ",
+    "ada lovelace | ada@example.com | 4930123456",
+    "山田太郎 | やまだ | 0312345678",
+    "straße øre ǆemal",
+    "o'brien \\ back\tslash \"quoted\" 50% _x_",
+    "emoji 🙂🙂🙂🙂 text",
+    "aaaa aaaa aaaaa",
+];
+
+/// The grams migration 0006 computes for documents written before it are exactly the ones
+/// the store writes since (`crm_sql::document_grams`): the migration is run from its file
+/// over documents stored by schema version 5.
+#[tokio::test]
+async fn migrated_grams_match_the_stores() {
+    let Some((url, _)) = support::schema().await else {
+        return;
+    };
+    let schema = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE SCHEMA {schema}; SET search_path = {schema}, public"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("schema");
+    for file in [
+        include_str!("../migrations/0001_init.sql"),
+        include_str!("../migrations/0002_outbox.sql"),
+        include_str!("../migrations/0003_tenant_settings.sql"),
+        include_str!("../migrations/0004_search_view.sql"),
+        include_str!("../migrations/0005_merge_record.sql"),
+    ] {
+        sqlx::raw_sql(AssertSqlSafe(file))
+            .execute(&mut conn)
+            .await
+            .expect("migration up to 5");
+    }
+    let tenant = uuid::Uuid::now_v7();
+    for (i, doc) in GRAM_DOCS.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO customer_search (tenant_id, customer_id, doc) VALUES ($1, $2, $3)",
+        )
+        .bind(tenant)
+        .bind(uuid::Uuid::from_u128(i as u128))
+        .bind(*doc)
+        .execute(&mut conn)
+        .await
+        .expect("v5 document");
+    }
+    sqlx::raw_sql(AssertSqlSafe(include_str!(
+        "../migrations/0006_search_grams.sql"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("migration 6");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT doc, grams FROM customer_search ORDER BY customer_id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("grams");
+    assert_eq!(rows.len(), GRAM_DOCS.len());
+    for (doc, grams) in rows {
+        assert_eq!(grams, crm_sql::document_grams(&doc), "document {doc:?}");
+    }
+    // The index expression finds documents by their windows, and only by whole windows.
+    for (windows, expected) in [
+        (vec!["山田太郎"], 1),
+        (vec!["traß", "raße"], 1),
+        (vec!["🙂🙂🙂🙂", "oji "], 0),
+        (vec!["aaaa"], 1),
+        (vec!["田太郎"], 0),
+    ] {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM customer_search WHERE string_to_array(grams, ' ') @> $1",
+        )
+        .bind(&windows)
+        .fetch_one(&mut conn)
+        .await
+        .expect("containment");
+        assert_eq!(found, expected, "{windows:?}");
+    }
+    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut conn)
+        .await
+        .expect("cleanup");
+}
+
+/// Searches through the store find exactly the customers whose document contains every
+/// term, for the tricky documents above and terms cut from them (windows path, trigram
+/// path and too-short terms alike).
+#[tokio::test]
+async fn search_by_grams_keeps_substring_semantics() {
+    let Some(store) = support::store().await else {
+        return;
+    };
+    let t = TenantId::new();
+    let mut cs = ChangeSet::new();
+    let mut names = Vec::new();
+    for (i, doc) in GRAM_DOCS.iter().enumerate() {
+        let c = Customer::company(t, &format!("g{i} {doc}"), now()).expect("customer");
+        names.push((c.id, crm_core::search::customer_document(&c, [], [])));
+        cs = cs.insert(c);
+    }
+    store.apply(t, cs).await.expect("apply");
+    let mut queries: Vec<String> = vec![
+        "山田太".into(),
+        "田太郎".into(),
+        "山田太郎 やまだ".into(),
+        "straße".into(),
+        "raße øre".into(),
+        "o'brien".into(),
+        "\"quoted\"".into(),
+        "50%".into(),
+        "_x_".into(),
+        "🙂🙂🙂🙂".into(),
+        "aaaaa".into(),
+        "aaaaaa".into(),
+        "lovelace ada@exam".into(),
+        "4930123456".into(),
+        "nothing-like-this".into(),
+    ];
+    queries.extend(
+        GRAM_DOCS
+            .iter()
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| d.to_string()),
+    );
+    for q in queries {
+        let terms = crm_core::search::query_terms(&q);
+        let mut expected: Vec<_> = names
+            .iter()
+            .filter(|(_, doc)| crm_core::search::matches(doc, &terms))
+            .map(|(id, _)| *id)
+            .collect();
+        expected.sort();
+        let mut got: Vec<_> = EntityRead::<Customer>::list(
+            &store,
+            t,
+            &ListQuery::filter(CustomerFilter {
+                text: Some(q.clone()),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("search")
+        .items
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+        got.sort();
+        assert_eq!(got, expected, "query {q:?}");
+    }
 }
 
 /// The PostgreSQL and SQLite schemas have the same tables with the same columns.
@@ -207,9 +379,13 @@ async fn schema_matches_sqlite() {
         sqlite.insert(t, cols);
     }
     // SQLite's search table has an integer key for its FTS5 index; PostgreSQL indexes the
-    // document with pg_trgm instead. Everything else is identical.
+    // document with pg_trgm and its four-character windows (`grams`, schema version 6)
+    // instead. Everything else is identical.
     if let Some(cols) = sqlite.get_mut("customer_search") {
         cols.retain(|c| c != "search_id");
+    }
+    if let Some(cols) = pg.get_mut("customer_search") {
+        cols.retain(|c| c != "grams");
     }
     assert_eq!(pg, sqlite);
     assert!(pg.len() >= 18, "{:?}", pg.keys().collect::<Vec<_>>());

@@ -26,6 +26,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0003_tenant_settings.sql"),
     include_str!("../migrations/0004_search_view.sql"),
     include_str!("../migrations/0005_merge_record.sql"),
+    include_str!("../migrations/0006_search_grams.sql"),
 ];
 
 /// The schema version this build of the store writes.
@@ -498,8 +499,8 @@ fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result
     .map(|j| crm_sql::decode(j))
     .collect::<Result<_>>()?;
     let doc = crm_core::search::customer_document(&c, &contacts, &points);
-    let (sql, values) =
-        crm_sql::upsert_search(tenant, customer, &doc).build_rusqlite(SqliteQueryBuilder);
+    let (sql, values) = crm_sql::upsert_search(tenant, customer, &doc, crm_sql::Dialect::Sqlite)
+        .build_rusqlite(SqliteQueryBuilder);
     exec(conn, &sql, &values).map_err(storage)?;
     Ok(())
 }
