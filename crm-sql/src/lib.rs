@@ -358,10 +358,10 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
                         let windows = |e: SimpleExpr| -> SimpleExpr {
                             Func::cust(ident("string_to_array")).arg(e).arg(" ").into()
                         };
-                        sub.and_where(windows(col("grams")).binary(
-                            BinOper::Custom("@>"),
-                            windows(Expr::val(grams.join(" ")).into()),
-                        ));
+                        sub.and_where(
+                            windows(col("grams"))
+                                .binary(BinOper::Custom("@>"), windows(Expr::val(grams.join(" ")))),
+                        );
                         sub.and_where(
                             Func::cust(ident("strpos"))
                                 .arg(col("doc"))
