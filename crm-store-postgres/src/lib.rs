@@ -25,9 +25,17 @@
 //! - **Atomic change sets** in one transaction; optimistic concurrency through `version` in
 //!   the `WHERE` clause; unique violations are `AlreadyExists`; serialization failures and
 //!   deadlocks are retryable `Storage` errors (the service retries them).
-//! - **Search**: each customer's search document lives in `customer_search` with a pg_trgm
-//!   GIN index, queried with `LIKE '%term%'`: the same substring semantics as SQLite's FTS5
-//!   trigram index and the memory store. `LIKE` is not leakproof, so under a row-level
+//! - **Search**: each customer's search document lives in `customer_search` with two GIN
+//!   indexes, and a customer matches when every term occurs in its document: the same
+//!   substring semantics as SQLite's FTS5 trigram index and the memory store. A term of
+//!   four or more characters is narrowed by the document's four-character windows
+//!   (`grams`, written with the document, migration 6; see `crm_sql::document_grams`)
+//!   with `string_to_array(grams, ' ') @> <the term's windows>` and confirmed with
+//!   `strpos(doc, term) > 0`; a shorter term is matched with `LIKE '%term%'` through the
+//!   pg_trgm index. Windows of four characters are much rarer than trigrams, so a name
+//!   search in a tenant of a million customers reads short posting lists (see
+//!   BENCHMARKS.md); the price is a second index to maintain on every document written.
+//!   Neither `LIKE` nor `@>` is leakproof, so under a row-level
 //!   security policy PostgreSQL must evaluate the policy first and cannot use the index;
 //!   searches therefore read `customer_search_fenced` (migration 4), a view owned by the
 //!   tables' owner that applies the same `app.tenant_id` fence itself, in a subquery kept
