@@ -307,11 +307,12 @@ pub fn search_grams(term: &str) -> Option<Vec<&str>> {
 /// Customers whose search document contains every term of `text`. SQLite narrows with the
 /// FTS5 trigram index (terms of three or more characters) and confirms with `instr`.
 /// PostgreSQL narrows a term with [`search_grams`] by the GIN index on
-/// `string_to_array(grams, ' ')` (see [`document_grams`]) and confirms with `strpos`; a term too short for that uses
-/// `LIKE '%term%'` (escaped), answered by the pg_trgm GIN index. It reads the
-/// fenced [`SEARCH_VIEW`] in a subquery kept apart by `OFFSET 0`: pulled up into the outer
-/// query, its tenant condition would join the `customer` policy's equivalence class and the
-/// planner would again have to run the policy before `LIKE`.
+/// `string_to_array(grams, ' ')` (see [`document_grams`]) and confirms with `strpos`; a
+/// term too short for that uses `LIKE '%term%'` (escaped), answered by the pg_trgm GIN
+/// index. It reads the fenced [`SEARCH_VIEW`] in a subquery kept apart by `OFFSET 0`:
+/// pulled up into the outer query, its tenant condition would join the `customer` policy's
+/// equivalence class and the planner would again have to run the policy before `LIKE` and
+/// `@>`, neither of which is leakproof.
 fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     let terms = crm_core::search::query_terms(text);
     let phrases: Vec<String> = terms
