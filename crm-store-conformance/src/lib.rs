@@ -213,6 +213,7 @@ macro_rules! conformance_tests {
                 delete_customer_with_deals_is_refused,
                 service_tenant_isolation,
                 service_optimistic_update,
+                service_update_keeps_created_at,
             ],
             sales: [
                 pipeline_configuration,

@@ -1250,3 +1250,31 @@ pub async fn service_optimistic_update(store: Store) {
         (Some("Steel"), 2, t(1))
     );
 }
+
+/// An update cannot move `created_at`: refused with a `Validation` error naming the field,
+/// nothing written; an update that keeps it goes through.
+pub async fn service_update_keeps_created_at(store: Store) {
+    let (crm, a) = setup(store);
+    let c = company(&crm, &a, "Acme").await;
+    let mut moved = c.clone();
+    moved.industry = Some("Steel".into());
+    moved.created_at = c.created_at - Duration::days(30);
+    let e = crm
+        .update(&a, moved, t(1))
+        .await
+        .expect_err("created_at moved");
+    assert!(
+        matches!(&e, CrmError::Validation { field, .. } if field == "created_at"),
+        "{e}"
+    );
+    let now = crm.get_customer(&a, c.id).await.expect("get");
+    assert_eq!(
+        (now.industry.as_deref(), now.version, now.created_at),
+        (None, 1, c.created_at),
+        "nothing written"
+    );
+    let mut kept = now.clone();
+    kept.industry = Some("Steel".into());
+    let stored = crm.update(&a, kept, t(2)).await.expect("update");
+    assert_eq!((stored.version, stored.created_at), (2, c.created_at));
+}

@@ -223,7 +223,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Updates an entity; `entity.version` must be the version that was read, else
-    /// `Conflict`. Returns the stored state (version + 1).
+    /// `Conflict`, and `created_at` must be unchanged, else a `Validation` error on
+    /// `created_at`. Returns the stored state (version + 1).
     pub async fn update<E: Entity>(
         &self,
         actor: &Actor,
@@ -233,15 +234,38 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     where
         S: EntityRead<E>,
     {
-        if self.find::<E>(actor, entity.id()).await?.is_none() {
-            return Err(CrmError::not_found(E::KIND.name(), entity.id()));
-        }
+        self.check_update(actor, &entity).await?;
         entity.touch(now);
         let (stored, changes) = self
             .plan_write(actor, entity.into_record(), false, now)
             .await?;
         self.apply(actor, changes).await?;
         E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+    }
+
+    /// What every update checks before planning: the entity exists and is visible to the
+    /// actor (else `NotFound`), and its `created_at` is the stored one (else a `Validation`
+    /// error on `created_at`: the creation time is set when the record is created, and an
+    /// update that moved it would reorder every list sorted by it).
+    async fn check_update<E: Entity>(&self, actor: &Actor, entity: &E) -> Result<()>
+    where
+        S: EntityRead<E>,
+    {
+        let current = self
+            .find::<E>(actor, entity.id())
+            .await?
+            .ok_or_else(|| CrmError::not_found(E::KIND.name(), entity.id()))?;
+        if entity.created_at() != current.created_at() {
+            return Err(CrmError::validation(
+                "created_at",
+                format!(
+                    "is {} and cannot change (the update gave {})",
+                    current.created_at(),
+                    entity.created_at()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Deletes an entity, guarded by the version the caller read (`None`: any version).
@@ -276,9 +300,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     where
         S: EntityRead<E>,
     {
-        if self.find::<E>(actor, entity.id()).await?.is_none() {
-            return Err(CrmError::not_found(E::KIND.name(), entity.id()));
-        }
+        self.check_update(actor, &entity).await?;
         entity.touch(now);
         let (stored, mut changes) = self
             .plan_write(actor, entity.into_record(), false, now)
