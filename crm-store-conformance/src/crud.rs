@@ -148,6 +148,39 @@ pub async fn customer_crud(store: Store) {
     .await;
 }
 
+/// `get_many`: the tenant's rows among the ids, in id order, each once; missing ids and
+/// other tenants' ids are left out; no ids, no rows.
+pub async fn customer_get_many(store: Store) {
+    let (t, other) = (TenantId::new(), TenantId::new());
+    let mine: Vec<Customer> = (0..3).map(|i| person(t, "Ada", &format!("L{i}"))).collect();
+    let theirs = person(other, "Bob", "Other");
+    let mut cs = ChangeSet::new();
+    for c in &mine {
+        cs = cs.insert(c.clone());
+    }
+    store.apply(t, cs).await.expect("mine");
+    store
+        .apply(other, ChangeSet::new().insert(theirs.clone()))
+        .await
+        .expect("theirs");
+    let missing = CustomerId::new();
+    let ids = vec![mine[2].id, theirs.id, mine[0].id, missing, mine[2].id];
+    let got = EntityRead::<Customer>::get_many(&*store, t, &ids)
+        .await
+        .expect("get_many");
+    let mut want = vec![mine[0].clone(), mine[2].clone()];
+    want.sort_by_key(|c| uuid::Uuid::from(c.id));
+    assert_eq!(got, want);
+    assert!(EntityRead::<Customer>::get_many(&*store, t, &[])
+        .await
+        .expect("empty")
+        .is_empty());
+    let got = EntityRead::<Customer>::get_many(&*store, other, &ids)
+        .await
+        .expect("other tenant");
+    assert_eq!(got, vec![theirs]);
+}
+
 /// Contacts: create, get, update, delete, list.
 pub async fn contact_crud(store: Store) {
     let t = TenantId::new();

@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
             factory: ($factory),
             crud: [
                 customer_crud,
+                customer_get_many,
                 contact_crud,
                 contact_point_crud,
                 location_crud,

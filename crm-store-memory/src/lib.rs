@@ -405,6 +405,22 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
             .cloned())
     }
 
+    async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
+        let mut ids: Vec<Uuid> = ids.iter().map(|&id| id.into()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let guard = self.inner.read();
+        let Some(p) = guard.get(&tenant) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| p.get(EntityRef::new(E::KIND, id)))
+            .filter_map(E::from_record_ref)
+            .cloned()
+            .collect())
+    }
+
     async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
         query.validate()?;
         let guard = self.inner.read();

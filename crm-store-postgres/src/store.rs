@@ -627,6 +627,18 @@ impl<E: SqlEntity> EntityRead<E> for PgStore {
         rows.first().map(|j| crm_sql::decode::<E>(j)).transpose()
     }
 
+    async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
+        let ids = crm_sql::distinct_ids(ids);
+        let mut tx = self.begin_tenant(tenant).await?;
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(crm_sql::IDS_PER_STATEMENT) {
+            let stmt = crm_sql::select_where_in(E::KIND, tenant, "id", chunk);
+            rows.extend(fetch_strings(&mut tx, &stmt).await?);
+        }
+        tx.commit().await.map_err(storage)?;
+        rows.iter().map(|j| crm_sql::decode::<E>(j)).collect()
+    }
+
     async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
         let stmt = crm_sql::select_page(tenant, query, Dialect::Postgres)?;
         let mut tx = self.begin_tenant(tenant).await?;

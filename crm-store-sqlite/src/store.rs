@@ -564,6 +564,21 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
         .await
     }
 
+    async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
+        let ids = crm_sql::distinct_ids(ids);
+        self.read(move |conn| {
+            let mut found = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(crm_sql::IDS_PER_STATEMENT) {
+                let stmt = crm_sql::select_where_in(E::KIND, tenant, "id", chunk);
+                for j in query_strings(conn, &stmt)? {
+                    found.push(crm_sql::decode::<E>(&j)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
         let stmt = crm_sql::select_page(tenant, query, Dialect::Sqlite)?;
         let query = query.clone();

@@ -828,10 +828,15 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut restore_parents = Vec::new();
         let mut restore_updates = Vec::new();
         let mut restore_children = Vec::new();
+        let targets: Vec<EntityRef> = record
+            .touched
+            .iter()
+            .map(|t| t.before.entity_ref())
+            .collect();
+        let versions = self.current_versions(actor, &targets).await?;
         for t in &record.touched {
             let target = t.before.entity_ref();
-            let current = self.current(actor, target).await?;
-            match (t.action, current) {
+            match (t.action, versions.get(&target).copied()) {
                 (MergeAction::Updated, Some(v)) if Some(v) == t.version_after => {
                     let mut before = t.before.clone();
                     before.set_version(v + 1);
@@ -914,41 +919,60 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(all)
     }
 
-    /// The current version of a row, if it exists.
-    async fn current(&self, actor: &Actor, target: EntityRef) -> Result<Option<u64>> {
-        macro_rules! version_of {
-            ($($kind:ident),*) => {
-                match target.kind {
-                    $(EntityKind::$kind => crate::store::EntityRead::<$kind>::get(
-                        self.store(),
-                        actor.tenant,
-                        target.id.into(),
-                    )
-                    .await?
-                    .map(|e| e.version),)*
-                }
-            };
+    /// The current versions of `targets` that exist (absent rows are not in the map), with
+    /// one batched read per kind.
+    async fn current_versions(
+        &self,
+        actor: &Actor,
+        targets: &[EntityRef],
+    ) -> Result<HashMap<EntityRef, u64>> {
+        let mut by_kind: BTreeMap<EntityKind, Vec<uuid::Uuid>> = BTreeMap::new();
+        for t in targets {
+            by_kind.entry(t.kind).or_default().push(t.id);
         }
-        Ok(version_of!(
-            Customer,
-            Contact,
-            ContactPoint,
-            Location,
-            Consent,
-            Lead,
-            Pipeline,
-            Deal,
-            StageChange,
-            Activity,
-            Interaction,
-            Note,
-            Tag,
-            TagAssignment,
-            FollowUp,
-            OwnedItem,
-            Attachment,
-            TenantSettings,
-            MergeRecord
-        ))
+        let mut versions = HashMap::new();
+        for (kind, ids) in by_kind {
+            macro_rules! version_of {
+                ($($k:ident),*) => {
+                    match kind {
+                        $(EntityKind::$k => {
+                            let ids: Vec<<$k as Entity>::Id> =
+                                ids.into_iter().map(Into::into).collect();
+                            for e in crate::store::EntityRead::<$k>::get_many(
+                                self.store(),
+                                actor.tenant,
+                                &ids,
+                            )
+                            .await?
+                            {
+                                versions.insert(EntityRef::new(kind, e.id().into()), e.version);
+                            }
+                        })*
+                    }
+                };
+            }
+            version_of!(
+                Customer,
+                Contact,
+                ContactPoint,
+                Location,
+                Consent,
+                Lead,
+                Pipeline,
+                Deal,
+                StageChange,
+                Activity,
+                Interaction,
+                Note,
+                Tag,
+                TagAssignment,
+                FollowUp,
+                OwnedItem,
+                Attachment,
+                TenantSettings,
+                MergeRecord
+            );
+        }
+        Ok(versions)
     }
 }
