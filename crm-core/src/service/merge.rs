@@ -447,58 +447,66 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             delete_touches: Vec::new(),
             now,
         };
-        // The survivor's current related rows decide primaries and collapses. The reads of
-        // a plan are independent of each other (the plan is applied, version-guarded, only
-        // at the end), so each group runs concurrently.
+        // The survivor's current related rows decide primaries and collapses.
         let customer_id = Some(sid);
-        let survivor_ref = EntityRef::new(EntityKind::Customer, sid.into());
-        let (s_contacts, mut points, s_locations, s_consents, s_tags) = futures::try_join!(
-            self.read_all::<Contact>(
+        let mut has_primary_contact = self
+            .read_all::<Contact>(
                 actor,
                 ContactFilter {
                     customer_id,
                     ..Default::default()
                 },
-                false
-            ),
-            self.read_all::<ContactPoint>(
+                false,
+            )
+            .await?
+            .iter()
+            .any(|c| c.is_primary);
+        let mut points = self
+            .read_all::<ContactPoint>(
                 actor,
                 ContactPointFilter {
                     customer_id,
                     ..Default::default()
                 },
-                false
-            ),
-            self.read_all::<Location>(
+                false,
+            )
+            .await?;
+        let mut has_primary_location = self
+            .read_all::<Location>(
                 actor,
                 LocationFilter {
                     customer_id,
                     ..Default::default()
                 },
-                false
-            ),
-            self.read_all::<Consent>(
+                false,
+            )
+            .await?
+            .iter()
+            .any(|l| l.primary);
+        let survivor_consent = self
+            .read_all::<Consent>(
                 actor,
                 ConsentFilter {
                     customer_id,
                     ..Default::default()
                 },
-                false
-            ),
-            self.read_all::<TagAssignment>(
+                false,
+            )
+            .await?
+            .into_iter()
+            .find(|c| c.contact_id.is_none());
+        let mut customer_consents: Vec<(CustomerId, Consent)> = Vec::new();
+        let survivor_ref = EntityRef::new(EntityKind::Customer, sid.into());
+        let mut tags: HashMap<TagId, EntityRef> = self
+            .read_all::<TagAssignment>(
                 actor,
                 TagAssignmentFilter {
                     target: Some(survivor_ref),
                     ..Default::default()
                 },
-                false
-            ),
-        )?;
-        let mut has_primary_contact = s_contacts.iter().any(|c| c.is_primary);
-        let mut has_primary_location = s_locations.iter().any(|l| l.primary);
-        let survivor_consent = s_consents.into_iter().find(|c| c.contact_id.is_none());
-        let mut customer_consents: Vec<(CustomerId, Consent)> = Vec::new();
-        let mut tags: HashMap<TagId, EntityRef> = s_tags
+                false,
+            )
+            .await?
             .into_iter()
             .map(|a| (a.tag_id, a.entity_ref()))
             .collect();
@@ -509,138 +517,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 customer_id,
                 ..Default::default()
             };
-            let from_ref = EntityRef::new(EntityKind::Customer, from.into());
-            let (
-                contacts,
-                from_points,
-                locations,
-                consents,
-                leads,
-                deals,
-                stage_changes,
-                activities,
-                interactions,
-                notes,
-                follow_ups,
-                attachments,
-                owned,
-                assignments,
-            ) = futures::try_join!(
-                self.read_all::<Contact>(
+            for c in self
+                .read_all::<Contact>(
                     actor,
                     ContactFilter {
                         customer_id,
                         ..Default::default()
                     },
-                    false
-                ),
-                self.read_all::<ContactPoint>(
-                    actor,
-                    ContactPointFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Location>(
-                    actor,
-                    LocationFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Consent>(
-                    actor,
-                    ConsentFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Lead>(
-                    actor,
-                    LeadFilter {
-                        converted_customer_id: customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Deal>(
-                    actor,
-                    DealFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<StageChange>(
-                    actor,
-                    StageChangeFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                // Rows linked to the customer through `Links`.
-                self.read_all::<Activity>(
-                    actor,
-                    ActivityFilter {
-                        links,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Interaction>(
-                    actor,
-                    InteractionFilter {
-                        links,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Note>(
-                    actor,
-                    NoteFilter {
-                        links,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<FollowUp>(
-                    actor,
-                    FollowUpFilter {
-                        links,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<Attachment>(
-                    actor,
-                    AttachmentFilter {
-                        links,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<OwnedItem>(
-                    actor,
-                    OwnedItemFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false
-                ),
-                self.read_all::<TagAssignment>(
-                    actor,
-                    TagAssignmentFilter {
-                        target: Some(from_ref),
-                        ..Default::default()
-                    },
-                    false
-                ),
-            )?;
-            for c in contacts {
+                    false,
+                )
+                .await?
+            {
                 let mut after = c.clone();
                 after.customer_id = sid;
                 if after.is_primary {
@@ -649,7 +536,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 }
                 b.update(&c, after, Some(from));
             }
-            for p in from_points {
+            for p in self
+                .read_all::<ContactPoint>(
+                    actor,
+                    ContactPointFilter {
+                        customer_id,
+                        ..Default::default()
+                    },
+                    false,
+                )
+                .await?
+            {
                 if let Some(equal) = points.iter().find(|q| same_point(q, &p)) {
                     let into = equal.entity_ref();
                     b.delete(&p, from, MoveAction::Collapsed { into });
@@ -666,7 +563,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 b.update(&p, after.clone(), Some(from));
                 points.push(after);
             }
-            for l in locations {
+            for l in self
+                .read_all::<Location>(
+                    actor,
+                    LocationFilter {
+                        customer_id,
+                        ..Default::default()
+                    },
+                    false,
+                )
+                .await?
+            {
                 let mut after = l.clone();
                 after.customer_id = sid;
                 if after.primary {
@@ -675,7 +582,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 }
                 b.update(&l, after, Some(from));
             }
-            for c in consents {
+            for c in self
+                .read_all::<Consent>(
+                    actor,
+                    ConsentFilter {
+                        customer_id,
+                        ..Default::default()
+                    },
+                    false,
+                )
+                .await?
+            {
                 if c.contact_id.is_some() {
                     let mut after = c.clone();
                     after.customer_id = sid;
@@ -684,36 +601,81 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     customer_consents.push((from, c));
                 }
             }
-            repoint(leads, |r| r.converted_customer_id = Some(sid), from, &mut b);
-            repoint(deals, |r| r.customer_id = Some(sid), from, &mut b);
-            repoint(stage_changes, |r| r.customer_id = Some(sid), from, &mut b);
-            repoint(
-                activities,
-                |r| r.links.customer_id = Some(sid),
+            let filter = LeadFilter {
+                converted_customer_id: customer_id,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut Lead| r.converted_customer_id = Some(sid),
                 from,
                 &mut b,
-            );
-            repoint(
-                interactions,
-                |r| r.links.customer_id = Some(sid),
+            )
+            .await?;
+            let filter = DealFilter {
+                customer_id,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut Deal| r.customer_id = Some(sid),
                 from,
                 &mut b,
-            );
-            repoint(notes, |r| r.links.customer_id = Some(sid), from, &mut b);
-            repoint(
-                follow_ups,
-                |r| r.links.customer_id = Some(sid),
+            )
+            .await?;
+            let filter = StageChangeFilter {
+                customer_id,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut StageChange| r.customer_id = Some(sid),
                 from,
                 &mut b,
+            )
+            .await?;
+            // Rows linked to the customer through `Links`.
+            macro_rules! repoint_links {
+                ($($kind:ident => $filter:ident),*) => {$(
+                    let filter = $filter { links, ..Default::default() };
+                    let set = |r: &mut $kind| r.links.customer_id = Some(sid);
+                    self.repoint(actor, filter, set, from, &mut b).await?;
+                )*};
+            }
+            repoint_links!(
+                Activity => ActivityFilter,
+                Interaction => InteractionFilter,
+                Note => NoteFilter,
+                FollowUp => FollowUpFilter,
+                Attachment => AttachmentFilter
             );
-            repoint(
-                attachments,
-                |r| r.links.customer_id = Some(sid),
+            let filter = OwnedItemFilter {
+                customer_id,
+                ..Default::default()
+            };
+            self.repoint(
+                actor,
+                filter,
+                |r: &mut OwnedItem| r.customer_id = sid,
                 from,
                 &mut b,
-            );
-            repoint(owned, |r| r.customer_id = sid, from, &mut b);
-            for a in assignments {
+            )
+            .await?;
+            let from_ref = EntityRef::new(EntityKind::Customer, from.into());
+            for a in self
+                .read_all::<TagAssignment>(
+                    actor,
+                    TagAssignmentFilter {
+                        target: Some(from_ref),
+                        ..Default::default()
+                    },
+                    false,
+                )
+                .await?
+            {
                 if let Some(into) = tags.get(&a.tag_id) {
                     b.delete(&a, from, MoveAction::Collapsed { into: *into });
                     continue;
@@ -822,6 +784,27 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             },
             changes,
         })
+    }
+
+    /// Re-points every row of `E` matching `filter` (rows of the merged customer `from`)
+    /// with `set`.
+    async fn repoint<E: Entity>(
+        &self,
+        actor: &Actor,
+        filter: E::Filter,
+        set: impl Fn(&mut E),
+        from: CustomerId,
+        b: &mut Builder,
+    ) -> Result<()>
+    where
+        S: crate::store::EntityRead<E>,
+    {
+        for row in self.read_all::<E>(actor, filter, false).await? {
+            let mut after = row.clone();
+            set(&mut after);
+            b.update(&row, after, Some(from));
+        }
+        Ok(())
     }
 
     /// Undoes a merge: every row the merge touched gets back its before-image (with a new
@@ -991,14 +974,5 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             );
         }
         Ok(versions)
-    }
-}
-
-/// Re-points `rows` (rows of the merged customer `from`) with `set`.
-fn repoint<E: Entity>(rows: Vec<E>, set: impl Fn(&mut E), from: CustomerId, b: &mut Builder) {
-    for row in rows {
-        let mut after = row.clone();
-        set(&mut after);
-        b.update(&row, after, Some(from));
     }
 }
