@@ -749,14 +749,6 @@ pub fn select_existing(kind: EntityKind, tenant: TenantId, ids: &[Uuid]) -> Sele
 /// Ids per `IN (...)` list of a batched read (well inside both drivers' parameter limits).
 pub const IDS_PER_STATEMENT: usize = 1_000;
 
-/// `ids` as UUIDs, sorted and without repeats: chunks of it read in id order.
-pub fn distinct_ids<I: Copy + Into<Uuid>>(ids: &[I]) -> Vec<Uuid> {
-    let mut ids: Vec<Uuid> = ids.iter().map(|&id| id.into()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
 /// `SELECT data FROM <kind> WHERE tenant_id = ? AND <column> IN (...) ORDER BY id`.
 pub fn select_where_in(
     kind: EntityKind,

@@ -406,9 +406,7 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
     }
 
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
-        let mut ids: Vec<Uuid> = ids.iter().map(|&id| id.into()).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids = crm_core::store::distinct_ids(ids);
         let guard = self.inner.read();
         let Some(p) = guard.get(&tenant) else {
             return Ok(Vec::new());

@@ -513,7 +513,7 @@ async fn refresh_search_many(
     customers: &BTreeSet<Uuid>,
 ) -> Result<()> {
     let ids: Vec<Uuid> = customers.iter().copied().collect();
-    for chunk in ids.chunks(1_000) {
+    for chunk in ids.chunks(crm_sql::IDS_PER_STATEMENT) {
         let mut stmt = crm_sql::select_where_in(EntityKind::Customer, tenant, "id", chunk);
         stmt.lock(LockType::NoKeyUpdate);
         let found: Vec<Customer> = fetch_strings(tx, &stmt)
@@ -628,7 +628,7 @@ impl<E: SqlEntity> EntityRead<E> for PgStore {
     }
 
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
-        let ids = crm_sql::distinct_ids(ids);
+        let ids = crm_core::store::distinct_ids(ids);
         let mut tx = self.begin_tenant(tenant).await?;
         let mut rows = Vec::new();
         for chunk in ids.chunks(crm_sql::IDS_PER_STATEMENT) {

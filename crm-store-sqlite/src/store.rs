@@ -565,7 +565,7 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
     }
 
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
-        let ids = crm_sql::distinct_ids(ids);
+        let ids = crm_core::store::distinct_ids(ids);
         self.read(move |conn| {
             let mut found = Vec::with_capacity(ids.len());
             for chunk in ids.chunks(crm_sql::IDS_PER_STATEMENT) {

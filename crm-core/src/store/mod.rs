@@ -35,12 +35,10 @@ pub trait EntityRead<E: Entity>: Send + Sync {
     /// exist (or exist only in another tenant) are left out. The default reads them one by
     /// one; the SQL stores read them in one transaction with a statement per 1,000 ids.
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
-        let mut ids: Vec<E::Id> = ids.to_vec();
-        ids.sort_by_key(|&id| Into::<uuid::Uuid>::into(id));
-        ids.dedup();
+        let ids = distinct_ids(ids);
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(e) = self.get(tenant, id).await? {
+            if let Some(e) = self.get(tenant, id.into()).await? {
                 found.push(e);
             }
         }
@@ -102,6 +100,15 @@ pub trait CrmStore:
         after: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
+}
+
+/// `ids` as UUIDs, sorted and without repeats: the order [`EntityRead::get_many`] returns
+/// rows in (and chunks of it are read in).
+pub fn distinct_ids<I: Copy + Into<uuid::Uuid>>(ids: &[I]) -> Vec<uuid::Uuid> {
+    let mut ids: Vec<uuid::Uuid> = ids.iter().map(|&id| id.into()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Reads any entity type from any store without naming the trait instance:
