@@ -70,7 +70,8 @@ pub enum CrmError {
     AlreadyExists {
         /// The kind of entity.
         entity: &'static str,
-        /// The key that collided.
+        /// The stable name of the key that collided, the same in every store: one of
+        /// [`crate::store::keys`] (`customer.external_ref`, `customer.id`, ...).
         key: String,
     },
     /// The entity is still referenced by others and cannot be deleted.

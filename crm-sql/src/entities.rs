@@ -6,7 +6,7 @@ use sea_query::{Cond, Condition, ExprTrait, SimpleExpr, Value};
 use uuid::Uuid;
 
 use crm_core::model::*;
-use crm_core::store::EntityKind;
+use crm_core::store::{keys, EntityKind};
 use crm_core::Result;
 
 use crate::cond::{self, add, eq, eq_enum, range};
@@ -69,7 +69,11 @@ impl SqlEntity for Customer {
             Index::on(&["industry"]),
             Index::on(&["name_ci"]),
             Index::on(&["last_contact_at"]),
-            Index::unique(&["external_ref"], Some("external_ref IS NOT NULL")),
+            Index::unique(
+                keys::CUSTOMER_EXTERNAL_REF,
+                &["external_ref"],
+                Some("external_ref IS NOT NULL"),
+            ),
         ];
         C
     }
@@ -133,7 +137,7 @@ impl SqlEntity for Contact {
             Index::on(&["customer_id", "created_at"]),
             Index::on(&["role"]),
             Index::on(&["name_ci"]),
-            Index::unique(&["customer_id"], Some("is_primary")),
+            Index::unique(keys::CONTACT_PRIMARY, &["customer_id"], Some("is_primary")),
         ];
         C
     }
@@ -178,7 +182,11 @@ impl SqlEntity for ContactPoint {
             Index::on(&["contact_id"]),
             Index::on(&["value", "kind"]),
             Index::on(&["kind"]),
-            Index::unique(&["owner_id", "kind"], Some("is_primary")),
+            Index::unique(
+                keys::CONTACT_POINT_PRIMARY,
+                &["owner_id", "kind"],
+                Some("is_primary"),
+            ),
         ];
         C
     }
@@ -231,7 +239,7 @@ impl SqlEntity for Location {
             Index::on(&["postal_code"]),
             Index::on(&["usage"]),
             Index::on(&["city_ci"]),
-            Index::unique(&["customer_id"], Some("is_primary")),
+            Index::unique(keys::LOCATION_PRIMARY, &["customer_id"], Some("is_primary")),
         ];
         C
     }
@@ -274,7 +282,7 @@ impl SqlEntity for Consent {
     }
     fn indexes() -> &'static [Index] {
         const C: &[Index] = &[
-            Index::unique(&["subject_id"], None),
+            Index::unique(keys::CONSENT_SUBJECT, &["subject_id"], None),
             Index::on(&["do_not_contact"]),
         ];
         C
@@ -384,8 +392,8 @@ impl SqlEntity for Pipeline {
     }
     fn indexes() -> &'static [Index] {
         const C: &[Index] = &[
-            Index::unique(&["name_ci"], None),
-            Index::unique(&[], Some("is_default")),
+            Index::unique(keys::PIPELINE_NAME, &["name_ci"], None),
+            Index::unique(keys::PIPELINE_DEFAULT, &[], Some("is_default")),
         ];
         C
     }
@@ -713,7 +721,7 @@ impl SqlEntity for Tag {
         C
     }
     fn indexes() -> &'static [Index] {
-        const C: &[Index] = &[Index::unique(&["name_ci"], None)];
+        const C: &[Index] = &[Index::unique(keys::TAG_NAME, &["name_ci"], None)];
         C
     }
     fn values(&self) -> Result<Vec<Value>> {
@@ -743,7 +751,11 @@ impl SqlEntity for TagAssignment {
     }
     fn indexes() -> &'static [Index] {
         const C: &[Index] = &[
-            Index::unique(&["tag_id", "target_kind", "target_id"], None),
+            Index::unique(
+                keys::TAG_ASSIGNMENT_TARGET,
+                &["tag_id", "target_kind", "target_id"],
+                None,
+            ),
             Index::on(&["target_kind", "target_id"]),
         ];
         C
@@ -936,7 +948,7 @@ impl SqlEntity for TenantSettings {
         &[]
     }
     fn indexes() -> &'static [Index] {
-        const C: &[Index] = &[Index::unique(&[], None)];
+        const C: &[Index] = &[Index::unique(keys::TENANT_SETTINGS_SINGLETON, &[], None)];
         C
     }
     fn values(&self) -> Result<Vec<Value>> {

@@ -19,7 +19,10 @@
 mod entities;
 mod schema;
 
-pub use schema::{ddl, index_ddl, tables as ddl_tables, Col, ColKind, Index, TableDef};
+pub use schema::{
+    ddl, index_ddl, index_name, tables as ddl_tables, unique_key_of_columns,
+    unique_key_of_constraint, Col, ColKind, Index, TableDef,
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{

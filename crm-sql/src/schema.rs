@@ -56,6 +56,9 @@ pub struct Index {
     pub unique: bool,
     /// Partial-index predicate (`is_primary`, `external_ref IS NOT NULL`).
     pub predicate: Option<&'static str>,
+    /// For a unique index: the stable name of the unique key it enforces (one of
+    /// [`crm_core::store::keys`]), reported as `AlreadyExists.key` when it is violated.
+    pub key: Option<&'static str>,
 }
 
 impl Index {
@@ -65,16 +68,85 @@ impl Index {
             cols,
             unique: false,
             predicate: None,
+            key: None,
         }
     }
-    /// A unique index on `(tenant_id, cols...)`, optionally partial.
-    pub const fn unique(cols: &'static [&'static str], predicate: Option<&'static str>) -> Self {
+    /// A unique index on `(tenant_id, cols...)`, optionally partial, enforcing the unique
+    /// key named `key`.
+    pub const fn unique(
+        key: &'static str,
+        cols: &'static [&'static str],
+        predicate: Option<&'static str>,
+    ) -> Self {
         Self {
             cols,
             unique: true,
             predicate,
+            key: Some(key),
         }
     }
+}
+
+/// The name both dialects give an index of `table` on `(tenant_id, cols...)`:
+/// `<table>_<cols joined by _>` (`<table>_tenant` without columns), `_partial` appended
+/// for a partial index.
+pub fn index_name(table: &str, cols: &[&str], partial: bool) -> String {
+    let label = if cols.is_empty() {
+        "tenant".to_string()
+    } else {
+        cols.join("_")
+    };
+    format!("{table}_{label}{}", if partial { "_partial" } else { "" })
+}
+
+/// Unique indexes outside the entity tables: the outbox's external event ids.
+const OTHER_UNIQUE: &[(&str, &[&str], &str)] = &[(
+    "outbox",
+    &["external_id"],
+    crm_core::store::keys::EVENT_EXTERNAL_ID,
+)];
+
+/// The stable unique-key name (see [`crm_core::store::keys`]) of the unique index or
+/// primary key called `constraint` (PostgreSQL names the violated constraint): a declared
+/// unique index's key, or `<kind>.id` for a table's primary key `<table>_pkey`.
+pub fn unique_key_of_constraint(constraint: &str) -> Option<String> {
+    for t in tables() {
+        let table = t.kind.name();
+        if constraint == format!("{table}_pkey") {
+            return Some(crm_core::store::keys::id_key(t.kind));
+        }
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            if index_name(table, i.cols, i.predicate.is_some()) == constraint {
+                return i.key.map(str::to_string);
+            }
+        }
+    }
+    OTHER_UNIQUE
+        .iter()
+        .find(|(table, cols, _)| index_name(table, cols, false) == constraint)
+        .map(|(_, _, key)| (*key).to_string())
+}
+
+/// The stable unique-key name of the unique index of `table` over exactly `columns`
+/// (`tenant_id` first; SQLite names the violated index by its columns), or `<kind>.id`
+/// for `(tenant_id, id)`.
+pub fn unique_key_of_columns(table: &str, columns: &[&str]) -> Option<String> {
+    let rest = match columns.split_first() {
+        Some((&"tenant_id", rest)) => rest,
+        _ => return None,
+    };
+    for t in tables().iter().filter(|t| t.kind.name() == table) {
+        if rest == ["id"] {
+            return Some(crm_core::store::keys::id_key(t.kind));
+        }
+        if let Some(i) = t.indexes.iter().find(|i| i.unique && i.cols == rest) {
+            return i.key.map(str::to_string);
+        }
+    }
+    OTHER_UNIQUE
+        .iter()
+        .find(|(t, cols, _)| *t == table && *cols == rest)
+        .map(|(_, _, key)| (*key).to_string())
 }
 
 /// A table: kind, projection columns and indexes.
@@ -195,15 +267,7 @@ pub fn index_ddl() -> Vec<String> {
             }
         }
         for (cols, unique, predicate) in declared {
-            let label = if cols.is_empty() {
-                "tenant".to_string()
-            } else {
-                cols.join("_")
-            };
-            let name = format!(
-                "{table}_{label}{}",
-                if predicate.is_some() { "_partial" } else { "" }
-            );
+            let name = index_name(table, &cols, predicate.is_some());
             let u = if unique { "UNIQUE " } else { "" };
             let w = predicate.map(|p| format!(" WHERE {p}")).unwrap_or_default();
             // Non-unique indexes end with `id`, the tie-breaker of every keyset order.

@@ -172,6 +172,7 @@ macro_rules! conformance_tests {
                 delete_children_then_parent_in_one_change_set,
                 missing_references_not_found,
                 update_to_missing_reference_not_found,
+                unique_key_names_are_stable,
             ],
             validation: [
                 customer_validation,

@@ -2,7 +2,7 @@
 //! ([`crm_core::store::EntityRules::unique_keys`]) and references
 //! ([`crm_core::store::EntityRules::references`]).
 
-use crm_core::store::{Change, ChangeSet, Entity, EntityKind, EntityRef};
+use crm_core::store::{keys, Change, ChangeSet, Entity, EntityKind, EntityRef, NewEvent};
 use crm_core::*;
 
 use crate::support::*;
@@ -17,11 +17,7 @@ pub async fn duplicate_id_already_exists(store: Store) {
         let mut again = row.clone();
         again.touch(at(999));
         let r = store.apply(t, ChangeSet::new().insert(again)).await;
-        assert!(
-            matches!(r, Err(CrmError::AlreadyExists { .. })),
-            "{}: insert of an existing id: expected AlreadyExists, got {r:?}",
-            E::KIND
-        );
+        assert_already_exists_key(r, E::KIND.name(), &keys::id_key(E::KIND));
         assert_eq!(
             get::<E>(&store, t, row.id()).await.as_ref(),
             Some(row),
@@ -854,4 +850,109 @@ pub async fn update_to_missing_reference_not_found(store: Store) {
         },
     )
     .await;
+}
+
+/// Every unique violation names its key by the same stable name in every store (the names
+/// of [`crm_core::store::keys`]), on insert and on update, never a database message.
+pub async fn unique_key_names_are_stable(store: Store) {
+    let t = TenantId::new();
+    let mut a = company(t, "A");
+    a.external_ref = Some("ERP-1".into());
+    let a = insert(&store, t, a).await;
+    let mut b = company(t, "B");
+    b.external_ref = Some("ERP-1".into());
+    let r = store.apply(t, ChangeSet::new().insert(b.clone())).await;
+    assert_already_exists_key(r, "customer", keys::CUSTOMER_EXTERNAL_REF);
+    b.external_ref = None;
+    let b = insert(&store, t, b).await;
+    let mut clash = b.clone();
+    clash.external_ref = Some("ERP-1".into());
+    let r = store.apply(t, ChangeSet::new().update(clash)).await;
+    assert_already_exists_key(r, "customer", keys::CUSTOMER_EXTERNAL_REF);
+
+    let mut c1 = contact(t, a.id, "Ada", "One");
+    c1.is_primary = true;
+    insert(&store, t, c1).await;
+    let mut c2 = contact(t, a.id, "Bob", "Two");
+    c2.is_primary = true;
+    let r = store.apply(t, ChangeSet::new().insert(c2)).await;
+    assert_already_exists_key(r, "contact", keys::CONTACT_PRIMARY);
+
+    let mut p1 = email_point(t, a.id, None, "one@a.example");
+    p1.primary = true;
+    insert(&store, t, p1).await;
+    let mut p2 = email_point(t, a.id, None, "two@a.example");
+    p2.primary = true;
+    let r = store.apply(t, ChangeSet::new().insert(p2)).await;
+    assert_already_exists_key(r, "contact_point", keys::CONTACT_POINT_PRIMARY);
+
+    let mut l1 = location(t, a.id, "Berlin");
+    l1.primary = true;
+    insert(&store, t, l1).await;
+    let mut l2 = location(t, a.id, "Bonn");
+    l2.primary = true;
+    let r = store.apply(t, ChangeSet::new().insert(l2)).await;
+    assert_already_exists_key(r, "location", keys::LOCATION_PRIMARY);
+
+    insert(&store, t, Consent::new(t, a.id, None, t0())).await;
+    let r = store
+        .apply(
+            t,
+            ChangeSet::new().insert(Consent::new(t, a.id, None, t0())),
+        )
+        .await;
+    assert_already_exists_key(r, "consent", keys::CONSENT_SUBJECT);
+
+    let mut d1 = pipeline(t, "Sales");
+    d1.is_default = true;
+    insert(&store, t, d1).await;
+    let r = store
+        .apply(t, ChangeSet::new().insert(pipeline(t, "SALES")))
+        .await;
+    assert_already_exists_key(r, "pipeline", keys::PIPELINE_NAME);
+    let mut d2 = pipeline(t, "Service");
+    d2.is_default = true;
+    let r = store.apply(t, ChangeSet::new().insert(d2)).await;
+    assert_already_exists_key(r, "pipeline", keys::PIPELINE_DEFAULT);
+
+    let vip = insert(&store, t, tag(t, "VIP")).await;
+    let r = store.apply(t, ChangeSet::new().insert(tag(t, "vip"))).await;
+    assert_already_exists_key(r, "tag", keys::TAG_NAME);
+    insert(&store, t, tag_assignment(t, vip.id, eref(&a))).await;
+    let r = store
+        .apply(
+            t,
+            ChangeSet::new().insert(tag_assignment(t, vip.id, eref(&a))),
+        )
+        .await;
+    assert_already_exists_key(r, "tag_assignment", keys::TAG_ASSIGNMENT_TARGET);
+
+    insert(&store, t, TenantSettings::defaults(t, t0())).await;
+    let r = store
+        .apply(
+            t,
+            ChangeSet::new().insert(TenantSettings::defaults(t, t0())),
+        )
+        .await;
+    assert_already_exists_key(r, "tenant_settings", keys::TENANT_SETTINGS_SINGLETON);
+
+    let event = |x: &str| {
+        let mut e = NewEvent::new(
+            eref(&a),
+            t0(),
+            DomainEvent::InteractionLogged {
+                interaction: InteractionId::new(),
+                customer: Some(a.id),
+            },
+        );
+        e.external_id = Some(x.into());
+        e
+    };
+    let mut cs = ChangeSet::new();
+    cs.push_emit(event("ERP-EVENT-1"));
+    apply_ok(&store, t, cs, "first event").await;
+    let mut cs = ChangeSet::new();
+    cs.push_emit(event("ERP-EVENT-1"));
+    let r = store.apply(t, cs).await;
+    assert_already_exists_key(r, "event", keys::EVENT_EXTERNAL_ID);
 }

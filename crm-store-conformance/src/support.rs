@@ -367,6 +367,16 @@ pub fn assert_already_exists<T: Debug>(r: Result<T>) {
     }
 }
 
+/// Panics unless `r` failed with [`CrmError::AlreadyExists`] on `entity` naming exactly the
+/// unique key `key` (one of [`crm_core::store::keys`]).
+#[track_caller]
+pub fn assert_already_exists_key<T: Debug>(r: Result<T>, entity: &str, key: &str) {
+    match r {
+        Err(CrmError::AlreadyExists { entity: e, key: k }) if e == entity && k == key => {}
+        other => panic!("expected AlreadyExists {{ entity: {entity}, key: {key} }}, got {other:?}"),
+    }
+}
+
 /// Panics unless `r` failed with [`CrmError::InUse`].
 #[track_caller]
 pub fn assert_in_use<T: Debug>(r: Result<T>) {

@@ -44,8 +44,8 @@ use uuid::Uuid;
 use crm_core::model::Customer;
 use crm_core::search;
 use crm_core::store::{
-    paginate, Applied, Change, ChangeSet, CrmStore, Entity, EntityFilter, EntityKind, EntityRead,
-    EntityRef, ListQuery, Page, Record, StoredEvent,
+    keys, paginate, Applied, Change, ChangeSet, CrmStore, Entity, EntityFilter, EntityKind,
+    EntityRead, EntityRef, ListQuery, Page, Record, StoredEvent, UniqueKey,
 };
 use crm_core::{CrmError, Result, TenantId};
 
@@ -85,7 +85,7 @@ struct Partition {
     /// Rows per kind, ordered by id.
     tables: HashMap<EntityKind, BTreeMap<Uuid, Record>>,
     /// Unique keys per kind -> owning row id.
-    unique: HashMap<(EntityKind, String), Uuid>,
+    unique: HashMap<(EntityKind, UniqueKey), Uuid>,
     /// Referenced row -> rows referring to it.
     referrers: HashMap<EntityRef, HashSet<EntityRef>>,
     /// Customer id -> its search document ([`search::customer_document`]), kept current
@@ -131,8 +131,9 @@ impl Partition {
     fn index_remove(&mut self, rec: &Record) {
         let me = rec.entity_ref();
         for key in rec.unique_keys() {
-            if self.unique.get(&(me.kind, key.clone())) == Some(&me.id) {
-                self.unique.remove(&(me.kind, key));
+            let entry = (me.kind, key);
+            if self.unique.get(&entry) == Some(&me.id) {
+                self.unique.remove(&entry);
             }
         }
         for parent in rec.references() {
@@ -187,11 +188,12 @@ impl Partition {
     fn check_unique(&self, rec: &Record) -> Result<()> {
         let me = rec.entity_ref();
         for key in rec.unique_keys() {
-            if let Some(owner) = self.unique.get(&(me.kind, key.clone())) {
+            let name = key.name;
+            if let Some(owner) = self.unique.get(&(me.kind, key)) {
                 if *owner != me.id {
                     return Err(CrmError::AlreadyExists {
                         entity: me.kind.name(),
-                        key,
+                        key: name.to_string(),
                     });
                 }
             }
@@ -207,7 +209,7 @@ impl Partition {
                 if self.exists(me) {
                     return Err(CrmError::AlreadyExists {
                         entity: me.kind.name(),
-                        key: format!("id {}", me.id),
+                        key: keys::id_key(me.kind),
                     });
                 }
                 self.check_references(&rec)?;
@@ -268,7 +270,7 @@ impl Partition {
                     if !self.external_ids.insert(x.clone()) {
                         return Err(CrmError::AlreadyExists {
                             entity: "event",
-                            key: format!("external id {x}"),
+                            key: keys::EVENT_EXTERNAL_ID.to_string(),
                         });
                     }
                 }

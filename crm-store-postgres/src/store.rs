@@ -33,10 +33,14 @@ pub struct PgStore {
     role: Option<String>,
 }
 
+/// SQLSTATEs of failures that may succeed when retried: serialization failure, deadlock,
+/// lock not available. sqlx's [`sqlx::error::ErrorKind`] has no kind for them.
+const RETRYABLE_SQLSTATES: &[&str] = &["40001", "40P01", "55P03"];
+
 fn storage(e: sqlx::Error) -> CrmError {
     let kind = match &e {
         sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("40001" | "40P01" | "55P03") => StorageErrorKind::Busy,
+            Some(code) if RETRYABLE_SQLSTATES.contains(&code) => StorageErrorKind::Busy,
             _ => StorageErrorKind::Other,
         },
         sqlx::Error::PoolTimedOut
@@ -46,13 +50,6 @@ fn storage(e: sqlx::Error) -> CrmError {
         _ => StorageErrorKind::Other,
     };
     CrmError::storage(kind, e)
-}
-
-fn sql_state(e: &sqlx::Error) -> Option<String> {
-    match e {
-        sqlx::Error::Database(db) => db.code().map(|c| c.to_string()),
-        _ => None,
-    }
 }
 
 impl PgStore {
@@ -225,19 +222,21 @@ async fn execute(
         .await
     {
         Ok(done) => Ok(done.rows_affected()),
-        Err(e) => match sql_state(&e).as_deref() {
-            Some("23505") => Err(CrmError::AlreadyExists {
+        Err(sqlx::Error::Database(db)) => match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => Err(CrmError::AlreadyExists {
                 entity: kind.name(),
-                key: match &e {
-                    sqlx::Error::Database(db) => {
-                        db.constraint().unwrap_or("unique key").to_string()
-                    }
-                    _ => "unique key".into(),
-                },
+                // The stable name of the violated key, from the constraint's name through
+                // the schema's index declarations; a constraint the schema does not
+                // declare (cannot happen with the shipped migrations) is named by its table.
+                key: db
+                    .constraint()
+                    .and_then(crm_sql::unique_key_of_constraint)
+                    .unwrap_or_else(|| format!("{}.unique", kind.name())),
             }),
-            Some("23503") => Err(on_fk()),
-            _ => Err(storage(e)),
+            sqlx::error::ErrorKind::ForeignKeyViolation => Err(on_fk()),
+            _ => Err(storage(sqlx::Error::Database(db))),
         },
+        Err(e) => Err(storage(e)),
     }
 }
 
@@ -310,7 +309,7 @@ async fn apply_one(
             if version_of(tx, tenant, me, None).await?.is_some() {
                 return Err(CrmError::AlreadyExists {
                     entity: me.kind.name(),
-                    key: format!("id {}", me.id),
+                    key: crm_core::store::keys::id_key(me.kind),
                 });
             }
             check_references(tx, tenant, &rec).await?;

@@ -303,19 +303,50 @@ fn version_of(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<
     Ok(v.map(|v| v as u64))
 }
 
-/// A write failed on a constraint: unique -> `AlreadyExists`, anything else -> storage.
+/// A write failed on a constraint: unique -> `AlreadyExists` with the stable name of the
+/// violated key (see [`crm_core::store::keys`]), anything else -> storage.
+///
+/// The error's kind is read from SQLite's extended result code. SQLite names a violated
+/// unique index only by its columns (`UNIQUE constraint failed: customer.tenant_id,
+/// customer.external_ref`); those are mapped back to the key through the schema's index
+/// declarations ([`crm_sql::unique_key_of_columns`]), the same declarations the
+/// PostgreSQL store maps constraint names through.
 fn write_error(kind: EntityKind, e: rusqlite::Error) -> CrmError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        let unique = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY;
-        if unique {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY {
             return CrmError::AlreadyExists {
                 entity: kind.name(),
-                key: msg.clone().unwrap_or_else(|| "unique key".into()),
+                key: crm_core::store::keys::id_key(kind),
+            };
+        }
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE {
+            let key = msg.as_deref().and_then(violated_key).unwrap_or_else(|| {
+                // Not one of the schema's declared keys (cannot happen with the shipped
+                // migrations): name the table's unknown key rather than leak SQL text.
+                format!("{}.unique", kind.name())
+            });
+            return CrmError::AlreadyExists {
+                entity: kind.name(),
+                key,
             };
         }
     }
     storage(e)
+}
+
+/// The unique key named by SQLite's `UNIQUE constraint failed: t.c1, t.c2` message.
+fn violated_key(message: &str) -> Option<String> {
+    let list = message.strip_prefix("UNIQUE constraint failed: ")?;
+    let mut table = None;
+    let mut columns = Vec::new();
+    for qualified in list.split(',') {
+        let (t, c) = qualified.trim().split_once('.')?;
+        if *table.get_or_insert(t) != t {
+            return None;
+        }
+        columns.push(c);
+    }
+    crm_sql::unique_key_of_columns(table?, &columns)
 }
 
 fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
@@ -354,7 +385,7 @@ fn apply_one(
             if version_of(conn, tenant, me)?.is_some() {
                 return Err(CrmError::AlreadyExists {
                     entity: me.kind.name(),
-                    key: format!("id {}", me.id),
+                    key: crm_core::store::keys::id_key(me.kind),
                 });
             }
             check_references(conn, tenant, &rec)?;

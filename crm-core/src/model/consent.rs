@@ -121,11 +121,15 @@ impl EntityRules for Consent {
         }
         v
     }
-    fn unique_keys(&self) -> Vec<String> {
-        vec![match self.contact_id {
-            Some(c) => format!("subject:contact:{c}"),
-            None => format!("subject:customer:{}", self.customer_id),
-        }]
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
+        let subject = match self.contact_id {
+            Some(c) => format!("contact:{c}"),
+            None => format!("customer:{}", self.customer_id),
+        };
+        vec![crate::store::UniqueKey::new(
+            crate::store::keys::CONSENT_SUBJECT,
+            subject,
+        )]
     }
 }
 

@@ -116,9 +116,12 @@ impl EntityRules for Contact {
             self.customer_id.into(),
         )]
     }
-    fn unique_keys(&self) -> Vec<String> {
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
         if self.is_primary {
-            vec![format!("primary:{}", self.customer_id)]
+            vec![crate::store::UniqueKey::new(
+                crate::store::keys::CONTACT_PRIMARY,
+                self.customer_id.to_string(),
+            )]
         } else {
             Vec::new()
         }

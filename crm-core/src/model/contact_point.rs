@@ -193,12 +193,12 @@ impl EntityRules for ContactPoint {
         }
         v
     }
-    fn unique_keys(&self) -> Vec<String> {
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
         if self.primary {
             let owner = self.owner();
-            vec![format!(
-                "primary:{}:{}:{:?}",
-                owner.kind, owner.id, self.kind
+            vec![crate::store::UniqueKey::new(
+                crate::store::keys::CONTACT_POINT_PRIMARY,
+                format!("{}:{}:{:?}", owner.kind, owner.id, self.kind),
             )]
         } else {
             Vec::new()

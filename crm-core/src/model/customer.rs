@@ -210,10 +210,15 @@ impl EntityRules for Customer {
         )
     }
 
-    fn unique_keys(&self) -> Vec<String> {
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
         self.external_ref
             .as_ref()
-            .map(|r| vec![format!("external_ref:{r}")])
+            .map(|r| {
+                vec![crate::store::UniqueKey::new(
+                    crate::store::keys::CUSTOMER_EXTERNAL_REF,
+                    r.clone(),
+                )]
+            })
             .unwrap_or_default()
     }
 }

@@ -166,9 +166,12 @@ impl EntityRules for Location {
             self.customer_id.into(),
         )]
     }
-    fn unique_keys(&self) -> Vec<String> {
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
         if self.primary {
-            vec![format!("primary:{}", self.customer_id)]
+            vec![crate::store::UniqueKey::new(
+                crate::store::keys::LOCATION_PRIMARY,
+                self.customer_id.to_string(),
+            )]
         } else {
             Vec::new()
         }

@@ -226,10 +226,14 @@ impl EntityRules for Pipeline {
         }
         Ok(())
     }
-    fn unique_keys(&self) -> Vec<String> {
-        let mut k = vec![format!("name:{}", self.name.to_lowercase())];
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
+        use crate::store::{keys, UniqueKey};
+        let mut k = vec![UniqueKey::new(
+            keys::PIPELINE_NAME,
+            self.name.to_lowercase(),
+        )];
         if self.is_default {
-            k.push("default".to_string());
+            k.push(UniqueKey::new(keys::PIPELINE_DEFAULT, ""));
         }
         k
     }

@@ -95,8 +95,11 @@ impl EntityRules for TenantSettings {
         }
         Ok(())
     }
-    fn unique_keys(&self) -> Vec<String> {
-        vec!["singleton".to_string()]
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
+        vec![crate::store::UniqueKey::new(
+            crate::store::keys::TENANT_SETTINGS_SINGLETON,
+            "",
+        )]
     }
 }
 

@@ -69,8 +69,11 @@ impl EntityRules for Tag {
         }
         Ok(())
     }
-    fn unique_keys(&self) -> Vec<String> {
-        vec![format!("name:{}", self.name.to_lowercase())]
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
+        vec![crate::store::UniqueKey::new(
+            crate::store::keys::TAG_NAME,
+            self.name.to_lowercase(),
+        )]
     }
 }
 
@@ -181,10 +184,10 @@ impl EntityRules for TagAssignment {
             self.target,
         ]
     }
-    fn unique_keys(&self) -> Vec<String> {
-        vec![format!(
-            "{}:{}:{}",
-            self.tag_id, self.target.kind, self.target.id
+    fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
+        vec![crate::store::UniqueKey::new(
+            crate::store::keys::TAG_ASSIGNMENT_TARGET,
+            format!("{}:{}:{}", self.tag_id, self.target.kind, self.target.id),
         )]
     }
 }

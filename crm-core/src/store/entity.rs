@@ -23,8 +23,8 @@ pub trait EntityRules {
     }
 
     /// Keys that must be unique among the tenant's entities of this kind (a unique index in
-    /// SQL). Keys are opaque strings built by the entity (e.g. `name:acme`).
-    fn unique_keys(&self) -> Vec<String> {
+    /// SQL), each under a stable name of [`super::keys`] (what `AlreadyExists.key` reports).
+    fn unique_keys(&self) -> Vec<super::UniqueKey> {
         Vec::new()
     }
 }
@@ -204,7 +204,7 @@ macro_rules! records {
                 }
             }
             /// The wrapped entity's unique keys.
-            pub fn unique_keys(&self) -> Vec<String> {
+            pub fn unique_keys(&self) -> Vec<super::UniqueKey> {
                 match self {
                     $(Record::$variant(e) => e.unique_keys(),)*
                 }

@@ -10,12 +10,14 @@
 mod changeset;
 mod entity;
 mod event;
+pub mod keys;
 mod page;
 
 pub use changeset::{Applied, Change, ChangeSet};
 pub(crate) use entity::impl_entity;
 pub use entity::{Entity, EntityFilter, EntityKind, EntityRef, EntityRules, Record, SortKey};
 pub use event::{DomainEvent, ExternalEventKind, NewEvent, StoredEvent};
+pub use keys::UniqueKey;
 pub use page::{paginate, Cursor, Direction, ListQuery, Page, SortValue, MAX_PAGE_SIZE};
 
 use async_trait::async_trait;
