@@ -1025,7 +1025,7 @@ const FTS_JOIN: &str = "SELECT c.data FROM customer_fts f \
     ORDER BY c.created_at ASC NULLS LAST, c.id ASC LIMIT 51";
 
 fn fts_join(conn: &Connection, tenant: TenantId, text: &str) -> usize {
-    let terms = crm::search::query_terms(text);
+    let terms = crm::search::query_terms(text).expect("a bounded query");
     assert!(terms.len() == 1 && terms[0].chars().count() >= 3);
     let phrase = format!("\"{}\"", terms[0].replace('"', "\"\""));
     let mut st = conn.prepare_cached(FTS_JOIN).expect("prepare");

@@ -241,6 +241,15 @@ pub fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
     }
 }
 
+/// Fails if a filter's text value holds a NUL character, which no SQL store can bind
+/// (a stored text never holds one either, see [`crate::store::check_storable`]).
+pub fn check_filter_text(field: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) if v.contains('\0') => Err(CrmError::validation(field, "contains a NUL character")),
+        _ => Ok(()),
+    }
+}
+
 /// Fails unless `tz` looks like an IANA time-zone name (`UTC`, `Europe/Berlin`,
 /// `America/Argentina/Buenos_Aires`, `Etc/GMT+2`).
 pub fn check_timezone(field: &str, tz: &str) -> Result<()> {

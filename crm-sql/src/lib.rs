@@ -229,21 +229,26 @@ pub fn select_version(target: EntityRef, tenant: TenantId) -> SelectStatement {
 }
 
 /// The full WHERE condition of a filter, including the tenant, the tag and the text parts.
+///
+/// Checks the filter first ([`crm_core::store::EntityFilter::validate`]): a search text
+/// beyond [`crm_core::search`]'s bounds or a NUL in a text value is a `Validation` error,
+/// so the condition built never grows with the input beyond those bounds.
 pub fn filter_condition<E: SqlEntity>(
     tenant: TenantId,
     filter: &E::Filter,
     dialect: Dialect,
-) -> Condition {
+) -> Result<Condition> {
     use crm_core::store::EntityFilter;
+    filter.validate()?;
     let mut c = Cond::all().add(col("tenant_id").eq(uuid_value(tenant)));
     c = c.add(E::condition(filter, dialect));
     if let Some(tag) = filter.tag() {
         c = c.add(tagged(tenant, E::KIND, tag));
     }
     if let Some(text) = filter.text() {
-        c = c.add(text_search(tenant, text, dialect));
+        c = c.add(text_search(tenant, text, dialect)?);
     }
-    c
+    Ok(c)
 }
 
 /// `id IN (SELECT target_id FROM tag_assignment WHERE tenant_id = ? AND tag_id = ? AND
@@ -316,8 +321,8 @@ pub fn search_grams(term: &str) -> Option<Vec<&str>> {
 /// pulled up into the outer query, its tenant condition would join the `customer` policy's
 /// equivalence class and the planner would again have to run the policy before `LIKE` and
 /// `@>`, neither of which is leakproof.
-fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
-    let terms = crm_core::search::query_terms(text);
+fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> Result<SimpleExpr> {
+    let terms = crm_core::search::query_terms(text)?;
     let phrases: Vec<String> = terms
         .iter()
         .filter(|t| t.chars().count() >= 3)
@@ -389,7 +394,7 @@ fn text_search(tenant: TenantId, text: &str, dialect: Dialect) -> SimpleExpr {
     if dialect == Dialect::Postgres {
         sub.offset(0);
     }
-    col("id").in_subquery(sub)
+    Ok(col("id").in_subquery(sub))
 }
 
 /// One page: `SELECT data, <sort column> ... ORDER BY <sort> <dir>, id <dir> LIMIT n + 1`
@@ -401,7 +406,7 @@ pub fn select_page<E: SqlEntity>(
 ) -> Result<SelectStatement> {
     query.validate()?;
     let sort = E::sort_column(&query.sort);
-    let mut c = filter_condition::<E>(tenant, &query.filter, dialect);
+    let mut c = filter_condition::<E>(tenant, &query.filter, dialect)?;
     if let Some(cursor) = &query.after {
         let id = Expr::val(cursor.id);
         let after = match (sort_value(&cursor.value)?, query.direction) {
@@ -444,17 +449,18 @@ pub fn select_page<E: SqlEntity>(
         .to_owned())
 }
 
-/// `SELECT COUNT(*) ... WHERE <filter>`.
+/// `SELECT COUNT(*) ... WHERE <filter>` (a `Validation` error for a filter its
+/// [`crm_core::store::EntityFilter::validate`] refuses).
 pub fn select_count<E: SqlEntity>(
     tenant: TenantId,
     filter: &E::Filter,
     dialect: Dialect,
-) -> SelectStatement {
-    Query::select()
+) -> Result<SelectStatement> {
+    Ok(Query::select()
         .expr(Func::count(Expr::col(sea_query::Asterisk)))
         .from(table(E::KIND))
-        .cond_where(filter_condition::<E>(tenant, filter, dialect))
-        .to_owned()
+        .cond_where(filter_condition::<E>(tenant, filter, dialect)?)
+        .to_owned())
 }
 
 /// Cuts the `limit + 1` rows of [`select_page`] into a page with its next cursor.

@@ -63,7 +63,7 @@ fn query_snapshots() {
         let p = select_page(tenant, q, Dialect::Postgres).expect("page");
         out += &format!("-- postgres\n{}\n", p.to_string(PostgresQueryBuilder));
     }
-    let n = select_count::<Customer>(tenant, &filter, Dialect::Postgres);
+    let n = select_count::<Customer>(tenant, &filter, Dialect::Postgres).expect("count");
     out += &format!("-- postgres count\n{}\n", n.to_string(PostgresQueryBuilder));
     check("customer_queries.sql", &out);
 }

@@ -27,6 +27,7 @@ pub mod atomicity;
 pub mod concurrency;
 pub mod crud;
 pub mod duplicates;
+pub mod edges;
 pub mod filters;
 pub mod isolation;
 pub mod merge;
@@ -189,6 +190,12 @@ macro_rules! conformance_tests {
                 follow_up_validation,
                 owned_item_and_attachment_validation,
                 value_types_validation,
+            ],
+            edges: [
+                search_text_of_any_size_is_answered_or_refused,
+                phone_search_reads_international_and_national_prefixes,
+                nul_and_out_of_range_times_are_validation,
+                service_refuses_unstorable_values,
             ],
             duplicates: [
                 scan_finds_duplicates_and_saves_model,

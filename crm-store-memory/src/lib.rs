@@ -311,9 +311,9 @@ impl Partition {
     }
 
     /// Rows of kind `E` that may match `filter`, narrowed by the indexes.
-    fn candidates<'a, E: Entity>(&'a self, filter: &E::Filter) -> Vec<&'a E> {
+    fn candidates<'a, E: Entity>(&'a self, filter: &E::Filter) -> Result<Vec<&'a E>> {
         let Some(table) = self.tables.get(&E::KIND) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let mut rows: Vec<&E> = match filter.parent() {
             Some(parent) => self
@@ -342,14 +342,14 @@ impl Partition {
             rows.retain(|e| tagged.contains(&e.id().into()));
         }
         if let Some(text) = filter.text() {
-            let terms = search::query_terms(text);
+            let terms = search::query_terms(text)?;
             rows.retain(|e| {
                 self.search_docs
                     .get(&e.id().into())
                     .is_some_and(|doc| search::matches(doc, &terms))
             });
         }
-        rows
+        Ok(rows)
     }
 
     fn customer_document(&self, c: &Customer) -> String {
@@ -427,15 +427,16 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
         let Some(p) = guard.get(&tenant) else {
             return Ok(Page::empty());
         };
-        Ok(paginate(p.candidates::<E>(&query.filter), query))
+        Ok(paginate(p.candidates::<E>(&query.filter)?, query))
     }
 
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
+        filter.validate()?;
         let guard = self.inner.read();
         let Some(p) = guard.get(&tenant) else {
             return Ok(0);
         };
-        Ok(p.candidates::<E>(filter)
+        Ok(p.candidates::<E>(filter)?
             .into_iter()
             .filter(|e| filter.matches(e))
             .count() as u64)
@@ -446,6 +447,9 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
 impl CrmStore for MemoryStore {
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
+        for change in &changes.changes {
+            change.check_storable()?;
+        }
         let mut guard = self.inner.write();
         let partition = guard.entry(tenant).or_default();
         let mut undo = Vec::with_capacity(n);

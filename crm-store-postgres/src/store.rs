@@ -575,6 +575,9 @@ async fn refresh_search_many(
 impl CrmStore for PgStore {
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
+        for change in &changes.changes {
+            change.check_storable()?;
+        }
         let mut tx = self.begin_tenant(tenant).await?;
         let mut touched = BTreeSet::new();
         let mut run: Vec<Record> = Vec::new();
@@ -651,7 +654,7 @@ impl<E: SqlEntity> EntityRead<E> for PgStore {
     }
 
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
-        let (sql, values) = crm_sql::select_count::<E>(tenant, filter, Dialect::Postgres)
+        let (sql, values) = crm_sql::select_count::<E>(tenant, filter, Dialect::Postgres)?
             .build_sqlx(PostgresQueryBuilder);
         let mut tx = self.begin_tenant(tenant).await?;
         let n: i64 = sqlx::query_scalar_with(AssertSqlSafe(sql), values)

@@ -540,6 +540,9 @@ fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result
 impl CrmStore for SqliteStore {
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
+        for change in &changes.changes {
+            change.check_storable()?;
+        }
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -624,7 +627,7 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
     }
 
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
-        let stmt = crm_sql::select_count::<E>(tenant, filter, Dialect::Sqlite);
+        let stmt = crm_sql::select_count::<E>(tenant, filter, Dialect::Sqlite)?;
         self.read(move |conn| {
             let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
             let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;

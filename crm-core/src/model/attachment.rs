@@ -102,6 +102,10 @@ pub struct AttachmentFilter {
 }
 
 impl EntityFilter<Attachment> for AttachmentFilter {
+    fn validate(&self) -> crate::error::Result<()> {
+        crate::values::check_filter_text("mime_type", self.mime_type.as_deref())
+    }
+
     fn matches(&self, a: &Attachment) -> bool {
         self.links.matches(&a.links) && self.mime_type.as_deref().is_none_or(|m| a.mime_type == m)
     }

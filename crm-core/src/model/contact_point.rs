@@ -224,6 +224,10 @@ pub struct ContactPointFilter {
 }
 
 impl EntityFilter<ContactPoint> for ContactPointFilter {
+    fn validate(&self) -> Result<()> {
+        crate::values::check_filter_text("value", self.value.as_deref())
+    }
+
     fn matches(&self, c: &ContactPoint) -> bool {
         eq(self.customer_id, c.customer_id)
             && opt_eq(self.contact_id, c.contact_id)

@@ -254,6 +254,17 @@ pub struct CustomerFilter {
 }
 
 impl EntityFilter<Customer> for CustomerFilter {
+    fn validate(&self) -> crate::error::Result<()> {
+        use crate::values::check_filter_text;
+        check_filter_text("source", self.source.as_deref())?;
+        check_filter_text("industry", self.industry.as_deref())?;
+        check_filter_text("external_ref", self.external_ref.as_deref())?;
+        if let Some(text) = &self.text {
+            crate::search::query_terms(text)?;
+        }
+        Ok(())
+    }
+
     fn matches(&self, c: &Customer) -> bool {
         eq(self.kind, c.kind)
             && eq(self.status, c.status)

@@ -339,6 +339,11 @@ pub struct LeadFilter {
 }
 
 impl EntityFilter<Lead> for LeadFilter {
+    fn validate(&self) -> crate::error::Result<()> {
+        crate::values::check_filter_text("source", self.source.as_deref())?;
+        crate::values::check_filter_text("campaign", self.campaign.as_deref())
+    }
+
     fn matches(&self, l: &Lead) -> bool {
         eq(self.status, l.status)
             && opt_eq(self.owner, l.owner)

@@ -194,6 +194,10 @@ pub struct LocationFilter {
 }
 
 impl EntityFilter<Location> for LocationFilter {
+    fn validate(&self) -> crate::error::Result<()> {
+        crate::values::check_filter_text("postal_code", self.postal_code.as_deref())
+    }
+
     fn matches(&self, l: &Location) -> bool {
         eq(self.customer_id, l.customer_id)
             && eq(self.usage, l.usage)

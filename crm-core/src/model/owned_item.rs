@@ -131,6 +131,10 @@ pub struct OwnedItemFilter {
 }
 
 impl EntityFilter<OwnedItem> for OwnedItemFilter {
+    fn validate(&self) -> crate::error::Result<()> {
+        crate::values::check_filter_text("serial_number", self.serial_number.as_deref())
+    }
+
     fn matches(&self, o: &OwnedItem) -> bool {
         eq(self.customer_id, o.customer_id)
             && eq(self.kind, o.kind)

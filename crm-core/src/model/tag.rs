@@ -85,6 +85,10 @@ pub struct TagFilter {
 }
 
 impl EntityFilter<Tag> for TagFilter {
+    fn validate(&self) -> crate::error::Result<()> {
+        crate::values::check_filter_text("name", self.name.as_deref())
+    }
+
     fn matches(&self, t: &Tag) -> bool {
         self.name
             .as_deref()

@@ -37,6 +37,13 @@ pub trait EntityRules {
 pub trait EntityFilter<E>: Default + Clone + Debug + Send + Sync + 'static {
     /// Whether `entity` satisfies the plain-field part of the filter.
     fn matches(&self, entity: &E) -> bool;
+    /// Checks the filter's own values (a bounded search text, no NUL in text values), with
+    /// a [`crate::CrmError::Validation`] naming the filter field. Every store calls it
+    /// before reading, through [`super::ListQuery::validate`] for lists and directly for
+    /// counts, so all stores refuse the same filters.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
     /// Only entities carrying this tag.
     fn tag(&self) -> Option<TagId> {
         None

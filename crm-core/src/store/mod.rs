@@ -12,6 +12,7 @@ mod entity;
 mod event;
 pub mod keys;
 mod page;
+pub mod storable;
 
 pub use changeset::{Applied, Change, ChangeSet};
 pub(crate) use entity::impl_entity;
@@ -19,6 +20,7 @@ pub use entity::{Entity, EntityFilter, EntityKind, EntityRef, EntityRules, Recor
 pub use event::{DomainEvent, ExternalEventKind, NewEvent, StoredEvent};
 pub use keys::UniqueKey;
 pub use page::{paginate, Cursor, Direction, ListQuery, Page, SortValue, MAX_PAGE_SIZE};
+pub use storable::{check_storable, check_time, MAX_YEAR, MIN_YEAR};
 
 use async_trait::async_trait;
 

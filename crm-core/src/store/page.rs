@@ -152,8 +152,10 @@ impl<E: Entity> ListQuery<E> {
         self
     }
 
-    /// Checks the page size and that the cursor belongs to this order.
+    /// Checks the filter ([`EntityFilter::validate`]), the page size and that the cursor
+    /// belongs to this order and holds a value every store can compare.
     pub fn validate(&self) -> Result<()> {
+        self.filter.validate()?;
         if self.limit == 0 || self.limit > MAX_PAGE_SIZE {
             return Err(CrmError::validation(
                 "limit",
@@ -170,6 +172,13 @@ impl<E: Entity> ListQuery<E> {
                         E::KIND.name()
                     ),
                 ));
+            }
+            match &c.value {
+                SortValue::Text(t) if t.contains('\0') => {
+                    return Err(CrmError::validation("cursor", "not a cursor"))
+                }
+                SortValue::Time(t) => crate::store::check_time("cursor", *t)?,
+                _ => {}
             }
             if c.sort != self.sort.name() || c.direction != self.direction {
                 return Err(CrmError::validation(
