@@ -51,6 +51,7 @@ pub mod compare;
 pub mod index;
 pub mod model;
 pub mod normalize;
+pub mod prior;
 pub mod records;
 
 use rustc_hash::FxHashMap;
@@ -61,8 +62,8 @@ pub use cluster::{ClusterOptions, Clusters, Edge};
 pub use compare::{Comparison, Gamma};
 pub use index::DedupeIndex;
 pub use model::{
-    FieldComparison, Model, ScoredPair, TrainingOptions, TrainingSummary, USource,
-    DEFAULT_THRESHOLD,
+    FieldComparison, Model, ModelOrigin, PriorReason, ScoredPair, TrainingOptions,
+    TrainingSummary, USource, DEFAULT_THRESHOLD,
 };
 pub use normalize::BirthDate;
 pub use records::{Column, NormalizedPerson, NormalizedRecords};
@@ -286,11 +287,96 @@ pub struct MatchPair {
     pub gamma: Gamma,
 }
 
+/// Where the model that scored a run came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// A model passed in ([`DedupeConfig::model`]; the service passes the one saved in
+    /// the tenant's settings).
+    Saved,
+    /// Trained on this run's records (EM, or `m` from labelled pairs).
+    Trained,
+    /// The documented prior model ([`prior`]): too little data to train on, or EM
+    /// degenerated; [`TrainingSummary::prior_reason`] says which.
+    Prior,
+}
+
+impl ModelSource {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelSource::Saved => "saved",
+            ModelSource::Trained => "trained",
+            ModelSource::Prior => "prior",
+        }
+    }
+}
+
+/// Why a pair that is not a match is still worth a person's look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// The same e-mail address under different names: a shared mailbox (a household, an
+    /// office) or one person entered under two names.
+    SameEmailDifferentName,
+    /// The same e-mail address, names partly agreeing or missing, yet below the threshold.
+    SameEmail,
+    /// Two companies with the same web or e-mail domain but different names: a renamed
+    /// company, a brand and its legal name, or a subsidiary.
+    SameDomainDifferentName,
+}
+
+impl ReviewReason {
+    /// The explanation in words (`"same e-mail address, different name"`).
+    pub fn message(self) -> &'static str {
+        match self {
+            ReviewReason::SameEmailDifferentName => "same e-mail address, different name",
+            ReviewReason::SameEmail => "same e-mail address",
+            ReviewReason::SameDomainDifferentName => "same web domain, different name",
+        }
+    }
+
+    /// The review reason of a person pair below the threshold, from its comparison vector:
+    /// an exact e-mail agreement makes it one (different name when a given or family name
+    /// is entirely different, or both are missing on a side).
+    pub fn for_person_pair(g: Gamma) -> Option<ReviewReason> {
+        if compare::level_of(g, Comparison::Email) != 1 {
+            return None;
+        }
+        let first = compare::level_of(g, Comparison::FirstName);
+        let last = compare::level_of(g, Comparison::LastName);
+        let differs = |l: u8, c: Comparison| usize::from(l) == c.levels().len();
+        if differs(first, Comparison::FirstName)
+            || differs(last, Comparison::LastName)
+            || (first == 0 && last == 0)
+        {
+            Some(ReviewReason::SameEmailDifferentName)
+        } else {
+            Some(ReviewReason::SameEmail)
+        }
+    }
+}
+
+/// A candidate pair below the threshold that shares something a person should look at
+/// (an e-mail address, a web domain). Not a match: it never enters `pairs` or clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReviewPair {
+    /// The pair, its score and comparison vector.
+    pub pair: MatchPair,
+    /// What the two records share.
+    pub reason: ReviewReason,
+}
+
 /// What [`dedupe`] found.
 #[derive(Debug, Clone)]
 pub struct DedupeOutcome {
     /// Pairs at or above `threshold`, sorted by `(a, b)`.
     pub pairs: Vec<MatchPair>,
+    /// Candidate pairs below the threshold that share an e-mail address, for review,
+    /// sorted by `(a, b)` ([`ReviewReason::for_person_pair`]).
+    pub review: Vec<ReviewPair>,
+    /// Where [`DedupeOutcome::model`] came from.
+    pub model_source: ModelSource,
     /// A partition of all records.
     pub clusters: Clusters,
     /// Blocking statistics.
@@ -526,14 +612,19 @@ pub fn dedupe_with_progress(
     });
 
     progress(Phase::Train);
-    let model = match &config.model {
-        Some(m) => m.clone(),
+    let (model, model_source) = match &config.model {
+        Some(m) => (m.clone(), ModelSource::Saved),
         None => {
             let labelled: Vec<Gamma> = labelled_idx
                 .iter()
                 .map(|&(a, b)| compare::gamma(&store.view(a), &store.view(b)))
                 .collect();
-            Model::train(&store, &gammas, &labelled, &config.training, threads)
+            let m = Model::fit(&store, &gammas, &labelled, &config.training, threads);
+            let source = match m.origin {
+                ModelOrigin::Trained => ModelSource::Trained,
+                ModelOrigin::Prior => ModelSource::Prior,
+            };
+            (m, source)
         }
     };
     let threshold = config
@@ -550,31 +641,40 @@ pub fn dedupe_with_progress(
             let (a, b) = blocking::pair_of(candidates[i]);
             let g = gammas[i];
             let w = scorer.weight_stored(&store, g, a, b);
-            if w >= lower_w {
+            // Pairs under the clustering bound are dropped, except those sharing an
+            // e-mail address, which go to the review list.
+            if w >= lower_w || compare::level_of(g, Comparison::Email) == 1 {
                 out.push((candidates[i], g, w));
             }
         }
         out
     });
     drop(gammas);
+    let lower_w = model::weight_from_probability(lower);
     let mut pairs = Vec::new();
+    let mut review = Vec::new();
     let mut edges = Vec::with_capacity(kept.len());
     for &(k, g, w) in &kept {
         let (a, b) = blocking::pair_of(k);
         let p = model::probability_from_weight(w);
-        edges.push(Edge {
+        let pair = MatchPair {
             a,
             b,
+            match_weight: w,
             probability: p,
-        });
-        if p >= threshold {
-            pairs.push(MatchPair {
+            gamma: g,
+        };
+        if w >= lower_w {
+            edges.push(Edge {
                 a,
                 b,
-                match_weight: w,
                 probability: p,
-                gamma: g,
             });
+        }
+        if p >= threshold {
+            pairs.push(pair);
+        } else if let Some(reason) = ReviewReason::for_person_pair(g) {
+            review.push(ReviewPair { pair, reason });
         }
     }
     drop(kept);
@@ -597,6 +697,8 @@ pub fn dedupe_with_progress(
     progress(Phase::Done);
     Ok(DedupeOutcome {
         pairs,
+        review,
+        model_source,
         clusters,
         stats,
         model,
