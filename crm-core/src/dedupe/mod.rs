@@ -47,6 +47,7 @@
 
 pub mod blocking;
 pub mod cluster;
+pub mod company;
 pub mod compare;
 pub mod index;
 pub mod model;
@@ -59,6 +60,9 @@ use serde::{Deserialize, Serialize};
 
 pub use blocking::{pair_completeness, BlockingLimits, BlockingRule, BlockingStats, RuleStats};
 pub use cluster::{ClusterOptions, Clusters, Edge};
+pub use company::{
+    dedupe_companies, CompanyIndex, CompanyModel, CompanyOutcome, CompanyRecord,
+};
 pub use compare::{Comparison, Gamma};
 pub use index::DedupeIndex;
 pub use model::{
