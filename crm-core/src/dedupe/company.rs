@@ -50,8 +50,8 @@ use super::model::{
     DEFAULT_THRESHOLD,
 };
 use super::normalize::{
-    company_email_domain, normalize_address, normalize_code, normalize_company,
-    normalize_country, normalize_phone, normalize_place, normalize_web_domain,
+    company_email_domain, normalize_address, normalize_code, normalize_company, normalize_country,
+    normalize_phone, normalize_place, normalize_web_domain,
 };
 use super::prior::{per_other_record, PriorU};
 use super::records::{Column, NormalizedPerson, NormalizedRecords, View};
@@ -346,14 +346,15 @@ const PHONE: [PriorLevel; 4] = [
 /// postcode 0.70 (companies move, open branches: 0.11 different), street and city 0.05,
 /// postcode 0.04, another suite of the building 0.03, the city 0.05, the area 0.02.
 /// Different companies share a building more often than different people (business parks,
-/// office towers): 0.01 per other record for the street and postcode and for another suite,
-/// 0.005 for street and city; the same postcode 0.005; the same city and the same area 0.1
-/// each (many tenants are local).
+/// office towers): 0.01 per other record for the street and postcode, 0.005 for street and
+/// city; the same postcode 0.005; another number or suite on the same street 0.005 (an
+/// industrial estate), the same city and the same area 0.1 each (many tenants are local).
+/// "Same street" levels need the same house number ([`company_gamma`]).
 const ADDRESS: [PriorLevel; 7] = [
     (0.70, Per(0.01)),
     (0.05, Per(0.005)),
     (0.04, Share(0.005)),
-    (0.03, Per(0.01)),
+    (0.03, Share(0.005)),
     (0.05, Share(0.1)),
     (0.02, Share(0.1)),
     (0.11, Rest),
@@ -415,8 +416,7 @@ impl CompanyModel {
             .collect();
         CompanyModel {
             comparisons,
-            match_probability: per_other_record(COMPANY_DUPLICATES_PER_RECORD, records)
-                .min(0.45),
+            match_probability: per_other_record(COMPANY_DUPLICATES_PER_RECORD, records).min(0.45),
             threshold,
             records,
         }
@@ -435,10 +435,12 @@ impl CompanyModel {
         }
         for (p, c) in self.comparisons.iter().zip(Comparison::COMPANY) {
             if p.comparison != c || p.levels.len() != c.levels().len() {
-                return bad(format!("comparison {} does not match this version", c.name()));
+                return bad(format!(
+                    "comparison {} does not match this version",
+                    c.name()
+                ));
             }
-            if p
-                .levels
+            if p.levels
                 .iter()
                 .any(|l| !(l.m > 0.0 && l.m <= 1.0 && l.u > 0.0 && l.u <= 1.0))
             {
@@ -519,9 +521,36 @@ impl CompanyScorer {
     }
 }
 
-/// The comparison vector of two normalised companies.
+/// The house number of a canonical street line: its first run of digits.
+fn house_number(street: &str) -> Option<&str> {
+    let start = street.find(|c: char| c.is_ascii_digit())?;
+    let rest = &street[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// The comparison vector of two normalised companies. The address levels that say "same
+/// street" (street and postcode, street and city) require the same house number when both
+/// have one: companies line the same commercial street (`Industriestraße 2` and
+/// `Industriestraße 11` are two buildings), so another number is "the same street
+/// elsewhere".
 fn company_gamma(a: &View<'_>, b: &View<'_>) -> Gamma {
-    compare::gamma_of(&Comparison::COMPANY, a, b)
+    let mut g = compare::gamma_of(&Comparison::COMPANY, a, b);
+    let shift = 4 * Comparison::Address.index();
+    if matches!(level_of(g, Comparison::Address), 1 | 2) {
+        let numbers = (
+            a.str(Column::Street).and_then(house_number),
+            b.str(Column::Street).and_then(house_number),
+        );
+        if let (Some(x), Some(y)) = numbers {
+            if x != y {
+                g = (g & !(0xF << shift)) | (4 << shift);
+            }
+        }
+    }
+    g
 }
 
 impl ReviewReason {
@@ -612,7 +641,10 @@ fn normalise_all(
 /// bound; the person settings (rules, training, model, labelled pairs) do not apply.
 ///
 /// Fails with [`CrmError::Validation`] for a bad config or an empty or repeated id.
-pub fn dedupe_companies(records: &[CompanyRecord], config: &DedupeConfig) -> Result<CompanyOutcome> {
+pub fn dedupe_companies(
+    records: &[CompanyRecord],
+    config: &DedupeConfig,
+) -> Result<CompanyOutcome> {
     config.validate()?;
     check_ids(records)?;
     let store = normalise_all(records, config.region());
@@ -657,7 +689,9 @@ pub fn dedupe_companies(records: &[CompanyRecord], config: &DedupeConfig) -> Res
             threshold,
             lower_bound: lower,
         },
-        &mut |a, b| probability_from_weight(scorer.weight(company_gamma(&store.view(a), &store.view(b)))),
+        &mut |a, b| {
+            probability_from_weight(scorer.weight(company_gamma(&store.view(a), &store.view(b))))
+        },
     );
     let n = store.live_count() as u64;
     let total_pairs = n * n.saturating_sub(1) / 2;
@@ -958,13 +992,26 @@ mod tests {
     fn tenant(n: usize, extra: Vec<CompanyRecord>) -> Vec<CompanyRecord> {
         const A: &[&str] = &[
             "Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ironwood",
-            "Juniper", "Kapok", "Larch", "Maple", "Nutmeg", "Olive", "Poplar", "Quince",
-            "Rowan", "Spruce", "Tamarind",
+            "Juniper", "Kapok", "Larch", "Maple", "Nutmeg", "Olive", "Poplar", "Quince", "Rowan",
+            "Spruce", "Tamarind",
         ];
         const B: &[&str] = &[
-            "Logistics", "Bakery", "Consulting", "Dental", "Electric", "Foods", "Garage",
-            "Hotels", "Insurance", "Joinery", "Kitchens", "Lighting", "Media", "Nursery",
-            "Optics", "Printing",
+            "Logistics",
+            "Bakery",
+            "Consulting",
+            "Dental",
+            "Electric",
+            "Foods",
+            "Garage",
+            "Hotels",
+            "Insurance",
+            "Joinery",
+            "Kitchens",
+            "Lighting",
+            "Media",
+            "Nursery",
+            "Optics",
+            "Printing",
         ];
         let mut out: Vec<CompanyRecord> = (0..n)
             .map(|i| {
@@ -1002,7 +1049,10 @@ mod tests {
     fn near_identical_names_pair_in_small_and_large_tenants() {
         for n in [0usize, 2, 10, 100, 2_000] {
             for (x, y) in [
-                ("Müller Haustechnik GmbH", "MÜLLER HAUSTECHNIK GMBH & Co. KG"),
+                (
+                    "Müller Haustechnik GmbH",
+                    "MÜLLER HAUSTECHNIK GMBH & Co. KG",
+                ),
                 ("Northwind Traders", "Northwind Traders Inc."),
             ] {
                 let records = tenant(n, vec![company("x", x), company("y", y)]);
@@ -1065,6 +1115,39 @@ mod tests {
     }
 
     #[test]
+    fn another_house_number_is_another_building() {
+        let at = |id: &str, name: &str, street: &str| CompanyRecord {
+            street: Some(street.into()),
+            postcode: Some("70565".into()),
+            city: Some("Stuttgart".into()),
+            ..company(id, name)
+        };
+        let mut store = NormalizedRecords::new();
+        let a = store.push(&normalize_company_record(
+            &at("a", "Alpha", "Industriestraße 2"),
+            None,
+        ));
+        let b = store.push(&normalize_company_record(
+            &at("b", "Beta", "Industriestraße 11"),
+            None,
+        ));
+        let c = store.push(&normalize_company_record(
+            &at("c", "Gamma", "Industriestrasse 2"),
+            None,
+        ));
+        let level = |x: u32, y: u32| {
+            level_of(
+                company_gamma(&store.view(x), &store.view(y)),
+                Comparison::Address,
+            )
+        };
+        assert_eq!(level(a, b), 4);
+        assert_eq!(level(a, c), 1);
+        assert_eq!(house_number("industriestr 11 b"), Some("11"));
+        assert_eq!(house_number("main st"), None);
+    }
+
+    #[test]
     fn different_companies_do_not_pair() {
         let records = tenant(
             300,
@@ -1087,7 +1170,10 @@ mod tests {
         ];
         // A large block of one word, windowed.
         for i in 0..40 {
-            extra.push(company(&format!("w{i}"), &format!("Alder Logistics Branch {i}")));
+            extra.push(company(
+                &format!("w{i}"),
+                &format!("Alder Logistics Branch {i}"),
+            ));
         }
         let records = tenant(120, extra);
         let config = DedupeConfig {

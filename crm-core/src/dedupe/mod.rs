@@ -60,14 +60,12 @@ use serde::{Deserialize, Serialize};
 
 pub use blocking::{pair_completeness, BlockingLimits, BlockingRule, BlockingStats, RuleStats};
 pub use cluster::{ClusterOptions, Clusters, Edge};
-pub use company::{
-    dedupe_companies, CompanyIndex, CompanyModel, CompanyOutcome, CompanyRecord,
-};
+pub use company::{dedupe_companies, CompanyIndex, CompanyModel, CompanyOutcome, CompanyRecord};
 pub use compare::{Comparison, Gamma};
 pub use index::DedupeIndex;
 pub use model::{
-    FieldComparison, Model, ModelOrigin, PriorReason, ScoredPair, TrainingOptions,
-    TrainingSummary, USource, DEFAULT_THRESHOLD,
+    FieldComparison, Model, ModelOrigin, PriorReason, ScoredPair, TrainingOptions, TrainingSummary,
+    USource, DEFAULT_THRESHOLD,
 };
 pub use normalize::BirthDate;
 pub use records::{Column, NormalizedPerson, NormalizedRecords};
@@ -314,6 +312,17 @@ impl ModelSource {
             ModelSource::Prior => "prior",
         }
     }
+}
+
+/// Which engine compared a pair: persons ([`dedupe`], [`DedupeIndex`]) or companies
+/// ([`dedupe_companies`], [`CompanyIndex`]). A person is never compared with a company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// Person records: customers who are people, contacts, leads with a person's name.
+    Person,
+    /// Company records: company customers and leads that name a company.
+    Company,
 }
 
 /// Why a pair that is not a match is still worth a person's look.

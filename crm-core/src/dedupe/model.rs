@@ -852,7 +852,9 @@ impl Model {
         let trained = Model::train(store, gammas, labelled, opts, threads);
         match trained.degeneracy() {
             None => trained,
-            Some(what) => Model::prior_model(records, pairs, opts, PriorReason::EmDegenerate { what }),
+            Some(what) => {
+                Model::prior_model(records, pairs, opts, PriorReason::EmDegenerate { what })
+            }
         }
     }
 
@@ -891,7 +893,9 @@ impl Model {
             Comparison::NationalId,
         ];
         if !identity.iter().any(|&c| self.bayes_factor(c, 1) > 1.0) {
-            return Some("the match class agrees on no identity field more than non-matches".into());
+            return Some(
+                "the match class agrees on no identity field more than non-matches".into(),
+            );
         }
         None
     }

@@ -567,7 +567,10 @@ fn shared_email_with_another_name_is_for_review_not_a_match() {
             ],
             "n={n}"
         );
-        assert!(outcome.review.iter().all(|r| r.pair.probability < outcome.threshold));
+        assert!(outcome
+            .review
+            .iter()
+            .all(|r| r.pair.probability < outcome.threshold));
         assert_eq!(
             ReviewReason::SameEmailDifferentName.message(),
             "same e-mail address, different name"
