@@ -14,7 +14,11 @@
 //!   configured default region, else its digits.
 //! - **addresses**: tokens with every street-type and direction word in one abbreviated form
 //!   (`Street` and `St` both become `st`).
-//! - **company**: name without legal-form suffixes (`Acme Ltd` -> `acme`).
+//! - **employer** (of a person): name without legal-form suffixes (`Acme Ltd` -> `acme`);
+//!   **company names** (of company records): legal forms of many countries, connecting
+//!   words and German `ue`-spellings folded away, words sorted;
+//! - **domains**: the registrable domain of a web address or e-mail address, free-mail
+//!   providers excluded.
 //! - **dates**: [`BirthDate`] from ISO, compact, dotted or slashed forms.
 
 use serde::{Deserialize, Serialize};
@@ -842,6 +846,71 @@ pub fn normalize_country(s: &str) -> Option<String> {
     Some(alias.map_or(folded, str::to_string))
 }
 
+/// Legal-form words removed from the end (and `the` from the start) of an employer's name.
+const EMPLOYER_LEGAL_SUFFIXES: &[&str] = &[
+    "ab",
+    "ag",
+    "as",
+    "bv",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "gmbh",
+    "inc",
+    "incorporated",
+    "kg",
+    "limited",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "nv",
+    "oy",
+    "plc",
+    "pty",
+    "sa",
+    "sarl",
+    "sas",
+    "spa",
+    "srl",
+];
+
+/// Canonical employer of a person (the person model's `company` comparison): folded, `&`
+/// read as `and`, leading `the` and trailing legal forms (`Inc`, `LLC`, `Ltd`, `GmbH`,
+/// `S.A.`, `AG`, `B.V.`, `PLC`, `Corp`, `Co`, ...) removed. Dotted abbreviations (`S.A.`,
+/// `B.V.`) are joined before matching. Kept as it was when the person models were trained
+/// and measured (a saved tenant model's `m`/`u` were estimated on this form); companies
+/// themselves are compared on the fuller [`normalize_company`].
+pub fn normalize_employer(s: &str) -> Option<String> {
+    let s = clip(s).replace('&', " and ");
+    // Join dotted single letters ("s.a." -> "sa") before folding splits them apart.
+    let mut joined = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let between_letters = c == '.'
+            && i > 0
+            && chars[i - 1].is_alphabetic()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())
+            && (i < 2 || !chars[i - 2].is_alphabetic());
+        if !between_letters {
+            joined.push(c);
+        }
+    }
+    let folded = fold(&joined);
+    let mut tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+    if tokens.len() > 1 && tokens[0] == "the" {
+        tokens.remove(0);
+    }
+    while tokens.len() > 1 && tokens.last().is_some_and(|t| EMPLOYER_LEGAL_SUFFIXES.contains(t)) {
+        tokens.pop();
+    }
+    if tokens.is_empty() {
+        return None;
+    }
+    Some(tokens.join(" "))
+}
+
 /// Legal-form words (folded, dotted abbreviations joined: `S.A.` is `sa`, `e.K.` is `ek`)
 /// removed from company names wherever they stand (`GmbH & Co. KG` goes as `gmbh`, `co`,
 /// `kg` and the connector). Sorted for binary search. By country:
@@ -1466,6 +1535,12 @@ mod tests {
         );
         assert_eq!(normalize_company("Ltd").as_deref(), Some("ltd"));
         assert_eq!(normalize_company(""), None);
+        // A person's employer keeps the person model's form.
+        assert_eq!(
+            normalize_employer("Smith & Sons GmbH").as_deref(),
+            Some("smith and sons")
+        );
+        assert_eq!(normalize_employer("The Acme Co Ltd").as_deref(), Some("acme"));
         for (a, b) in [
             (
                 "Müller Haustechnik GmbH",
@@ -1599,6 +1674,7 @@ mod tests {
                 let _ = normalize_code(v);
                 let _ = normalize_country(v);
                 let _ = normalize_company(v);
+                let _ = normalize_employer(v);
                 let _ = normalize_web_domain(v);
                 let _ = company_email_domain(v);
                 let _ = is_free_mail_domain(v);
