@@ -902,7 +902,11 @@ pub fn normalize_employer(s: &str) -> Option<String> {
     if tokens.len() > 1 && tokens[0] == "the" {
         tokens.remove(0);
     }
-    while tokens.len() > 1 && tokens.last().is_some_and(|t| EMPLOYER_LEGAL_SUFFIXES.contains(t)) {
+    while tokens.len() > 1
+        && tokens
+            .last()
+            .is_some_and(|t| EMPLOYER_LEGAL_SUFFIXES.contains(t))
+    {
         tokens.pop();
     }
     if tokens.is_empty() {
@@ -1540,7 +1544,10 @@ mod tests {
             normalize_employer("Smith & Sons GmbH").as_deref(),
             Some("smith and sons")
         );
-        assert_eq!(normalize_employer("The Acme Co Ltd").as_deref(), Some("acme"));
+        assert_eq!(
+            normalize_employer("The Acme Co Ltd").as_deref(),
+            Some("acme")
+        );
         for (a, b) in [
             (
                 "Müller Haustechnik GmbH",

@@ -24,9 +24,17 @@
 //! under one expected match, no unrelated pairs left, or a match class that agrees on no
 //! identity field more often than non-matches do). The model says so:
 //! [`Model::origin`] is [`ModelOrigin::Prior`] and
-//! [`TrainingSummary::prior_reason`] tells why. The thresholds were set from measurements
-//! on generated tenants of 50 to 20,000 people (see BENCHMARKS.md): below them the prior's
-//! pairwise F1 is as good as or better than EM's, above them EM's is better.
+//! [`TrainingSummary::prior_reason`] tells why.
+//!
+//! The defaults (1,000 records, 500 candidate pairs) follow measurements (BENCHMARKS.md):
+//! on `crm-synth` tenants of 30 to 5,000 people (5 seeds each) the prior's pairwise F1 is
+//! as good as EM's or better (0.980-0.991 against 0.969-0.983; with a CRM-like low
+//! duplicate rate 0.98-1.00 against 0.80-0.99, EM being erratic below a hundred people),
+//! while EM is ahead from about 10,000 people (0.984 against 0.982; 0.984 against 0.979 at
+//! 30,000) and on FEBRL 1-3, whose heavier corruption the prior's `m` underrates (EM 0.999 /
+//! 0.994 / 0.990, prior 0.988 / 0.985 / 0.978). 1,000 records is also where the service
+//! starts keeping a trained model ([`crate::CrmConfig::dedupe_min_training_records`]), so
+//! FEBRL 1 (1,000 records, 644 candidate pairs) is still trained.
 //!
 //! # Structure
 //!
@@ -79,8 +87,9 @@ use super::model::{
 };
 
 /// Average number of duplicates of one record among the tenant's others: one record in
-/// ten has a duplicate. CRM data-quality surveys put duplicate shares at 10-30 %; the
-/// lower end keeps the prior from seeing duplicates everywhere.
+/// ten has a duplicate. Duplicate shares quoted for CRM data are commonly 10-30 %; the
+/// lower end keeps the prior from seeing duplicates everywhere (a pair's prior odds are
+/// `0.1 / (n - 1)`).
 pub const DUPLICATES_PER_RECORD: f64 = 0.1;
 
 /// Average number of related records (same household, mailbox, phone or address, but

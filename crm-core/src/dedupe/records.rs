@@ -26,7 +26,8 @@ pub enum Column {
     FirstName,
     /// Canonical last name.
     LastName,
-    /// Canonical e-mail.
+    /// Canonical e-mail (for a company record: its registrable domains, sorted and
+    /// separated by one space).
     Email,
     /// E.164 or digits.
     Phone,
