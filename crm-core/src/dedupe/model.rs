@@ -874,7 +874,8 @@ impl Model {
         if self.origin == ModelOrigin::Prior {
             return None;
         }
-        if !(self.training.expected_matches >= 1.0) {
+        let expected = self.training.expected_matches;
+        if expected.is_nan() || expected < 1.0 {
             return Some(format!(
                 "{:.3} expected matching pairs among {} candidates",
                 self.training.expected_matches, self.training.candidate_pairs
