@@ -1026,7 +1026,7 @@ const CONNECTORS: &[&str] = &["and", "et", "und"];
 /// Canonical company name: folded (case, accents, punctuation), `&` and `+` read as
 /// `and`, dotted abbreviations joined (`S.A.` -> `sa`, `A/S` -> `as`), German
 /// `ae`/`oe`/`ue` read as `a`/`o`/`u` (so `Mueller` is `Müller`), multi-word legal forms
-/// removed from the end (`S.A. de C.V.`), single-word legal forms ([`LEGAL_FORMS`], also in
+/// removed from the end (`S.A. de C.V.`), single-word legal forms (`LEGAL_FORMS`, also in
 /// chains such as `GmbH & Co. KG`), leading forms (`AB`, `PT`, `the`) and connecting words
 /// removed wherever they stand, and the remaining words sorted,
 /// so that word order does not matter: `MÜLLER HAUSTECHNIK GMBH & Co. KG` and `Müller
@@ -1243,8 +1243,8 @@ fn host_of(s: &str) -> Option<String> {
     Some(t.to_string())
 }
 
-/// Whether a (lower-case) domain belongs to a free-mail provider ([`FREE_MAIL_DOMAINS`],
-/// or a provider of [`FREE_MAIL_NAMES`] under any suffix).
+/// Whether a (lower-case) domain belongs to a free-mail provider (`FREE_MAIL_DOMAINS`,
+/// or a provider of `FREE_MAIL_NAMES` under any suffix).
 pub fn is_free_mail_domain(domain: &str) -> bool {
     let d = domain.trim().trim_end_matches('.').to_lowercase();
     if FREE_MAIL_DOMAINS.binary_search(&d.as_str()).is_ok() {
