@@ -332,12 +332,21 @@ fn run() -> Result<(), String> {
     let m = &outcome.model;
     let _ = writeln!(
         err,
-        "model: lambda {:.5}, EM {} iterations (converged: {}), {} patterns, threshold {}",
+        "model: {}, lambda {:.5}, EM {} iterations (converged: {}), {} patterns, threshold {}",
+        outcome.model_source.name(),
         m.lambda,
         m.training.em_iterations,
         m.training.converged,
         m.training.distinct_patterns,
         outcome.threshold
+    );
+    if let Some(reason) = &m.training.prior_reason {
+        let _ = writeln!(err, "  prior model because of {}", reason.describe());
+    }
+    let _ = writeln!(
+        err,
+        "review: {} pairs below the threshold share an e-mail address",
+        outcome.review.len()
     );
     let groups = outcome.clusters.groups();
     let _ = writeln!(

@@ -200,6 +200,10 @@ macro_rules! conformance_tests {
             duplicates: [
                 scan_finds_duplicates_and_saves_model,
                 lookups_checked_create_conversion_and_merge,
+                small_tenants_find_an_obvious_duplicate,
+                companies_pair_by_name_domain_and_phone,
+                shared_email_with_another_name_is_for_review,
+                only_open_leads_are_scanned,
             ],
             merge: [
                 merge_then_unmerge_is_identity,

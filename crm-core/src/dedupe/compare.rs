@@ -2,6 +2,11 @@
 //! agreement levels (level 0 is "null": one side missing, weight 0; level 1 is the
 //! strongest agreement; the last level is "different"). A pair's levels for all
 //! comparisons, four bits each, form its comparison vector [`Gamma`].
+//!
+//! Persons are compared on [`Comparison::ALL`]; companies on [`Comparison::COMPANY`]
+//! (their own name and domain comparisons plus the phone, address and country ones).
+//! Every comparison keeps its own four bits ([`Comparison::index`]), so a company's
+//! comparison vector is a [`Gamma`] too, with the person-only nibbles left at zero.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,10 +45,21 @@ pub enum Comparison {
     Company,
     /// National id: exact, one edit, two edits.
     NationalId,
+    /// Company name (companies only), on the canonical form of
+    /// [`normalize_company`](super::normalize::normalize_company) (legal forms, case,
+    /// accents, punctuation and word order folded away): exact; one name's words all
+    /// contained in the other's (`Northwind` / `Northwind Traders`); Jaro-Winkler >= 0.92
+    /// (a typo, `Muller` / `Mueller`); Jaro-Winkler >= 0.85; different.
+    CompanyName,
+    /// Web and e-mail domains (companies only; free-mail providers excluded): a shared
+    /// registrable domain; the same name under another suffix (`northwind.com` /
+    /// `northwind.de`); different.
+    WebDomain,
 }
 
 impl Comparison {
-    /// Every comparison, in [`Gamma`] order.
+    /// The person comparisons, in [`Gamma`] order (the comparisons of a person
+    /// [`Model`](super::Model)).
     pub const ALL: [Comparison; 9] = [
         Comparison::FirstName,
         Comparison::LastName,
@@ -55,8 +71,17 @@ impl Comparison {
         Comparison::Company,
         Comparison::NationalId,
     ];
-    /// Number of comparisons.
+    /// Number of person comparisons ([`Comparison::ALL`]).
     pub const COUNT: usize = 9;
+
+    /// The company comparisons, in [`Gamma`] order.
+    pub const COMPANY: [Comparison; 5] = [
+        Comparison::Phone,
+        Comparison::Address,
+        Comparison::Country,
+        Comparison::CompanyName,
+        Comparison::WebDomain,
+    ];
 
     /// Position in [`Comparison::ALL`] and in [`Gamma`].
     pub fn index(self) -> usize {
@@ -68,6 +93,8 @@ impl Comparison {
         match self {
             Comparison::BirthDate => "birth_date",
             Comparison::Address => "address",
+            Comparison::CompanyName => "company_name",
+            Comparison::WebDomain => "web_domain",
             other => other.column().map_or("?", Column::name),
         }
     }
@@ -98,6 +125,14 @@ impl Comparison {
             Comparison::Country => &["exact", "different"],
             Comparison::Company => &["exact", "jw_0.90", "different"],
             Comparison::NationalId => &["exact", "one_edit", "two_edits", "different"],
+            Comparison::CompanyName => &[
+                "exact",
+                "words_contained",
+                "jw_0.92",
+                "jw_0.85",
+                "different",
+            ],
+            Comparison::WebDomain => &["exact", "same_name_other_suffix", "different"],
         }
     }
 
@@ -119,6 +154,8 @@ impl Comparison {
             Comparison::FirstName => Column::FirstName,
             Comparison::LastName => Column::LastName,
             Comparison::BirthDate | Comparison::Address => return None,
+            Comparison::CompanyName => Column::Company,
+            Comparison::WebDomain => Column::Email,
             Comparison::Email => Column::Email,
             Comparison::Phone => Column::Phone,
             Comparison::Country => Column::Country,
@@ -551,6 +588,8 @@ pub(crate) fn level(c: Comparison, a: &View<'_>, b: &View<'_>) -> u8 {
         Comparison::Address => address_level(a, b),
         Comparison::Country => jw_level(a, b, Column::Country, &[]),
         Comparison::Company => jw_level(a, b, Column::Company, &[0.90]),
+        Comparison::CompanyName => company_name_level(a, b),
+        Comparison::WebDomain => domain_level(a, b),
         Comparison::NationalId => {
             let (Some(x), Some(y)) = (a.get(Column::NationalId), b.get(Column::NationalId)) else {
                 return 0;
@@ -565,6 +604,81 @@ pub(crate) fn level(c: Comparison, a: &View<'_>, b: &View<'_>) -> u8 {
             }
         }
     }
+}
+
+/// Whether every word of `short` is a word of `long` (both canonical company names,
+/// words sorted and separated by one space) and the shared words have at least four
+/// letters: `northwind` within `northwind traders`, not `ab` within `ab tools`.
+fn words_contained(short: &str, long: &str) -> bool {
+    let long_words: Vec<&str> = long.split(' ').collect();
+    let mut letters = 0;
+    for w in short.split(' ') {
+        if !long_words.contains(&w) {
+            return false;
+        }
+        letters += w.len();
+    }
+    letters >= 4
+}
+
+/// Level of the company-name comparison (see [`Comparison::CompanyName`]).
+fn company_name_level(a: &View<'_>, b: &View<'_>) -> u8 {
+    let (Some(x), Some(y)) = (a.get(Column::Company), b.get(Column::Company)) else {
+        return 0;
+    };
+    if same(x, y) {
+        return 1;
+    }
+    let (short, long) = if x.s.len() <= y.s.len() {
+        (x.s, y.s)
+    } else {
+        (y.s, x.s)
+    };
+    if words_contained(short, long) {
+        return 2;
+    }
+    let jw = jaro_winkler_at_least(x.s, y.s, 0.85);
+    if jw >= 0.92 {
+        3
+    } else if jw >= 0.85 {
+        4
+    } else {
+        5
+    }
+}
+
+/// The name part of a registrable domain (`northwind` of `northwind.co.uk`).
+pub(crate) fn domain_name_part(domain: &str) -> &str {
+    domain.split('.').next().unwrap_or(domain)
+}
+
+/// Level of the domain comparison: the column holds a record's registrable domains,
+/// sorted and separated by one space (see [`Comparison::WebDomain`]).
+fn domain_level(a: &View<'_>, b: &View<'_>) -> u8 {
+    let (Some(x), Some(y)) = (a.get(Column::Email), b.get(Column::Email)) else {
+        return 0;
+    };
+    if same(x, y) || x.s.split(' ').any(|d| y.s.split(' ').any(|e| d == e)) {
+        return 1;
+    }
+    let shared_name = x.s.split(' ').any(|d| {
+        y.s.split(' ')
+            .any(|e| domain_name_part(d) == domain_name_part(e))
+    });
+    if shared_name {
+        2
+    } else {
+        3
+    }
+}
+
+/// The comparison vector of the pair `(a, b)` over `comparisons`.
+pub(crate) fn gamma_of(comparisons: &[Comparison], a: &View<'_>, b: &View<'_>) -> Gamma {
+    let mut g: Gamma = 0;
+    for &c in comparisons {
+        g |= Gamma::from(level(c, a, b)) << (4 * c.index());
+    }
+    g
 }
 
 /// The comparison vector of the pair `(a, b)`.
@@ -736,7 +850,7 @@ mod tests {
 
     #[test]
     fn level_names_cover_every_level() {
-        for c in Comparison::ALL {
+        for c in Comparison::ALL.into_iter().chain(Comparison::COMPANY) {
             assert!(c.levels().len() < 16);
             assert_eq!(c.level_name(0), "null");
             assert_eq!(*c.levels().last().unwrap(), "different");

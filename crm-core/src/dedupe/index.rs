@@ -16,7 +16,7 @@ use super::blocking::{neighbourhood_key, BlockingLimits, BlockingRule};
 use super::compare;
 use super::model::{probability_from_weight, scored_pair, Model, ScoredPair, Scorer};
 use super::records::{NormalizedPerson, NormalizedRecords, View};
-use super::{DedupeConfig, DedupeOutcome, PersonRecord};
+use super::{DedupeConfig, DedupeOutcome, PersonRecord, ReviewReason};
 use crate::error::{CrmError, Result};
 
 /// Incremental duplicate lookups against a growing set of records.
@@ -239,6 +239,46 @@ impl DedupeIndex {
         self.scored(record, self.threshold)
     }
 
+    /// Stored records below the threshold that share an e-mail address with `record`, best
+    /// first, with the reason: the lookup counterpart of
+    /// [`DedupeOutcome::review`](super::DedupeOutcome::review).
+    pub fn review_for(&self, record: &PersonRecord) -> Vec<(ScoredPair, ReviewReason)> {
+        let q = NormalizedPerson::from_record(record, self.region);
+        let qv = self.store.query_view(&q);
+        let self_idx = self.by_id.get(record.id.as_str()).copied();
+        let scorer = Scorer::new(&self.model, &self.store);
+        let mut out: Vec<(ScoredPair, ReviewReason)> = self
+            .candidates(&qv, self_idx)
+            .into_iter()
+            .filter_map(|i| {
+                let v = self.store.view(i);
+                let (x, y) = match self_idx {
+                    Some(s) if s > i => (&v, &qv),
+                    _ => (&qv, &v),
+                };
+                let g = compare::gamma(x, y);
+                let reason = ReviewReason::for_person_pair(g)?;
+                let w = scorer.weight(&self.store, g, x, y);
+                (probability_from_weight(w) < self.threshold).then(|| {
+                    let sp = scored_pair(
+                        record.id.clone(),
+                        self.ids[i as usize].clone(),
+                        w,
+                        scorer.prior_bits(),
+                        scorer.explain(&self.store, g, x, y),
+                    );
+                    (sp, reason)
+                })
+            })
+            .collect();
+        out.sort_by(|x, y| {
+            y.0.match_weight
+                .total_cmp(&x.0.match_weight)
+                .then_with(|| x.0.b.cmp(&y.0.b))
+        });
+        out
+    }
+
     /// Every candidate of `record` scored at or above `min_probability`, best first.
     pub fn scored(&self, record: &PersonRecord, min_probability: f64) -> Vec<ScoredPair> {
         let q = NormalizedPerson::from_record(record, self.region);
@@ -360,11 +400,40 @@ mod tests {
         index.insert(a).unwrap();
         assert_eq!(index.len(), 1);
         assert_eq!(index.matches_for(b).len(), 1);
-        assert!(index
-            .insert(&PersonRecord {
+        assert!(matches!(
+            index.insert(&PersonRecord {
                 id: " ".into(),
                 ..Default::default()
-            })
-            .is_err());
+            }),
+            Err(CrmError::Validation { field, .. }) if field == "id"
+        ));
+    }
+
+    #[test]
+    fn review_lookups_match_the_batch_review_list() {
+        let mut records = crate::dedupe::tests::small_tenant(40, "Robert", "Bob");
+        for (id, first, last) in [("m1", "Hannah", "Quisling"), ("m2", "Magnus", "Quisling")] {
+            records.push(PersonRecord {
+                id: id.into(),
+                first_name: Some(first.into()),
+                last_name: Some(last.into()),
+                email: Some("family@quisling.example".into()),
+                ..Default::default()
+            });
+        }
+        let config = DedupeConfig::default();
+        let outcome = dedupe(&records, &config).unwrap();
+        assert_eq!(outcome.review.len(), 1);
+        let index = DedupeIndex::from_outcome(&records, outcome, &config).unwrap();
+        let m2 = records.iter().find(|r| r.id == "m2").unwrap();
+        let review = index.review_for(m2);
+        assert_eq!(review.len(), 1);
+        assert_eq!(review[0].0.b, "m1");
+        assert_eq!(review[0].1, ReviewReason::SameEmailDifferentName);
+        assert!(index.matches_for(m2).is_empty());
+        // The real pair is a match, not a review.
+        let dup = records.iter().find(|r| r.id == "dup-b").unwrap();
+        assert!(index.review_for(dup).is_empty());
+        assert_eq!(index.matches_for(dup)[0].b, "dup-a");
     }
 }

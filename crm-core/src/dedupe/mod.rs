@@ -1,23 +1,42 @@
-//! Duplicate detection for person records: probabilistic record linkage in the
+//! Duplicate detection for persons and companies: probabilistic record linkage in the
 //! Fellegi-Sunter tradition (the model behind Splink), pure and in-memory.
 //!
-//! The pipeline, run by [`dedupe`] in one call:
+//! The person pipeline, run by [`dedupe`] in one call:
 //! 1. **normalise** every field ([`normalize`]) and store the results interned and
 //!    columnar ([`records::NormalizedRecords`]);
 //! 2. **block** ([`blocking`]): several cheap keys propose candidate pairs, unioned;
 //! 3. **compare** each candidate pair field by field into agreement levels ([`compare`]);
-//! 4. **train** the model ([`model`]): `u` from random pairs, `m` and the prior by EM;
-//! 5. **score** each pair (with term-frequency adjustment) into a match probability;
+//! 4. **train** the model ([`model`]): `u` from random pairs, `m` and the class shares by
+//!    EM; or, with too little data (fewer than 1,000 records or 500 candidate pairs by
+//!    default) or when EM degenerates, take the documented **prior model** ([`prior`]:
+//!    literature-based `m`/`u` per level), so that detection works from two records on.
+//!    [`DedupeOutcome::model_source`] and [`TrainingSummary::prior_reason`] say which;
+//! 5. **score** each pair (with term-frequency adjustment for trained models) into a match
+//!    probability;
 //! 6. **cluster** the pairs at or above the threshold ([`cluster`]), splitting chains.
 //!
-//! [`DedupeIndex`] keeps a trained model and the records for one-at-a-time lookups.
+//! Pairs below the threshold that share an e-mail address are not matches, but are listed
+//! in [`DedupeOutcome::review`] with a [`ReviewReason`] ("same e-mail address, different
+//! name"): a family mailbox or one person under two names is for a person to decide.
+//!
+//! Companies go through their own pipeline ([`company`]: [`dedupe_companies`],
+//! [`CompanyIndex`]) with the same scoring and clustering, their own comparisons
+//! ([`Comparison::COMPANY`]: canonical name without legal forms and word order, web and
+//! e-mail domains without free-mail providers, phone, address, country) and a documented
+//! prior model, never EM: company data per tenant are small and EM on them is unreliable.
+//! Keeping the two apart means a person can never pair with a company.
+//!
+//! [`DedupeIndex`] keeps a model and the person records for one-at-a-time lookups;
+//! [`CompanyIndex`] does the same for companies.
 //!
 //! Measured with the `dedupe_csv` example and `crm-synth` (default settings, threshold
 //! 0.9, no per-dataset tuning; 2-core machine shared with other work): pairwise F1 0.985
 //! on 10k generated people (15k records), 0.981 on 100k, 0.964 on 1M (1.5M records; the
 //! full pipeline in about 26 s wall / 44 s CPU when the machine is otherwise idle, peak
 //! RSS 2.0 GiB including the CSV records), and 0.999 / 0.994 / 0.990 on FEBRL 1 / 2 / 3.
-//! `DedupeIndex::matches_for` takes about 80 us against 1M records.
+//! `DedupeIndex::matches_for` takes about 80 us against 1M records. The prior model, run on
+//! the same generator's tenants of 30 to 5,000 people, scores as well as EM (pairwise F1
+//! 0.98-0.99); EM is better on FEBRL and above about 10,000 people (BENCHMARKS.md).
 //!
 //! Nothing here reads the clock or does IO. A caller that wants phase timings passes a
 //! progress hook to [`dedupe_with_progress`], which is called as each [`Phase`] starts,
@@ -47,10 +66,12 @@
 
 pub mod blocking;
 pub mod cluster;
+pub mod company;
 pub mod compare;
 pub mod index;
 pub mod model;
 pub mod normalize;
+pub mod prior;
 pub mod records;
 
 use rustc_hash::FxHashMap;
@@ -58,11 +79,12 @@ use serde::{Deserialize, Serialize};
 
 pub use blocking::{pair_completeness, BlockingLimits, BlockingRule, BlockingStats, RuleStats};
 pub use cluster::{ClusterOptions, Clusters, Edge};
+pub use company::{dedupe_companies, CompanyIndex, CompanyModel, CompanyOutcome, CompanyRecord};
 pub use compare::{Comparison, Gamma};
 pub use index::DedupeIndex;
 pub use model::{
-    FieldComparison, Model, ScoredPair, TrainingOptions, TrainingSummary, USource,
-    DEFAULT_THRESHOLD,
+    FieldComparison, Model, ModelOrigin, PriorReason, ScoredPair, TrainingOptions, TrainingSummary,
+    USource, DEFAULT_THRESHOLD,
 };
 pub use normalize::BirthDate;
 pub use records::{Column, NormalizedPerson, NormalizedRecords};
@@ -286,11 +308,107 @@ pub struct MatchPair {
     pub gamma: Gamma,
 }
 
+/// Where the model that scored a run came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// A model passed in ([`DedupeConfig::model`]; the service passes the one saved in
+    /// the tenant's settings).
+    Saved,
+    /// Trained on this run's records (EM, or `m` from labelled pairs).
+    Trained,
+    /// The documented prior model ([`prior`]): too little data to train on, or EM
+    /// degenerated; [`TrainingSummary::prior_reason`] says which.
+    Prior,
+}
+
+impl ModelSource {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelSource::Saved => "saved",
+            ModelSource::Trained => "trained",
+            ModelSource::Prior => "prior",
+        }
+    }
+}
+
+/// Which engine compared a pair: persons ([`dedupe`], [`DedupeIndex`]) or companies
+/// ([`dedupe_companies`], [`CompanyIndex`]). A person is never compared with a company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// Person records: customers who are people, contacts, leads with a person's name.
+    Person,
+    /// Company records: company customers and leads that name a company.
+    Company,
+}
+
+/// Why a pair that is not a match is still worth a person's look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// The same e-mail address under different names: a shared mailbox (a household, an
+    /// office) or one person entered under two names.
+    SameEmailDifferentName,
+    /// The same e-mail address, names partly agreeing or missing, yet below the threshold.
+    SameEmail,
+    /// Two companies with the same web or e-mail domain but different names: a renamed
+    /// company, a brand and its legal name, or a subsidiary.
+    SameDomainDifferentName,
+}
+
+impl ReviewReason {
+    /// The explanation in words (`"same e-mail address, different name"`).
+    pub fn message(self) -> &'static str {
+        match self {
+            ReviewReason::SameEmailDifferentName => "same e-mail address, different name",
+            ReviewReason::SameEmail => "same e-mail address",
+            ReviewReason::SameDomainDifferentName => "same web domain, different name",
+        }
+    }
+
+    /// The review reason of a person pair below the threshold, from its comparison vector:
+    /// an exact e-mail agreement makes it one (different name when a given or family name
+    /// is entirely different, or both are missing on a side).
+    pub fn for_person_pair(g: Gamma) -> Option<ReviewReason> {
+        if compare::level_of(g, Comparison::Email) != 1 {
+            return None;
+        }
+        let first = compare::level_of(g, Comparison::FirstName);
+        let last = compare::level_of(g, Comparison::LastName);
+        let differs = |l: u8, c: Comparison| usize::from(l) == c.levels().len();
+        if differs(first, Comparison::FirstName)
+            || differs(last, Comparison::LastName)
+            || (first == 0 && last == 0)
+        {
+            Some(ReviewReason::SameEmailDifferentName)
+        } else {
+            Some(ReviewReason::SameEmail)
+        }
+    }
+}
+
+/// A candidate pair below the threshold that shares something a person should look at
+/// (an e-mail address, a web domain). Not a match: it never enters `pairs` or clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReviewPair {
+    /// The pair, its score and comparison vector.
+    pub pair: MatchPair,
+    /// What the two records share.
+    pub reason: ReviewReason,
+}
+
 /// What [`dedupe`] found.
 #[derive(Debug, Clone)]
 pub struct DedupeOutcome {
     /// Pairs at or above `threshold`, sorted by `(a, b)`.
     pub pairs: Vec<MatchPair>,
+    /// Candidate pairs below the threshold that share an e-mail address, for review,
+    /// sorted by `(a, b)` ([`ReviewReason::for_person_pair`]).
+    pub review: Vec<ReviewPair>,
+    /// Where [`DedupeOutcome::model`] came from.
+    pub model_source: ModelSource,
     /// A partition of all records.
     pub clusters: Clusters,
     /// Blocking statistics.
@@ -526,14 +644,19 @@ pub fn dedupe_with_progress(
     });
 
     progress(Phase::Train);
-    let model = match &config.model {
-        Some(m) => m.clone(),
+    let (model, model_source) = match &config.model {
+        Some(m) => (m.clone(), ModelSource::Saved),
         None => {
             let labelled: Vec<Gamma> = labelled_idx
                 .iter()
                 .map(|&(a, b)| compare::gamma(&store.view(a), &store.view(b)))
                 .collect();
-            Model::train(&store, &gammas, &labelled, &config.training, threads)
+            let m = Model::fit(&store, &gammas, &labelled, &config.training, threads);
+            let source = match m.origin {
+                ModelOrigin::Trained => ModelSource::Trained,
+                ModelOrigin::Prior => ModelSource::Prior,
+            };
+            (m, source)
         }
     };
     let threshold = config
@@ -550,31 +673,40 @@ pub fn dedupe_with_progress(
             let (a, b) = blocking::pair_of(candidates[i]);
             let g = gammas[i];
             let w = scorer.weight_stored(&store, g, a, b);
-            if w >= lower_w {
+            // Pairs under the clustering bound are dropped, except those sharing an
+            // e-mail address, which go to the review list.
+            if w >= lower_w || compare::level_of(g, Comparison::Email) == 1 {
                 out.push((candidates[i], g, w));
             }
         }
         out
     });
     drop(gammas);
+    let lower_w = model::weight_from_probability(lower);
     let mut pairs = Vec::new();
+    let mut review = Vec::new();
     let mut edges = Vec::with_capacity(kept.len());
     for &(k, g, w) in &kept {
         let (a, b) = blocking::pair_of(k);
         let p = model::probability_from_weight(w);
-        edges.push(Edge {
+        let pair = MatchPair {
             a,
             b,
+            match_weight: w,
             probability: p,
-        });
-        if p >= threshold {
-            pairs.push(MatchPair {
+            gamma: g,
+        };
+        if w >= lower_w {
+            edges.push(Edge {
                 a,
                 b,
-                match_weight: w,
                 probability: p,
-                gamma: g,
             });
+        }
+        if p >= threshold {
+            pairs.push(pair);
+        } else if let Some(reason) = ReviewReason::for_person_pair(g) {
+            review.push(ReviewPair { pair, reason });
         }
     }
     drop(kept);
@@ -597,6 +729,8 @@ pub fn dedupe_with_progress(
     progress(Phase::Done);
     Ok(DedupeOutcome {
         pairs,
+        review,
+        model_source,
         clusters,
         stats,
         model,

@@ -107,6 +107,64 @@ pub struct TrainingSummary {
     pub records: u64,
     /// Expected number of matching pairs among the candidates (`lambda * candidates`).
     pub expected_matches: f64,
+    /// Why the documented prior model was used instead of EM's estimates (`None` for a
+    /// trained model; see [`PriorReason`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_reason: Option<PriorReason>,
+}
+
+/// Where a model's parameters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelOrigin {
+    /// Estimated from the data: `u` from random pairs, `m` and the class shares by EM (or
+    /// `m` counted from labelled pairs). Models saved before this field existed were all
+    /// trained, hence the default.
+    #[default]
+    Trained,
+    /// The documented prior model of [`super::prior`]: literature-based `m`/`u` per
+    /// comparison level, used when the data are too few to train on or EM degenerated.
+    Prior,
+}
+
+/// Why [`dedupe`](super::dedupe) scored with the prior model instead of training one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PriorReason {
+    /// Fewer live records than [`TrainingOptions::min_em_records`].
+    TooFewRecords {
+        /// Live records.
+        records: u64,
+        /// The minimum EM is run on.
+        min: u64,
+    },
+    /// Fewer candidate pairs than [`TrainingOptions::min_em_candidate_pairs`].
+    TooFewCandidatePairs {
+        /// Candidate pairs.
+        pairs: u64,
+        /// The minimum EM is run on.
+        min: u64,
+    },
+    /// EM ran but its estimates are unusable (see [`Model::degeneracy`]).
+    EmDegenerate {
+        /// What was wrong, in words.
+        what: String,
+    },
+}
+
+impl PriorReason {
+    /// A lower-case sentence for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            PriorReason::TooFewRecords { records, min } => {
+                format!("{records} records, fewer than the {min} needed to train a model")
+            }
+            PriorReason::TooFewCandidatePairs { pairs, min } => {
+                format!("{pairs} candidate pairs, fewer than the {min} needed to train a model")
+            }
+            PriorReason::EmDegenerate { what } => format!("training degenerated: {what}"),
+        }
+    }
 }
 
 /// A trained Fellegi-Sunter model. Serialisable, so a host can train once per tenant and
@@ -133,6 +191,9 @@ pub struct Model {
     pub threshold: f64,
     /// How the model was trained.
     pub training: TrainingSummary,
+    /// Whether the parameters were estimated from data or are the documented prior.
+    #[serde(default)]
+    pub origin: ModelOrigin,
 }
 
 /// The default match-probability threshold.
@@ -155,6 +216,27 @@ pub struct TrainingOptions {
     pub threshold: f64,
     /// Cap of the term-frequency adjustment in bits.
     pub tf_cap_bits: f64,
+    /// With fewer live records than this (and no labelled pairs) EM is not run and the
+    /// documented prior model scores the pairs instead ([`super::prior`]).
+    #[serde(default = "default_min_em_records")]
+    pub min_em_records: usize,
+    /// With fewer candidate pairs than this (and no labelled pairs) EM is not run and the
+    /// prior model scores the pairs instead.
+    #[serde(default = "default_min_em_candidate_pairs")]
+    pub min_em_candidate_pairs: usize,
+}
+
+/// Default of [`TrainingOptions::min_em_records`].
+pub const DEFAULT_MIN_EM_RECORDS: usize = 1_000;
+/// Default of [`TrainingOptions::min_em_candidate_pairs`].
+pub const DEFAULT_MIN_EM_CANDIDATE_PAIRS: usize = 500;
+
+fn default_min_em_records() -> usize {
+    DEFAULT_MIN_EM_RECORDS
+}
+
+fn default_min_em_candidate_pairs() -> usize {
+    DEFAULT_MIN_EM_CANDIDATE_PAIRS
 }
 
 impl Default for TrainingOptions {
@@ -167,6 +249,8 @@ impl Default for TrainingOptions {
             u_source: USource::default(),
             threshold: DEFAULT_THRESHOLD,
             tf_cap_bits: 8.0,
+            min_em_records: DEFAULT_MIN_EM_RECORDS,
+            min_em_candidate_pairs: DEFAULT_MIN_EM_CANDIDATE_PAIRS,
         }
     }
 }
@@ -458,6 +542,12 @@ pub(crate) fn identity_anchor(g: Gamma) -> f64 {
     }
 }
 
+/// Smallest share of unrelated pairs among the candidates of a usable trained model.
+pub(crate) const MIN_UNRELATED_SHARE: f64 = 1e-3;
+
+/// Smallest class share EM keeps (before renormalising the three shares to one).
+pub(crate) const LAMBDA_FLOOR: f64 = 1e-9;
+
 /// Result of [`em_three`].
 pub(crate) struct Em3Result {
     /// Level shares per class: match, related non-match, unrelated non-match.
@@ -562,8 +652,16 @@ pub(crate) fn em_three(
                 new_lambdas[k] += p[k] * h.1;
             }
         }
+        // Each share is kept above zero (a class with no mass would give `-inf` logs) and
+        // the three are renormalised to sum to one. Clamping alone, as before, let a tiny
+        // data set whose pairs all went to one class end with `lambda = 1` plus the floor of
+        // the others, so `lambda + lambda_related >= 1` and the model failed its own check.
         for l in &mut new_lambdas {
-            *l = (*l / total).clamp(1e-9, 1.0);
+            *l = (*l / total).clamp(LAMBDA_FLOOR, 1.0);
+        }
+        let sum: f64 = new_lambdas.iter().sum();
+        for l in &mut new_lambdas {
+            *l /= sum;
         }
         let mut new_tables = tables;
         for k in 0..3 {
@@ -712,8 +810,95 @@ impl Model {
                 labelled_pairs: labelled.len() as u64,
                 records: store.live_count() as u64,
                 expected_matches: expected,
+                prior_reason: None,
             },
+            origin: ModelOrigin::Trained,
         }
+    }
+
+    /// Trains a model (EM, or `m` from `labelled` pairs), or returns the documented prior
+    /// ([`Model::prior_model`]) when there is too little data to train on (fewer live records
+    /// than [`TrainingOptions::min_em_records`] or candidate pairs than
+    /// [`TrainingOptions::min_em_candidate_pairs`], and no labelled pairs) or when EM's
+    /// estimates are unusable ([`Model::degeneracy`]). Never fails: whatever EM does, the
+    /// result is a valid model.
+    pub(crate) fn fit(
+        store: &NormalizedRecords,
+        gammas: &[Gamma],
+        labelled: &[Gamma],
+        opts: &TrainingOptions,
+        threads: usize,
+    ) -> Model {
+        let records = store.live_count() as u64;
+        let pairs = gammas.len() as u64;
+        if labelled.is_empty() {
+            let reason = if records < opts.min_em_records as u64 {
+                Some(PriorReason::TooFewRecords {
+                    records,
+                    min: opts.min_em_records as u64,
+                })
+            } else if pairs < opts.min_em_candidate_pairs as u64 {
+                Some(PriorReason::TooFewCandidatePairs {
+                    pairs,
+                    min: opts.min_em_candidate_pairs as u64,
+                })
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Model::prior_model(records, pairs, opts, reason);
+            }
+        }
+        let trained = Model::train(store, gammas, labelled, opts, threads);
+        match trained.degeneracy() {
+            None => trained,
+            Some(what) => {
+                Model::prior_model(records, pairs, opts, PriorReason::EmDegenerate { what })
+            }
+        }
+    }
+
+    /// Why a trained model is unusable, or `None` when it is fine: it fails
+    /// [`Model::validate`] (a share that is not a probability), EM put less than one
+    /// candidate pair in the match class, left no unrelated pairs (every candidate a match
+    /// or related: the mixture was not identified), or made a match class that agrees on
+    /// none of first name, last name, birth date, e-mail and national id more often than
+    /// non-matches do (the class does not stand for "same person").
+    pub fn degeneracy(&self) -> Option<String> {
+        if let Err(e) = self.validate() {
+            return Some(match e {
+                crate::CrmError::Validation { reason, .. } => reason,
+                other => other.to_string(),
+            });
+        }
+        if self.origin == ModelOrigin::Prior {
+            return None;
+        }
+        let expected = self.training.expected_matches;
+        if expected.is_nan() || expected < 1.0 {
+            return Some(format!(
+                "{:.3} expected matching pairs among {} candidates",
+                self.training.expected_matches, self.training.candidate_pairs
+            ));
+        }
+        if self.u_source == USource::Candidates
+            && 1.0 - self.lambda - self.lambda_related < MIN_UNRELATED_SHARE
+        {
+            return Some("no unrelated pairs left among the candidates".into());
+        }
+        let identity = [
+            Comparison::FirstName,
+            Comparison::LastName,
+            Comparison::BirthDate,
+            Comparison::Email,
+            Comparison::NationalId,
+        ];
+        if !identity.iter().any(|&c| self.bayes_factor(c, 1) > 1.0) {
+            return Some(
+                "the match class agrees on no identity field more than non-matches".into(),
+            );
+        }
+        None
     }
 
     /// The match probability at or above which a pair counts as a duplicate.

@@ -14,7 +14,11 @@
 //!   configured default region, else its digits.
 //! - **addresses**: tokens with every street-type and direction word in one abbreviated form
 //!   (`Street` and `St` both become `st`).
-//! - **company**: name without legal-form suffixes (`Acme Ltd` -> `acme`).
+//! - **employer** (of a person): name without legal-form suffixes (`Acme Ltd` -> `acme`);
+//!   **company names** (of company records): legal forms of many countries, connecting
+//!   words and German `ue`-spellings folded away, words sorted;
+//! - **domains**: the registrable domain of a web address or e-mail address, free-mail
+//!   providers excluded.
 //! - **dates**: [`BirthDate`] from ISO, compact, dotted or slashed forms.
 
 use serde::{Deserialize, Serialize};
@@ -842,8 +846,8 @@ pub fn normalize_country(s: &str) -> Option<String> {
     Some(alias.map_or(folded, str::to_string))
 }
 
-/// Legal-form words removed from the end (and `the` from the start) of company names.
-const LEGAL_SUFFIXES: &[&str] = &[
+/// Legal-form words removed from the end (and `the` from the start) of an employer's name.
+const EMPLOYER_LEGAL_SUFFIXES: &[&str] = &[
     "ab",
     "ag",
     "as",
@@ -872,10 +876,13 @@ const LEGAL_SUFFIXES: &[&str] = &[
     "srl",
 ];
 
-/// Canonical company name: folded, `&` read as `and`, leading `the` and trailing legal
-/// forms (`Inc`, `LLC`, `Ltd`, `GmbH`, `S.A.`, `AG`, `B.V.`, `PLC`, `Corp`, `Co`, ...)
-/// removed. Dotted abbreviations (`S.A.`, `B.V.`) are joined before matching.
-pub fn normalize_company(s: &str) -> Option<String> {
+/// Canonical employer of a person (the person model's `company` comparison): folded, `&`
+/// read as `and`, leading `the` and trailing legal forms (`Inc`, `LLC`, `Ltd`, `GmbH`,
+/// `S.A.`, `AG`, `B.V.`, `PLC`, `Corp`, `Co`, ...) removed. Dotted abbreviations (`S.A.`,
+/// `B.V.`) are joined before matching. Kept as it was when the person models were trained
+/// and measured (a saved tenant model's `m`/`u` were estimated on this form); companies
+/// themselves are compared on the fuller [`normalize_company`].
+pub fn normalize_employer(s: &str) -> Option<String> {
     let s = clip(s).replace('&', " and ");
     // Join dotted single letters ("s.a." -> "sa") before folding splits them apart.
     let mut joined = String::with_capacity(s.len());
@@ -895,13 +902,376 @@ pub fn normalize_company(s: &str) -> Option<String> {
     if tokens.len() > 1 && tokens[0] == "the" {
         tokens.remove(0);
     }
-    while tokens.len() > 1 && tokens.last().is_some_and(|t| LEGAL_SUFFIXES.contains(t)) {
+    while tokens.len() > 1
+        && tokens
+            .last()
+            .is_some_and(|t| EMPLOYER_LEGAL_SUFFIXES.contains(t))
+    {
         tokens.pop();
     }
     if tokens.is_empty() {
         return None;
     }
     Some(tokens.join(" "))
+}
+
+/// Legal-form words (folded, dotted abbreviations joined: `S.A.` is `sa`, `e.K.` is `ek`)
+/// removed from company names wherever they stand (`GmbH & Co. KG` goes as `gmbh`, `co`,
+/// `kg` and the connector). Sorted for binary search. By country:
+/// - Germany, Austria, Switzerland: GmbH (and `mbH`, `GesmbH`), AG, KG, KGaA, OHG, UG
+///   (`haftungsbeschränkt`), GbR, e.K. (`eK`, `eKfm`, `eKfr`), e.V., eG, SE;
+/// - English-speaking: Inc(orporated), Corp(oration), Co(mpany), LLC, LLP, LP, PLLC, PC,
+///   Ltd, Limited, PLC, Pty, Pte;
+/// - France, Belgium: SA, SAS, SASU, SARL, EURL, SNC, SCA, SCI, Cie, SPRL, BVBA, CVBA;
+/// - Italy, Spain, Portugal, Latin America: S.r.l., S.p.A., S.a.p.a., S.L., S.L.U., S.A.U.,
+///   Lda, Ltda, Cia;
+/// - Netherlands: B.V., N.V., V.O.F., C.V.;
+/// - Nordic countries: AB, AS, ASA, A/S (`as`), ApS, Oy, Oyj, hf, ehf, `publ`;
+/// - elsewhere: K.K. (Japan), Sdn Bhd (Malaysia), Kft, Zrt, Nyrt (Hungary), s.r.o. (Czechia,
+///   Slovakia), d.o.o., d.d. (Balkans), AD, OOD, EOOD (Bulgaria).
+const LEGAL_FORMS: &[&str] = &[
+    "ab",
+    "ad",
+    "ag",
+    "aps",
+    "as",
+    "asa",
+    "bhd",
+    "bv",
+    "bvba",
+    "cia",
+    "cie",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "cv",
+    "cvba",
+    "dd",
+    "doo",
+    "eg",
+    "ehf",
+    "ek",
+    "ekfm",
+    "ekfr",
+    "eood",
+    "eurl",
+    "ev",
+    "gbr",
+    "gesmbh",
+    "gmbh",
+    "haftungsbeschrankt",
+    "hf",
+    "inc",
+    "incorporated",
+    "kft",
+    "kg",
+    "kgaa",
+    "kk",
+    "lda",
+    "limited",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "ltda",
+    "mbh",
+    "nv",
+    "nyrt",
+    "ohg",
+    "ood",
+    "oy",
+    "oyj",
+    "pc",
+    "plc",
+    "pllc",
+    "pte",
+    "pty",
+    "publ",
+    "sa",
+    "sapa",
+    "sarl",
+    "sas",
+    "sasu",
+    "sau",
+    "sca",
+    "sci",
+    "sdn",
+    "se",
+    "sl",
+    "slu",
+    "snc",
+    "spa",
+    "sprl",
+    "srl",
+    "sro",
+    "ug",
+    "vof",
+    "zrt",
+];
+
+/// Legal forms of several words, removed from the end before the single words:
+/// `S.A. de C.V.` (Mexico), `S. de R.L.` (Latin America), `sp. z o.o.` (Poland).
+const LEGAL_FORM_PHRASES: &[&[&str]] =
+    &[&["sa", "de", "cv"], &["s", "de", "rl"], &["sp", "z", "oo"]];
+
+/// Legal forms that usually stand before the name (`AB Volvo`, `PT Astra`, `OOO Gazprom`),
+/// and the article `the`; removed wherever they stand, like [`LEGAL_FORMS`].
+const LEADING_FORMS: &[&str] = &["ab", "oao", "ooo", "pao", "pt", "the", "zao"];
+
+/// Words joining names (`Müller & Söhne`, `Smith and Sons`, `Dupont et Fils`), dropped
+/// everywhere so that `&`, `and`, `und` and `et` compare equal.
+const CONNECTORS: &[&str] = &["and", "et", "und"];
+
+/// Canonical company name: folded (case, accents, punctuation), `&` and `+` read as
+/// `and`, dotted abbreviations joined (`S.A.` -> `sa`, `A/S` -> `as`), German
+/// `ae`/`oe`/`ue` read as `a`/`o`/`u` (so `Mueller` is `Müller`), multi-word legal forms
+/// removed from the end (`S.A. de C.V.`), single-word legal forms (`LEGAL_FORMS`, also in
+/// chains such as `GmbH & Co. KG`), leading forms (`AB`, `PT`, `the`) and connecting words
+/// removed wherever they stand, and the remaining words sorted,
+/// so that word order does not matter: `MÜLLER HAUSTECHNIK GMBH & Co. KG` and `Müller
+/// Haustechnik GmbH` both give `haustechnik muller`. A name that is nothing but a legal
+/// form keeps its words. `None` when nothing is left.
+pub fn normalize_company(s: &str) -> Option<String> {
+    let s = clip(s).replace(['&', '+'], " and ");
+    // Join dotted (or slashed) single letters ("s.a." -> "sa", "a/s" -> "as") before
+    // folding splits them apart.
+    let mut joined = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let between_letters = matches!(c, '.' | '/')
+            && i > 0
+            && chars[i - 1].is_alphabetic()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic())
+            && (i < 2 || !chars[i - 2].is_alphabetic());
+        if !between_letters {
+            joined.push(c);
+        }
+    }
+    // German transliteration (`ü` written `ue`, DIN 5007-2) folded both ways: `fold` has
+    // already made `ü` a `u`; an `e` right after `a`, `o` or `u` is dropped, so `Mueller`,
+    // `Müller` and `Muller` meet. Applied to every name alike, it only merges spellings.
+    let folded: String = {
+        let mut out = String::with_capacity(joined.len());
+        for c in fold(&joined).chars() {
+            if c == 'e' && matches!(out.chars().last(), Some('a' | 'o' | 'u')) {
+                continue;
+            }
+            out.push(c);
+        }
+        out
+    };
+    let all: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+    if all.is_empty() {
+        return None;
+    }
+    let mut tokens: Vec<&str> = all.clone();
+    for phrase in LEGAL_FORM_PHRASES {
+        if tokens.len() > phrase.len() && tokens.ends_with(phrase) {
+            tokens.truncate(tokens.len() - phrase.len());
+        }
+    }
+    // Legal forms, leading forms and connectors go wherever they stand (`Müller GmbH
+    // Haustechnik` too): the words are sorted afterwards, so a position-dependent rule
+    // would not give the same result on its own output.
+    tokens.retain(|t| {
+        LEGAL_FORMS.binary_search(t).is_err()
+            && !LEADING_FORMS.contains(t)
+            && !CONNECTORS.contains(t)
+    });
+    if tokens.is_empty() {
+        // Nothing but legal forms and connectors: keep what was written.
+        tokens = all;
+    }
+    tokens.sort_unstable();
+    Some(tokens.join(" "))
+}
+
+/// Mail providers whose addresses anyone can have: their domain says nothing about a
+/// company. Sorted for binary search. The large international providers (Google, Yahoo,
+/// Microsoft, Apple, AOL, Proton, Zoho, Yandex, GMX/Mail.com, Fastmail, Tutanota), the
+/// German and European ones (web.de, T-Online, freenet, Arcor, Posteo, mailbox.org,
+/// Orange, Free, La Poste, Libero, Virgilio, Seznam, WP, Onet, Interia, Telenet, Bluewin,
+/// Ziggo, KPN), Russian, Chinese and Korean ones (Mail.ru, Rambler, QQ, NetEase, Sina,
+/// Naver, Daum) and the big British and American ISPs; drawn from the free-mail lists CRMs
+/// use for the same purpose (Odoo's mail-domain blacklist in `iap_tools`, HubSpot's list of
+/// free e-mail domains). Providers present under many country suffixes are matched by
+/// name instead ([`FREE_MAIL_NAMES`]).
+const FREE_MAIL_DOMAINS: &[&str] = &[
+    "126.com",
+    "163.com",
+    "aim.com",
+    "alice.it",
+    "arcor.de",
+    "att.net",
+    "bellsouth.net",
+    "bk.ru",
+    "bluewin.ch",
+    "blueyonder.co.uk",
+    "bol.com.br",
+    "btinternet.com",
+    "charter.net",
+    "comcast.net",
+    "cox.net",
+    "daum.net",
+    "earthlink.net",
+    "email.com",
+    "email.de",
+    "fastmail.com",
+    "fastmail.fm",
+    "free.fr",
+    "freenet.de",
+    "gmail.com",
+    "googlemail.com",
+    "hanmail.net",
+    "hey.com",
+    "home.nl",
+    "icloud.com",
+    "inbox.ru",
+    "interia.pl",
+    "juno.com",
+    "kpnmail.nl",
+    "laposte.net",
+    "libero.it",
+    "list.ru",
+    "mac.com",
+    "mail.com",
+    "mail.ru",
+    "mailbox.org",
+    "me.com",
+    "msn.com",
+    "naver.com",
+    "ntlworld.com",
+    "o2.pl",
+    "onet.pl",
+    "online.de",
+    "orange.fr",
+    "passport.com",
+    "planet.nl",
+    "pm.me",
+    "posteo.de",
+    "proton.me",
+    "protonmail.ch",
+    "protonmail.com",
+    "qq.com",
+    "rambler.ru",
+    "rediffmail.com",
+    "rocketmail.com",
+    "sbcglobal.net",
+    "seznam.cz",
+    "sfr.fr",
+    "sina.com",
+    "sky.com",
+    "skynet.be",
+    "t-online.de",
+    "talktalk.net",
+    "telenet.be",
+    "terra.com.br",
+    "tiscali.it",
+    "tuta.io",
+    "tutanota.com",
+    "tutanota.de",
+    "uol.com.br",
+    "verizon.net",
+    "virgilio.it",
+    "virginmedia.com",
+    "wanadoo.fr",
+    "web.de",
+    "wp.pl",
+    "xs4all.nl",
+    "ya.ru",
+    "ymail.com",
+    "ziggo.nl",
+    "zoho.com",
+    "zohomail.com",
+];
+
+/// Free-mail providers recognised under any suffix (`yahoo.co.uk`, `hotmail.fr`,
+/// `outlook.de`, `gmx.at`, `yandex.kz`, `live.com.au`, `aol.de`).
+const FREE_MAIL_NAMES: &[&str] = &[
+    "aol", "gmx", "hotmail", "live", "outlook", "yahoo", "yandex",
+];
+
+/// Second-level labels under which country suffixes register names (`co.uk`, `com.au`,
+/// `co.jp`, `org.br`, ...): with a two-letter country suffix after one of these, the
+/// registrable domain has three labels. A compact stand-in for the Public Suffix List
+/// that covers the common commercial cases; a miss only weakens a comparison level.
+const SECOND_LEVEL_LABELS: &[&str] = &[
+    "ac", "co", "com", "edu", "gov", "ltd", "ne", "net", "or", "org", "plc",
+];
+
+/// The registrable domain of a host (lower-case, no `www.`): its last two labels, or three
+/// under a country's second level (`shop.northwind.co.uk` -> `northwind.co.uk`).
+fn registrable(host: &str) -> Option<String> {
+    let labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+    if labels.len() < 2 {
+        return None;
+    }
+    let n = labels.len();
+    let keep = if n >= 3 && labels[n - 1].len() == 2 && SECOND_LEVEL_LABELS.contains(&labels[n - 2])
+    {
+        3
+    } else {
+        2
+    };
+    Some(labels[n - keep..].join("."))
+}
+
+/// A host name: lower-case letters, digits, `-` and `.` (Unicode letters allowed, for
+/// internationalised names), at least one dot.
+fn host_of(s: &str) -> Option<String> {
+    let t = clip(s).trim().to_lowercase();
+    let t = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .or_else(|| t.strip_prefix("//"))
+        .unwrap_or(&t);
+    let t = t.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials and port: `user@host:8080`.
+    let t = t.rsplit('@').next().unwrap_or(t);
+    let t = t.split(':').next().unwrap_or(t);
+    let t = t.trim_end_matches('.');
+    let t = t.strip_prefix("www.").unwrap_or(t);
+    if t.is_empty()
+        || !t.contains('.')
+        || !t
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+    {
+        return None;
+    }
+    Some(t.to_string())
+}
+
+/// Whether a (lower-case) domain belongs to a free-mail provider (`FREE_MAIL_DOMAINS`,
+/// or a provider of `FREE_MAIL_NAMES` under any suffix).
+pub fn is_free_mail_domain(domain: &str) -> bool {
+    let d = domain.trim().trim_end_matches('.').to_lowercase();
+    if FREE_MAIL_DOMAINS.binary_search(&d.as_str()).is_ok() {
+        return true;
+    }
+    registrable(&d).is_some_and(|r| {
+        FREE_MAIL_DOMAINS.binary_search(&r.as_str()).is_ok()
+            || FREE_MAIL_NAMES.contains(&r.split('.').next().unwrap_or(""))
+    })
+}
+
+/// The registrable domain of a web address (`https://www.Northwind.example/about` ->
+/// `northwind.example`), or `None` when it is not one or names a free-mail provider.
+pub fn normalize_web_domain(s: &str) -> Option<String> {
+    let host = host_of(s)?;
+    let domain = registrable(&host)?;
+    (!is_free_mail_domain(&domain)).then_some(domain)
+}
+
+/// The registrable domain of an e-mail address (`Sales@EU.Northwind.example` ->
+/// `northwind.example`), or `None` without a domain or for a free-mail provider
+/// (`gmail.com`, `web.de`, ...): such an address says nothing about a company.
+pub fn company_email_domain(s: &str) -> Option<String> {
+    let (_, domain) = clip(s).trim().rsplit_once('@')?;
+    let host = host_of(domain)?;
+    let d = registrable(&host)?;
+    (!is_free_mail_domain(&host) && !is_free_mail_domain(&d)).then_some(d)
 }
 
 /// A calendar date of birth.
@@ -1008,6 +1378,8 @@ mod tests {
         assert!(NICKNAMES.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(NICKNAMES.iter().all(|(_, v)| !v.is_empty()));
         assert!(ADDRESS_WORDS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(LEGAL_FORMS.windows(2).all(|w| w[0] < w[1]));
+        assert!(FREE_MAIL_DOMAINS.windows(2).all(|w| w[0] < w[1]));
         assert!(nickname_count() >= 80);
     }
 
@@ -1163,10 +1535,93 @@ mod tests {
         assert_eq!(normalize_company("Bar B.V.").as_deref(), Some("bar"));
         assert_eq!(
             normalize_company("Smith & Sons GmbH").as_deref(),
-            Some("smith and sons")
+            Some("smith sons")
         );
         assert_eq!(normalize_company("Ltd").as_deref(), Some("ltd"));
         assert_eq!(normalize_company(""), None);
+        // A person's employer keeps the person model's form.
+        assert_eq!(
+            normalize_employer("Smith & Sons GmbH").as_deref(),
+            Some("smith and sons")
+        );
+        assert_eq!(
+            normalize_employer("The Acme Co Ltd").as_deref(),
+            Some("acme")
+        );
+        for (a, b) in [
+            (
+                "Müller Haustechnik GmbH",
+                "MÜLLER HAUSTECHNIK GMBH & Co. KG",
+            ),
+            ("Northwind Traders", "Northwind Traders Inc."),
+            ("Traders, Northwind", "northwind traders, LLC"),
+            ("Dupont et Fils S.A.R.L.", "DUPONT & FILS SARL"),
+            ("Volvo AB (publ)", "AB Volvo"),
+            ("Nordisk Foods A/S", "Nordisk Foods AS"),
+            ("Rossi Costruzioni S.r.l.", "Rossi Costruzioni SRL"),
+            ("Acme Pty. Ltd.", "ACME PTY LTD"),
+            ("Kowalski sp. z o.o.", "Kowalski"),
+            ("Grupo Bimbo, S.A. de C.V.", "Grupo Bimbo"),
+            ("Bäckerei Huber e.K.", "Baeckerei Huber"),
+            ("Müller Haustechnik", "MUELLER Haustechnik GmbH"),
+            ("Muller Haustechnik", "Mueller Haustechnik"),
+        ] {
+            let (x, y) = (normalize_company(a), normalize_company(b));
+            assert_eq!(x, y, "{a} / {b}");
+        }
+        assert_eq!(
+            normalize_company("MÜLLER HAUSTECHNIK GMBH & Co. KG").as_deref(),
+            Some("haustechnik muller")
+        );
+        // Two different companies stay different.
+        assert_ne!(
+            normalize_company("Northwind Traders"),
+            normalize_company("Northwind Logistics")
+        );
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(
+            normalize_web_domain("https://www.Northwind.example/about?x=1").as_deref(),
+            Some("northwind.example")
+        );
+        assert_eq!(
+            normalize_web_domain("shop.northwind.co.uk").as_deref(),
+            Some("northwind.co.uk")
+        );
+        assert_eq!(
+            normalize_web_domain("http://user@northwind.com:8080/").as_deref(),
+            Some("northwind.com")
+        );
+        assert_eq!(normalize_web_domain("not a domain"), None);
+        assert_eq!(normalize_web_domain("gmail.com"), None);
+        assert_eq!(
+            company_email_domain("Sales@EU.Northwind.example").as_deref(),
+            Some("northwind.example")
+        );
+        for free in [
+            "a@gmail.com",
+            "a@googlemail.com",
+            "a@yahoo.co.uk",
+            "a@yahoo.de",
+            "a@outlook.com",
+            "a@hotmail.fr",
+            "a@live.com",
+            "a@gmx.de",
+            "a@gmx.net",
+            "a@web.de",
+            "a@icloud.com",
+            "a@aol.com",
+            "a@proton.me",
+            "a@protonmail.com",
+            "a@t-online.de",
+            "a@mail.ru",
+        ] {
+            assert_eq!(company_email_domain(free), None, "{free}");
+        }
+        assert!(!is_free_mail_domain("northwind.example"));
+        assert!(!is_free_mail_domain("webde.example"));
     }
 
     #[test]
@@ -1226,6 +1681,10 @@ mod tests {
                 let _ = normalize_code(v);
                 let _ = normalize_country(v);
                 let _ = normalize_company(v);
+                let _ = normalize_employer(v);
+                let _ = normalize_web_domain(v);
+                let _ = company_email_domain(v);
+                let _ = is_free_mail_domain(v);
                 let _ = parse_birth_date(v);
             }
         }
@@ -1241,6 +1700,37 @@ mod tests {
             if let Some(c) = normalize_code(&s) {
                 proptest::prop_assert_eq!(normalize_code(&c), Some(c.clone()));
             }
+            if let Some(c) = normalize_company(&s) {
+                proptest::prop_assert_eq!(normalize_company(&c), Some(c.clone()));
+            }
+            if let Some(d) = normalize_web_domain(&s) {
+                proptest::prop_assert_eq!(normalize_web_domain(&d), Some(d.clone()));
+            }
+        }
+
+        /// Word order, case, accents, punctuation and a trailing legal form never change a
+        /// company's canonical name.
+        #[test]
+        fn company_names_ignore_order_case_and_legal_form(
+            words in proptest::collection::vec("[a-z]{4,9}", 1..4),
+            form in proptest::sample::select(vec![
+                "", " GmbH", " GmbH & Co. KG", " Inc.", " Ltd", " S.A.", " B.V.", " AB",
+                " A/S", " S.r.l.", " Pty Ltd", " LLC", " e.K.", " Oy", " SARL", " & Co.",
+            ]),
+            upper in proptest::bool::ANY,
+        ) {
+            let plain = normalize_company(&words.join(" "));
+            let mut reversed = words.clone();
+            reversed.reverse();
+            let mut other = format!("{}{form}", reversed.join(", "));
+            if upper {
+                other = other.to_uppercase();
+            }
+            // Words that are themselves legal forms or connectors may be dropped; only
+            // names made of other words are checked.
+            proptest::prop_assume!(words.iter().all(|w| LEGAL_FORMS.binary_search(&w.as_str()).is_err()
+                && !CONNECTORS.contains(&w.as_str()) && !LEADING_FORMS.contains(&w.as_str())));
+            proptest::prop_assert_eq!(normalize_company(&other), plain);
         }
     }
 }

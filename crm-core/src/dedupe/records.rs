@@ -26,7 +26,8 @@ pub enum Column {
     FirstName,
     /// Canonical last name.
     LastName,
-    /// Canonical e-mail.
+    /// Canonical e-mail (for a company record: its registrable domains, sorted and
+    /// separated by one space).
     Email,
     /// E.164 or digits.
     Phone,
@@ -42,7 +43,7 @@ pub enum Column {
     Region,
     /// Country (alpha-2 when known).
     Country,
-    /// Canonical company name.
+    /// Canonical employer of a person, or the canonical name of a company record.
     Company,
     /// Canonical national id.
     NationalId,
@@ -146,7 +147,7 @@ impl NormalizedPerson {
         values[Column::Country.index()] =
             present(&r.country).and_then(normalize::normalize_country);
         values[Column::Company.index()] =
-            present(&r.company).and_then(normalize::normalize_company);
+            present(&r.company).and_then(normalize::normalize_employer);
         values[Column::NationalId.index()] =
             present(&r.national_id).and_then(normalize::normalize_code);
         Self {

@@ -411,3 +411,175 @@ fn index_from_outcome_reuses_normalised_records() {
             .is_err()
     );
 }
+
+/// A tenant of `n` people (n >= 2): one obvious duplicate pair (the same e-mail address,
+/// `first_a` / `first_b` as given names, one surname) and `n - 2` distinct people with
+/// their own names and addresses.
+pub(crate) fn small_tenant(n: usize, first_a: &str, first_b: &str) -> Vec<PersonRecord> {
+    let mut out = vec![
+        PersonRecord {
+            id: "dup-a".into(),
+            first_name: Some(first_a.into()),
+            last_name: Some("Featherstonehaugh".into()),
+            email: Some("r.featherstonehaugh@example.com".into()),
+            ..Default::default()
+        },
+        PersonRecord {
+            id: "dup-b".into(),
+            first_name: Some(first_b.into()),
+            last_name: Some("Featherstonehaugh".into()),
+            email: Some("R.Featherstonehaugh@Example.com".into()),
+            ..Default::default()
+        },
+    ];
+    for i in 0..n.saturating_sub(2) {
+        let first = FIRST[i % FIRST.len()];
+        let last = LAST[(i / FIRST.len() + i) % LAST.len()];
+        out.push(PersonRecord {
+            id: format!("p{i}"),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            email: Some(format!("{}.{}.{i}@example.org", first, last).to_lowercase()),
+            phone: Some(format!("+44 7700 9{:05}", 10 * i + 3)),
+            street: Some(format!("{} {}", i + 1, STREET[i % STREET.len()])),
+            city: Some(CITY[i % CITY.len()].into()),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+#[test]
+fn small_tenants_find_the_obvious_pair_with_the_prior_model() {
+    for n in [2usize, 3, 4, 10, 50, 100] {
+        for (first_a, first_b) in [("Robert", "Bob"), ("Ines", "Inés")] {
+            let records = small_tenant(n, first_a, first_b);
+            let config = DedupeConfig::default();
+            let outcome = dedupe(&records, &config).unwrap();
+            assert_eq!(outcome.model_source, ModelSource::Prior, "n={n}");
+            assert_eq!(outcome.model.origin, ModelOrigin::Prior);
+            assert_eq!(
+                outcome.model.training.prior_reason,
+                Some(PriorReason::TooFewRecords {
+                    records: n as u64,
+                    min: model::DEFAULT_MIN_EM_RECORDS as u64
+                })
+            );
+            let found: Vec<(&str, &str)> = outcome
+                .pairs
+                .iter()
+                .map(|p| {
+                    (
+                        records[p.a as usize].id.as_str(),
+                        records[p.b as usize].id.as_str(),
+                    )
+                })
+                .collect();
+            assert_eq!(found, [("dup-a", "dup-b")], "n={n} {first_a}/{first_b}");
+            assert!(outcome.pairs[0].probability >= outcome.threshold);
+            // The index built from the outcome (as the service does) finds it too.
+            let index = DedupeIndex::from_outcome(&records, outcome, &config).unwrap();
+            let m = index.matches_for(&records[1]);
+            assert_eq!(m.len(), 1, "n={n}");
+            assert_eq!(m[0].b, "dup-a");
+        }
+    }
+}
+
+#[test]
+fn em_forced_onto_tiny_data_falls_back_to_the_prior() {
+    // With the size minimum off, EM runs on a single candidate pair; its estimates are
+    // degenerate (every pair in one class) and the prior scores instead, never an invalid
+    // model.
+    let records = small_tenant(2, "Robert", "Bob");
+    let config = DedupeConfig {
+        training: TrainingOptions {
+            min_em_records: 0,
+            min_em_candidate_pairs: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let outcome = dedupe(&records, &config).unwrap();
+    assert_eq!(outcome.model_source, ModelSource::Prior);
+    assert!(matches!(
+        outcome.model.training.prior_reason,
+        Some(PriorReason::EmDegenerate { .. })
+    ));
+    outcome.model.validate().unwrap();
+    assert_eq!(outcome.pairs.len(), 1);
+    DedupeIndex::from_outcome(&records, outcome, &config).unwrap();
+}
+
+#[test]
+fn large_data_still_trains() {
+    let records = sample_people(1500, 31);
+    let outcome = dedupe(&records, &DedupeConfig::default()).unwrap();
+    assert_eq!(outcome.model_source, ModelSource::Trained);
+    assert_eq!(outcome.model.origin, ModelOrigin::Trained);
+    assert_eq!(outcome.model.training.prior_reason, None);
+    assert!(outcome.model.training.em_iterations > 1);
+}
+
+#[test]
+fn shared_email_with_another_name_is_for_review_not_a_match() {
+    for n in [2usize, 4, 50, 100] {
+        let mut records = small_tenant(n, "Robert", "Bob");
+        // Two different people behind one family mailbox, and a colleague-style pair
+        // sharing an address with nothing else in common.
+        records.push(PersonRecord {
+            id: "mail-a".into(),
+            first_name: Some("Hannah".into()),
+            last_name: Some("Quisling".into()),
+            email: Some("quisling.family@example.net".into()),
+            ..Default::default()
+        });
+        records.push(PersonRecord {
+            id: "mail-b".into(),
+            first_name: Some("Magnus".into()),
+            last_name: Some("Quisling".into()),
+            email: Some("quisling.family@example.net".into()),
+            ..Default::default()
+        });
+        records.push(PersonRecord {
+            id: "mail-c".into(),
+            first_name: Some("Oskar".into()),
+            last_name: Some("Brandvold".into()),
+            email: Some("quisling.family@example.net".into()),
+            ..Default::default()
+        });
+        let outcome = dedupe(&records, &DedupeConfig::default()).unwrap();
+        let id = |i: u32| records[i as usize].id.as_str();
+        let matches: Vec<(&str, &str)> = outcome.pairs.iter().map(|p| (id(p.a), id(p.b))).collect();
+        assert_eq!(matches, [("dup-a", "dup-b")], "n={n}: the real match only");
+        let mut review: Vec<(&str, &str, ReviewReason)> = outcome
+            .review
+            .iter()
+            .map(|r| (id(r.pair.a), id(r.pair.b), r.reason))
+            .collect();
+        review.sort();
+        assert_eq!(
+            review,
+            [
+                ("mail-a", "mail-b", ReviewReason::SameEmailDifferentName),
+                ("mail-a", "mail-c", ReviewReason::SameEmailDifferentName),
+                ("mail-b", "mail-c", ReviewReason::SameEmailDifferentName),
+            ],
+            "n={n}"
+        );
+        assert!(outcome
+            .review
+            .iter()
+            .all(|r| r.pair.probability < outcome.threshold));
+        assert_eq!(
+            ReviewReason::SameEmailDifferentName.message(),
+            "same e-mail address, different name"
+        );
+        // Review pairs never join clusters.
+        let cluster = |s: &str| {
+            let i = records.iter().position(|r| r.id == s).unwrap();
+            outcome.clusters.assignment[i]
+        };
+        assert_ne!(cluster("mail-a"), cluster("mail-b"));
+    }
+}

@@ -1,15 +1,38 @@
 //! Duplicate detection over a tenant's stored records: scans, one-record lookups against a
 //! per-tenant index, duplicate checks on customer create and lead conversion.
 //!
-//! The engine is [`crate::dedupe`]; this module turns customers (with their primary e-mail,
-//! phone and location), contacts and open leads into [`PersonRecord`]s, keeps the trained
-//! model in the tenant's settings so later scans and lookups reuse it, and keeps one
-//! [`DedupeIndex`] per tenant in the service for [`Crm::matches_for`].
+//! The engine is [`crate::dedupe`]. This module turns the tenant's records into engine
+//! records of two kinds that are never compared with each other:
+//! - **persons** ([`PersonRecord`]): person customers (with their primary e-mail, phone and
+//!   location), contacts, and open leads that name a person;
+//! - **companies** ([`CompanyRecord`]): company customers (name, web site, every e-mail
+//!   address and phone of the customer itself, primary location) and open leads that name
+//!   a company.
 //!
-//! The index lives in this process. It is updated by this service's own customer creates,
-//! merges and deletes; writes made elsewhere (another server, direct store writes, contact
-//! point edits) reach it at the next [`Crm::scan_duplicates`] or
-//! [`Crm::refresh_duplicate_index`].
+//! A lead naming both a person and a company is both: its person is compared with persons,
+//! its company with companies. Only open leads (new, contacted, qualified) take part;
+//! converted, lost and disqualified ones do not.
+//!
+//! Persons are scored with the model saved in the tenant's settings, or one trained on the
+//! tenant's records and saved when there are at least
+//! [`CrmConfig::dedupe_min_training_records`](crate::CrmConfig::dedupe_min_training_records)
+//! of them (and half as many candidate pairs); below that, and whenever training
+//! degenerates, with the documented prior model ([`crate::dedupe::prior`]), which is never
+//! saved. A saved model that no longer validates is ignored, never reported as the
+//! caller's error. Companies are always scored with the prior company model
+//! ([`crate::dedupe::company`]). The report says which model was used
+//! ([`ScanReport::model_source`]).
+//!
+//! Pairs below the threshold that share an e-mail address (persons) or a domain under
+//! another name (companies) are not matches but are listed for review
+//! ([`ScanReport::review`], [`CheckedCustomer::review`]), with the reason.
+//!
+//! The service keeps one person index and one company index per tenant for
+//! [`Crm::matches_for`]. They live in this process and are updated by this service's own
+//! customer creates, merges, deletes and lead conversions; writes made elsewhere (another
+//! server, direct store writes, contact point edits, lead status changes) reach them at the
+//! next [`Crm::scan_duplicates`] or [`Crm::refresh_duplicate_index`] (a lead that is no
+//! longer open is dropped from lookups as soon as one finds it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,22 +42,30 @@ use uuid::Uuid;
 
 use super::Crm;
 use crate::dedupe::{
-    self, BlockingStats, DedupeConfig, DedupeIndex, FieldComparison, Model, PersonRecord,
+    self, BlockingStats, CompanyIndex, CompanyRecord, DedupeConfig, DedupeIndex, FieldComparison,
+    Model, ModelSource, PersonRecord, PriorReason, RecordKind, ReviewReason, ScoredPair,
 };
 use crate::error::{CrmError, Result};
-use crate::id::{Actor, CustomerId, TenantId};
+use crate::id::{Actor, CustomerId, LeadId, TenantId};
 use crate::model::*;
 use crate::store::{ChangeSet, CrmStore, Entity, EntityKind, EntityRead, EntityRef, ListQuery};
+
+/// The duplicate indexes of one tenant.
+#[derive(Debug)]
+pub(crate) struct TenantIndex {
+    persons: DedupeIndex,
+    companies: CompanyIndex,
+}
 
 /// Per-tenant duplicate indexes of a service (shared by its clones).
 #[derive(Default)]
 pub(crate) struct DuplicateIndexes {
-    by_tenant: Mutex<HashMap<TenantId, Arc<RwLock<DedupeIndex>>>>,
+    by_tenant: Mutex<HashMap<TenantId, Arc<RwLock<TenantIndex>>>>,
 }
 
 impl DuplicateIndexes {
-    /// The tenant's index, if built.
-    fn get(&self, tenant: TenantId) -> Result<Option<Arc<RwLock<DedupeIndex>>>> {
+    /// The tenant's indexes, if built.
+    fn get(&self, tenant: TenantId) -> Result<Option<Arc<RwLock<TenantIndex>>>> {
         Ok(self
             .by_tenant
             .lock()
@@ -43,8 +74,8 @@ impl DuplicateIndexes {
             .cloned())
     }
 
-    /// Replaces the tenant's index.
-    fn put(&self, tenant: TenantId, index: DedupeIndex) -> Result<()> {
+    /// Replaces the tenant's indexes.
+    fn put(&self, tenant: TenantId, index: TenantIndex) -> Result<()> {
         self.by_tenant
             .lock()
             .map_err(poisoned)?
@@ -52,14 +83,14 @@ impl DuplicateIndexes {
         Ok(())
     }
 
-    /// Drops the tenant's index.
+    /// Drops the tenant's indexes.
     fn forget(&self, tenant: TenantId) -> Result<()> {
         self.by_tenant.lock().map_err(poisoned)?.remove(&tenant);
         Ok(())
     }
 
-    /// The tenant's index: `index` unless another caller stored one first.
-    fn get_or_put(&self, tenant: TenantId, index: DedupeIndex) -> Result<Arc<RwLock<DedupeIndex>>> {
+    /// The tenant's indexes: `index` unless another caller stored one first.
+    fn get_or_put(&self, tenant: TenantId, index: TenantIndex) -> Result<Arc<RwLock<TenantIndex>>> {
         Ok(Arc::clone(
             self.by_tenant
                 .lock()
@@ -83,7 +114,8 @@ fn poisoned<T>(_: T) -> CrmError {
     )
 }
 
-/// A stored record that probably is the same person as the one asked about.
+/// A stored record that probably is the same person or company as the one asked about
+/// (or, in a review list, shares something with it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DuplicateMatch {
     /// The stored record (a customer, contact or lead).
@@ -94,6 +126,10 @@ pub struct DuplicateMatch {
     pub match_weight: f64,
     /// Per-field comparison level and weight.
     pub explanation: Vec<FieldComparison>,
+    /// Whether the records were compared as persons or as companies.
+    pub compared_as: RecordKind,
+    /// For a review candidate, what the records share (`None` for a match).
+    pub reason: Option<ReviewReason>,
 }
 
 /// A pair of stored records found by a scan.
@@ -107,15 +143,23 @@ pub struct DuplicatePair {
     pub probability: f64,
     /// Per-field comparison level and weight.
     pub explanation: Vec<FieldComparison>,
+    /// Whether the records were compared as persons or as companies.
+    pub compared_as: RecordKind,
+    /// For a pair in [`ScanReport::review`], what the records share and why it is worth a
+    /// look (`ReviewReason::message`: "same e-mail address, different name"); `None` for a
+    /// match.
+    pub reason: Option<ReviewReason>,
 }
 
-/// Records a scan believes are one person.
+/// Records a scan believes are one person or one company.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DuplicateCluster {
     /// The members (two or more).
     pub members: Vec<EntityRef>,
     /// Whether the chaining guard split this cluster out of a larger component.
     pub split_by_guard: bool,
+    /// Whether the members were compared as persons or as companies.
+    pub compared_as: RecordKind,
 }
 
 /// What [`Crm::scan_duplicates`] scans and how.
@@ -145,17 +189,32 @@ impl Default for ScanOptions {
 /// The result of a scan.
 #[derive(Debug, Clone)]
 pub struct ScanReport {
-    /// Records read.
+    /// Records compared: person records plus company records (a lead naming both a person
+    /// and a company counts once in each).
     pub records: usize,
-    /// Pairs at or above the threshold, with explanations.
+    /// Of them, company records.
+    pub company_records: usize,
+    /// Pairs at or above the threshold, with explanations (persons, then companies).
     pub pairs: Vec<DuplicatePair>,
+    /// Pairs below the threshold worth a person's look, each with its
+    /// [`DuplicatePair::reason`]: the same e-mail address under different names (persons),
+    /// the same domain under different names (companies). Never in `pairs` or `clusters`.
+    pub review: Vec<DuplicatePair>,
     /// Clusters of two or more records.
     pub clusters: Vec<DuplicateCluster>,
-    /// Blocking statistics (candidate pairs, reduction ratio, per rule).
+    /// Person blocking statistics (candidate pairs, reduction ratio, per rule).
     pub stats: BlockingStats,
+    /// Company blocking statistics (candidate and total pairs; no per-rule figures).
+    pub company_stats: BlockingStats,
     /// The threshold applied.
     pub threshold: f64,
-    /// Whether a model was trained by this scan.
+    /// Which person model scored the pairs: the tenant's saved one, one trained by this
+    /// scan, or the documented prior (companies always use the prior company model).
+    pub model_source: ModelSource,
+    /// With [`ModelSource::Prior`], why (too few records or candidate pairs, or training
+    /// degenerated).
+    pub prior_reason: Option<PriorReason>,
+    /// Whether a model was trained by this scan (`model_source` is `Trained`).
     pub trained: bool,
     /// Whether that model was saved in the tenant's settings (enough records, see
     /// [`crate::CrmConfig::dedupe_min_training_records`]).
@@ -181,6 +240,11 @@ pub struct CheckedCustomer {
     pub customer: Customer,
     /// Its likely duplicates (empty under [`DuplicatePolicy::Ignore`]).
     pub duplicates: Vec<DuplicateMatch>,
+    /// Stored records below the threshold that share an e-mail address (persons) or a
+    /// domain (companies) with it, for review, each with its
+    /// [`DuplicateMatch::reason`] (empty under [`DuplicatePolicy::Ignore`]; never a reason
+    /// to block).
+    pub review: Vec<DuplicateMatch>,
 }
 
 /// The id a record carries inside the engine: `kind:uuid`.
@@ -195,6 +259,15 @@ fn parse_record_id(id: &str) -> Option<EntityRef> {
     Some(EntityRef::new(kind, Uuid::parse_str(uuid).ok()?))
 }
 
+/// A failure inside the engine's own bookkeeping (an index it returned that names no
+/// record): never the caller's input, so never a `Validation` error.
+fn engine_fault(what: &str) -> CrmError {
+    CrmError::storage(
+        crate::error::StorageErrorKind::Other,
+        format!("duplicate detection: {what}"),
+    )
+}
+
 fn text(s: &Option<String>) -> Option<String> {
     s.as_ref().filter(|s| !s.trim().is_empty()).cloned()
 }
@@ -207,9 +280,22 @@ fn custom_text(c: &Customer, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Whether a lead takes part in duplicate detection: new, contacted or qualified, and not
+/// converted (a converted lead lives on as its customer; lost and disqualified ones are
+/// closed).
+fn lead_is_open(l: &Lead) -> bool {
+    matches!(
+        l.status,
+        LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified
+    ) && l.converted_customer_id.is_none()
+}
+
 /// The person record of a customer with its contact points and locations (primary ones
 /// preferred). Birth date and national id come from the custom fields `birth_date` and
-/// `national_id` when present.
+/// `national_id` when present. Scans and lookups compare company customers as companies
+/// instead; for one of those this gives the company-shaped person record (no person
+/// name, the company name in `company`), which [`Crm::matches_for`] also reads as a
+/// company.
 pub fn customer_person_record(
     customer: &Customer,
     points: &[ContactPoint],
@@ -245,6 +331,41 @@ pub fn customer_person_record(
         company: text(&customer.company_name)
             .or_else(|| (!is_person).then(|| customer.name.clone())),
         national_id: custom_text(customer, "national_id"),
+    }
+}
+
+/// The company record of a company customer: its name, web site, the e-mail addresses and
+/// phones of the customer itself (primary first; its contacts' are theirs) and its primary
+/// location.
+fn customer_company_record(
+    customer: &Customer,
+    points: &[ContactPoint],
+    locations: &[Location],
+) -> CompanyRecord {
+    let own = |kinds: &[ContactPointKind]| {
+        let mut v: Vec<&ContactPoint> = points
+            .iter()
+            .filter(|p| kinds.contains(&p.kind) && p.contact_id.is_none())
+            .collect();
+        v.sort_by_key(|p| std::cmp::Reverse(p.primary));
+        v.into_iter().map(|p| p.value.clone()).collect::<Vec<_>>()
+    };
+    let loc = locations
+        .iter()
+        .filter(|l| l.customer_id == customer.id)
+        .max_by_key(|l| l.primary);
+    CompanyRecord {
+        id: record_id(customer.entity_ref()),
+        name: Some(customer.name.clone()),
+        website: text(&customer.website),
+        emails: own(&[ContactPointKind::Email]),
+        phones: own(&[ContactPointKind::Phone, ContactPointKind::Mobile]),
+        street: loc.and_then(|l| text(&l.line1)),
+        address_line2: loc.and_then(|l| text(&l.line2)),
+        city: loc.and_then(|l| text(&l.city)),
+        postcode: loc.and_then(|l| text(&l.postal_code)),
+        region: loc.and_then(|l| text(&l.region)),
+        country: loc.and_then(|l| l.country.as_ref().map(|c| c.to_string())),
     }
 }
 
@@ -288,6 +409,35 @@ pub fn lead_person_record(l: &Lead) -> PersonRecord {
     }
 }
 
+/// Whether a lead names a person (a given or family name), so that it is compared with
+/// persons. A lead naming only a company is compared as a company only; one naming neither
+/// (an e-mail address or a phone alone) is compared as a person.
+fn lead_names_person(l: &Lead) -> bool {
+    text(&l.first_name).is_some() || text(&l.last_name).is_some() || text(&l.company).is_none()
+}
+
+/// The company record of a lead that names a company (which it would convert into).
+fn lead_company_record(l: &Lead) -> Option<CompanyRecord> {
+    Some(CompanyRecord {
+        id: record_id(l.entity_ref()),
+        name: Some(text(&l.company)?),
+        emails: l.email.iter().map(|e| e.as_str().to_string()).collect(),
+        phones: l
+            .phone
+            .iter()
+            .map(|p| p.e164.clone().unwrap_or_else(|| p.raw.clone()))
+            .collect(),
+        ..Default::default()
+    })
+}
+
+/// A tenant's records as the two engines see them.
+#[derive(Debug, Default)]
+struct Records {
+    persons: Vec<PersonRecord>,
+    companies: Vec<CompanyRecord>,
+}
+
 impl<S: CrmStore + ?Sized> Crm<S> {
     /// Every row of `E` in the tenant, page by page, handed to `each`.
     async fn each_page<E: Entity>(&self, actor: &Actor, mut each: impl FnMut(Vec<E>)) -> Result<()>
@@ -305,12 +455,30 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
     }
 
-    /// The tenant's records of `kinds` as person records, read from the store in pages.
+    /// The tenant's records of `kinds` that are compared as persons (person customers,
+    /// contacts, open leads naming a person), read from the store in pages. Company
+    /// customers and leads naming only a company are in
+    /// [`Crm::company_duplicate_candidates`].
     pub async fn duplicate_candidates(
         &self,
         actor: &Actor,
         kinds: &[EntityKind],
     ) -> Result<Vec<PersonRecord>> {
+        Ok(self.read_records(actor, kinds).await?.persons)
+    }
+
+    /// The tenant's records of `kinds` that are compared as companies (company customers,
+    /// open leads naming a company), read from the store in pages.
+    pub async fn company_duplicate_candidates(
+        &self,
+        actor: &Actor,
+        kinds: &[EntityKind],
+    ) -> Result<Vec<CompanyRecord>> {
+        Ok(self.read_records(actor, kinds).await?.companies)
+    }
+
+    /// Reads the tenant's records of `kinds` as person and company records.
+    async fn read_records(&self, actor: &Actor, kinds: &[EntityKind]) -> Result<Records> {
         for k in kinds {
             if !matches!(
                 k,
@@ -322,7 +490,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 ));
             }
         }
-        let mut out = Vec::new();
+        let mut out = Records::default();
         let want = |k: EntityKind| kinds.contains(&k);
         if want(EntityKind::Customer) || want(EntityKind::Contact) {
             let mut points: HashMap<Uuid, Vec<ContactPoint>> = HashMap::new();
@@ -357,7 +525,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     if want(EntityKind::Customer) {
                         let pts = points.get(&c.id.into()).map_or(&[][..], Vec::as_slice);
                         let locs = locations.get(&c.id).map_or(&[][..], Vec::as_slice);
-                        out.push(customer_person_record(&c, pts, locs));
+                        match c.kind {
+                            CustomerKind::Person => {
+                                out.persons.push(customer_person_record(&c, pts, locs))
+                            }
+                            CustomerKind::Company => {
+                                out.companies.push(customer_company_record(&c, pts, locs))
+                            }
+                        }
                     }
                 }
             })
@@ -367,7 +542,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     for c in page {
                         let pts = points.get(&c.id.into()).map_or(&[][..], Vec::as_slice);
                         let company = companies.get(&c.customer_id).cloned().flatten();
-                        out.push(contact_person_record(&c, pts, company));
+                        out.persons.push(contact_person_record(&c, pts, company));
                     }
                 })
                 .await?;
@@ -375,10 +550,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         if want(EntityKind::Lead) {
             self.each_page::<Lead>(actor, |page| {
-                for l in page {
-                    // Converted leads live on as their customer.
-                    if l.converted_customer_id.is_none() {
-                        out.push(lead_person_record(&l));
+                for l in page.iter().filter(|l| lead_is_open(l)) {
+                    if lead_names_person(l) {
+                        out.persons.push(lead_person_record(l));
+                    }
+                    if let Some(c) = lead_company_record(l) {
+                        out.companies.push(c);
                     }
                 }
             })
@@ -387,68 +564,134 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(out)
     }
 
+    /// Engine settings: the service's phone region; EM only from
+    /// `dedupe_min_training_records` records and half as many candidate pairs.
     fn dedupe_config(&self, model: Option<Model>, threads: usize) -> DedupeConfig {
-        DedupeConfig {
+        let mut config = DedupeConfig {
             default_region: self.config().default_phone_region.clone(),
             model,
             threads,
             ..Default::default()
-        }
+        };
+        let min = self.config().dedupe_min_training_records;
+        config.training.min_em_records = min;
+        config.training.min_em_candidate_pairs = min / 2;
+        config
     }
 
-    /// Scans the tenant's customers, contacts and open leads for duplicates: pairs with
-    /// their explanations and clusters. Uses the model saved in the tenant's settings, or
-    /// trains one (unsupervised) and saves it. Refreshes the tenant's duplicate index.
+    /// The tenant's saved model, when there is one that fits this version of the library
+    /// (an unusable saved model is the service's own state, not the caller's input: it is
+    /// passed over and a model is trained or the prior used, as if none were saved).
+    fn usable_saved_model(settings: &TenantSettings) -> Option<Model> {
+        settings
+            .dedupe_model
+            .clone()
+            .filter(|m| m.validate().is_ok())
+    }
+
+    /// Scans the tenant's customers, contacts and open leads for duplicates: persons with
+    /// persons, companies with companies; pairs with their explanations, pairs for review,
+    /// clusters. Persons are scored with the model saved in the tenant's settings, or one
+    /// trained now (and saved, from enough records), or the documented prior model when
+    /// there is too little data (see the module docs); the report says which. Refreshes the
+    /// tenant's duplicate indexes.
     pub async fn scan_duplicates(
         &self,
         actor: &Actor,
         options: &ScanOptions,
         now: DateTime<Utc>,
     ) -> Result<ScanReport> {
-        let records = self.duplicate_candidates(actor, &options.kinds).await?;
+        let records = self.read_records(actor, &options.kinds).await?;
         let settings = self.tenant_settings(actor, now).await?;
         let saved = if options.retrain {
             None
         } else {
-            settings.dedupe_model.clone()
+            Self::usable_saved_model(&settings)
         };
-        let trained = saved.is_none();
         let mut config = self.dedupe_config(saved, options.threads);
         config.threshold = options.threshold;
-        let outcome = dedupe::dedupe(&records, &config)?;
-        let reference = |i: u32| {
-            records
+        let persons = &records.persons;
+        let companies = &records.companies;
+        let outcome = dedupe::dedupe(persons, &config)?;
+        let company_outcome = dedupe::dedupe_companies(companies, &config)?;
+        let person_ref = |i: u32| {
+            persons
                 .get(i as usize)
                 .and_then(|r| parse_record_id(&r.id))
-                .ok_or_else(|| CrmError::validation("records", "engine returned an unknown record"))
+                .ok_or_else(|| engine_fault("the engine returned an unknown person record"))
         };
-        let mut pairs = Vec::with_capacity(outcome.pairs.len());
-        for p in &outcome.pairs {
-            let scored = outcome.scored_pair(&records, p);
-            pairs.push(DuplicatePair {
-                a: reference(p.a)?,
-                b: reference(p.b)?,
+        let company_ref = |i: u32| {
+            companies
+                .get(i as usize)
+                .and_then(|r| parse_record_id(&r.id))
+                .ok_or_else(|| engine_fault("the engine returned an unknown company record"))
+        };
+        let mut pairs = Vec::with_capacity(outcome.pairs.len() + company_outcome.pairs.len());
+        let mut review = Vec::new();
+        let person_pair = |p: &dedupe::MatchPair, reason: Option<ReviewReason>| {
+            Ok::<_, CrmError>(DuplicatePair {
+                a: person_ref(p.a)?,
+                b: person_ref(p.b)?,
                 probability: p.probability,
-                explanation: scored.explanation,
-            });
+                explanation: outcome.scored_pair(persons, p).explanation,
+                compared_as: RecordKind::Person,
+                reason,
+            })
+        };
+        let company_pair = |p: &dedupe::MatchPair, reason: Option<ReviewReason>| {
+            Ok::<_, CrmError>(DuplicatePair {
+                a: company_ref(p.a)?,
+                b: company_ref(p.b)?,
+                probability: p.probability,
+                explanation: company_outcome.scored_pair(companies, p).explanation,
+                compared_as: RecordKind::Company,
+                reason,
+            })
+        };
+        for p in &outcome.pairs {
+            pairs.push(person_pair(p, None)?);
+        }
+        for p in &company_outcome.pairs {
+            pairs.push(company_pair(p, None)?);
+        }
+        for r in &outcome.review {
+            review.push(person_pair(&r.pair, Some(r.reason))?);
+        }
+        for r in &company_outcome.review {
+            review.push(company_pair(&r.pair, Some(r.reason))?);
         }
         let mut clusters = Vec::new();
-        let groups = outcome.clusters.groups();
-        for g in groups {
-            let Some(first) = g.first() else { continue };
-            let id = outcome.clusters.assignment[*first as usize];
-            clusters.push(DuplicateCluster {
-                members: g.iter().map(|&i| reference(i)).collect::<Result<_>>()?,
-                split_by_guard: outcome.clusters.split.contains(&id),
-            });
+        for (found, kind, reference) in [
+            (
+                &outcome.clusters,
+                RecordKind::Person,
+                &person_ref as &dyn Fn(u32) -> Result<EntityRef>,
+            ),
+            (&company_outcome.clusters, RecordKind::Company, &company_ref),
+        ] {
+            for g in found.groups() {
+                let Some(first) = g.first() else { continue };
+                let id = found.assignment[*first as usize];
+                clusters.push(DuplicateCluster {
+                    members: g.iter().map(|&i| reference(i)).collect::<Result<_>>()?,
+                    split_by_guard: found.split.contains(&id),
+                    compared_as: kind,
+                });
+            }
         }
-        let model_saved = trained && records.len() >= self.config().dedupe_min_training_records;
+        let trained = outcome.model_source == ModelSource::Trained;
+        let model_saved = trained && persons.len() >= self.config().dedupe_min_training_records;
         let report = ScanReport {
-            records: records.len(),
+            records: persons.len() + companies.len(),
+            company_records: companies.len(),
             pairs,
+            review,
             clusters,
             stats: outcome.stats.clone(),
+            company_stats: company_outcome.stats.clone(),
             threshold: outcome.threshold,
+            model_source: outcome.model_source,
+            prior_reason: outcome.model.training.prior_reason.clone(),
             trained,
             model_saved,
         };
@@ -457,7 +700,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             settings.dedupe_model = Some(outcome.model.clone());
             self.save_model(actor, settings, now).await?;
         }
-        let index = DedupeIndex::from_outcome(&records, outcome, &config)?;
+        let index = TenantIndex {
+            persons: DedupeIndex::from_outcome(persons, outcome, &config)?,
+            companies: CompanyIndex::from_outcome(companies, company_outcome, &config)?,
+        };
         self.duplicate_indexes().put(actor.tenant, index)?;
         Ok(report)
     }
@@ -476,68 +722,173 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
     }
 
-    /// Rebuilds the tenant's duplicate index from the store (with the saved model, or a
-    /// newly trained and saved one).
+    /// Rebuilds the tenant's duplicate indexes from the store (with the saved model, or a
+    /// newly trained and saved one, or the prior model).
     pub async fn refresh_duplicate_index(&self, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
         self.duplicate_indexes().forget(actor.tenant)?;
         self.tenant_index(actor, now).await.map(|_| ())
     }
 
-    /// The tenant's index, built on first use.
+    /// The tenant's indexes, built on first use.
     async fn tenant_index(
         &self,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Arc<RwLock<DedupeIndex>>> {
+    ) -> Result<Arc<RwLock<TenantIndex>>> {
         if let Some(index) = self.duplicate_indexes().get(actor.tenant)? {
             return Ok(index);
         }
         let kinds = ScanOptions::default().kinds;
-        let records = self.duplicate_candidates(actor, &kinds).await?;
+        let records = self.read_records(actor, &kinds).await?;
         let settings = self.tenant_settings(actor, now).await?;
-        let index = match settings.dedupe_model.clone() {
-            Some(model) => DedupeIndex::build(&records, model, &self.dedupe_config(None, 1))?,
+        let config = self.dedupe_config(None, 1);
+        let persons = match Self::usable_saved_model(&settings) {
+            Some(model) => DedupeIndex::build(&records.persons, model, &config)?,
             None => {
-                let config = self.dedupe_config(None, 1);
-                let outcome = dedupe::dedupe(&records, &config)?;
-                if records.len() >= self.config().dedupe_min_training_records {
+                let outcome = dedupe::dedupe(&records.persons, &config)?;
+                if outcome.model_source == ModelSource::Trained
+                    && records.persons.len() >= self.config().dedupe_min_training_records
+                {
                     let mut settings = settings;
                     settings.dedupe_model = Some(outcome.model.clone());
                     self.save_model(actor, settings, now).await?;
                 }
-                DedupeIndex::from_outcome(&records, outcome, &config)?
+                DedupeIndex::from_outcome(&records.persons, outcome, &config)?
             }
         };
-        self.duplicate_indexes().get_or_put(actor.tenant, index)
+        let companies = CompanyIndex::build(&records.companies, &config)?;
+        self.duplicate_indexes()
+            .get_or_put(actor.tenant, TenantIndex { persons, companies })
+    }
+
+    /// Turns engine results into matches: references parsed, leads that are no longer
+    /// open (lost, disqualified, converted or deleted since they were indexed) dropped from
+    /// the result and from the index.
+    async fn to_matches(
+        &self,
+        actor: &Actor,
+        found: Vec<(ScoredPair, Option<ReviewReason>)>,
+        compared_as: RecordKind,
+    ) -> Result<Vec<DuplicateMatch>> {
+        let mut out = Vec::with_capacity(found.len());
+        for (p, reason) in found {
+            let Some(entity) = parse_record_id(&p.b) else {
+                continue;
+            };
+            if entity.kind == EntityKind::Lead {
+                let open = self
+                    .find::<Lead>(actor, LeadId::from(entity.id))
+                    .await?
+                    .is_some_and(|l| lead_is_open(&l));
+                if !open {
+                    self.unindex(actor.tenant, &[entity])?;
+                    continue;
+                }
+            }
+            out.push(DuplicateMatch {
+                entity,
+                probability: p.probability,
+                match_weight: p.match_weight,
+                explanation: p.explanation,
+                compared_as,
+                reason,
+            });
+        }
+        Ok(out)
     }
 
     /// Stored records (customers, contacts, open leads) that probably are the same person
-    /// as `candidate`, best first, at or above the model's threshold. The first call of a
-    /// tenant builds its index from the store.
+    /// as `candidate`, best first, at or above the model's threshold. A candidate without a
+    /// person's name that names a company (as [`customer_person_record`] writes a company
+    /// customer) is looked up as a company ([`Crm::company_matches_for`]). The first call
+    /// of a tenant builds its indexes from the store.
     pub async fn matches_for(
         &self,
         actor: &Actor,
         candidate: &PersonRecord,
         now: DateTime<Utc>,
     ) -> Result<Vec<DuplicateMatch>> {
+        if let Some(company) = CompanyRecord::from_person_record(candidate) {
+            return self.company_matches_for(actor, &company, now).await;
+        }
         let index = self.tenant_index(actor, now).await?;
-        let index = index.read().map_err(poisoned)?;
-        Ok(index
-            .matches_for(candidate)
-            .into_iter()
-            .filter_map(|p| {
-                Some(DuplicateMatch {
-                    entity: parse_record_id(&p.b)?,
-                    probability: p.probability,
-                    match_weight: p.match_weight,
-                    explanation: p.explanation,
-                })
-            })
-            .collect())
+        let found: Vec<(ScoredPair, Option<ReviewReason>)> = {
+            let index = index.read().map_err(poisoned)?;
+            index
+                .persons
+                .matches_for(candidate)
+                .into_iter()
+                .map(|p| (p, None))
+                .collect()
+        };
+        self.to_matches(actor, found, RecordKind::Person).await
+    }
+
+    /// Stored company customers and open company leads that probably are the same company
+    /// as `candidate`, best first, at or above the company model's threshold.
+    pub async fn company_matches_for(
+        &self,
+        actor: &Actor,
+        candidate: &CompanyRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DuplicateMatch>> {
+        let index = self.tenant_index(actor, now).await?;
+        let found: Vec<(ScoredPair, Option<ReviewReason>)> = {
+            let index = index.read().map_err(poisoned)?;
+            index
+                .companies
+                .matches_for(candidate)
+                .into_iter()
+                .map(|p| (p, None))
+                .collect()
+        };
+        self.to_matches(actor, found, RecordKind::Company).await
+    }
+
+    /// Matches and review candidates of a record about to be created.
+    async fn check_new(
+        &self,
+        actor: &Actor,
+        record: &NewRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<DuplicateMatch>, Vec<DuplicateMatch>)> {
+        let index = self.tenant_index(actor, now).await?;
+        let (kind, matches, review) = {
+            let index = index.read().map_err(poisoned)?;
+            match record {
+                NewRecord::Person(r) => (
+                    RecordKind::Person,
+                    index.persons.matches_for(r),
+                    index.persons.review_for(r),
+                ),
+                NewRecord::Company(r) => (
+                    RecordKind::Company,
+                    index.companies.matches_for(r),
+                    index.companies.review_for(r),
+                ),
+            }
+        };
+        let matches = self
+            .to_matches(
+                actor,
+                matches.into_iter().map(|p| (p, None)).collect(),
+                kind,
+            )
+            .await?;
+        let review = self
+            .to_matches(
+                actor,
+                review.into_iter().map(|(p, r)| (p, Some(r))).collect(),
+                kind,
+            )
+            .await?;
+        Ok((matches, review))
     }
 
     /// Creates a customer with its contact points and locations in one change set, after
-    /// looking for likely duplicates per `policy`.
+    /// looking for likely duplicates per `policy`: persons among persons, companies among
+    /// companies. Under [`DuplicatePolicy::Warn`] the result also lists review candidates
+    /// (a shared e-mail address or domain under another name), which never block.
     pub async fn create_customer_checked(
         &self,
         actor: &Actor,
@@ -575,13 +926,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             l.tenant_id = actor.tenant;
             crate::store::EntityRules::validate(&*l)?;
         }
-        let record = customer_person_record(&customer, &points, &locations);
+        let record = NewRecord::of_customer(&customer, &points, &locations);
         let mut cs = ChangeSet::new().insert(customer.clone());
         points.into_iter().for_each(|p| cs.push_insert(p));
         locations.into_iter().for_each(|l| cs.push_insert(l));
-        let duplicates = match policy {
-            DuplicatePolicy::Ignore => Vec::new(),
-            _ => self.matches_for(actor, &record, now).await?,
+        let (duplicates, review) = match policy {
+            DuplicatePolicy::Ignore => (Vec::new(), Vec::new()),
+            _ => self.check_new(actor, &record, now).await?,
         };
         if policy == DuplicatePolicy::Block {
             if let Some(best) = duplicates.first() {
@@ -597,50 +948,78 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
         }
         self.apply(actor, cs).await?;
-        self.index_record(actor.tenant, &record)?;
+        self.index_new(actor.tenant, &record)?;
         Ok(CheckedCustomer {
             customer,
             duplicates,
+            review,
         })
     }
 
-    /// The best customer among the likely duplicates of `lead` (for lead conversion).
+    /// The best customer among the likely duplicates of `lead` (for lead conversion): for
+    /// a lead naming a company (which would convert into a company customer) the best
+    /// company customer, else, or when there is none, the best customer among its person's
+    /// duplicates.
     pub(crate) async fn duplicate_customer_for_lead(
         &self,
         actor: &Actor,
         lead: &Lead,
         now: DateTime<Utc>,
     ) -> Result<Option<CustomerId>> {
+        let first_customer = |found: Vec<DuplicateMatch>| {
+            found
+                .into_iter()
+                .find(|m| m.entity.kind == EntityKind::Customer)
+                .map(|m| CustomerId::from(m.entity.id))
+        };
+        if let Some(company) = lead_company_record(lead) {
+            let found = self.company_matches_for(actor, &company, now).await?;
+            if let Some(id) = first_customer(found) {
+                return Ok(Some(id));
+            }
+        }
+        if !lead_names_person(lead) {
+            return Ok(None);
+        }
         let found = self
             .matches_for(actor, &lead_person_record(lead), now)
             .await?;
-        Ok(found
-            .into_iter()
-            .find(|m| m.entity.kind == EntityKind::Customer)
-            .map(|m| m.entity.id.into()))
+        Ok(first_customer(found))
     }
 
-    /// Adds or replaces a record in the tenant's index, if the index is built.
-    pub(crate) fn index_record(&self, tenant: TenantId, record: &PersonRecord) -> Result<()> {
-        if let Some(index) = self.duplicate_indexes().get(tenant)? {
-            index.write().map_err(poisoned)?.insert(record)?;
-        }
-        Ok(())
-    }
-
-    /// Removes records from the tenant's index, if the index is built.
-    pub(crate) fn unindex(&self, tenant: TenantId, refs: &[EntityRef]) -> Result<()> {
+    /// Adds or replaces a record in the tenant's indexes, if they are built.
+    fn index_new(&self, tenant: TenantId, record: &NewRecord) -> Result<()> {
         if let Some(index) = self.duplicate_indexes().get(tenant)? {
             let mut index = index.write().map_err(poisoned)?;
-            for r in refs {
-                index.remove(&record_id(*r));
+            match record {
+                NewRecord::Person(r) => {
+                    index.companies.remove(&r.id);
+                    index.persons.insert(r)?;
+                }
+                NewRecord::Company(r) => {
+                    index.persons.remove(&r.id);
+                    index.companies.insert(r)?;
+                }
             }
         }
         Ok(())
     }
 
-    /// Brings the tenant's index (if built) up to date for `customers` after a write: each
-    /// is re-read with its contact points and locations, or removed if it is gone.
+    /// Removes records from the tenant's indexes, if they are built.
+    pub(crate) fn unindex(&self, tenant: TenantId, refs: &[EntityRef]) -> Result<()> {
+        if let Some(index) = self.duplicate_indexes().get(tenant)? {
+            let mut index = index.write().map_err(poisoned)?;
+            for r in refs {
+                let id = record_id(*r);
+                index.persons.remove(&id);
+                index.companies.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the tenant's indexes (if built) up to date for `customers` after a write:
+    /// each is re-read with its contact points and locations, or removed if it is gone.
     pub(crate) async fn reindex_customers(
         &self,
         actor: &Actor,
@@ -677,13 +1056,31 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                             false,
                         )
                         .await?;
-                    self.index_record(
+                    self.index_new(
                         actor.tenant,
-                        &customer_person_record(&c, &points, &locations),
+                        &NewRecord::of_customer(&c, &points, &locations),
                     )?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// A customer as one of the two engines sees it.
+enum NewRecord {
+    Person(PersonRecord),
+    Company(CompanyRecord),
+}
+
+impl NewRecord {
+    /// The record of a customer: a company record for a company, else a person record.
+    fn of_customer(c: &Customer, points: &[ContactPoint], locations: &[Location]) -> Self {
+        match c.kind {
+            CustomerKind::Person => NewRecord::Person(customer_person_record(c, points, locations)),
+            CustomerKind::Company => {
+                NewRecord::Company(customer_company_record(c, points, locations))
+            }
+        }
     }
 }
