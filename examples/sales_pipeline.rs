@@ -84,6 +84,7 @@ async fn main() -> Result<(), CrmError> {
                 &rep,
                 lead.id,
                 LeadConversion {
+                    into_customer: None,
                     link_existing: true,
                     link_duplicates: false,
                     deal: Some(ConversionDeal {

@@ -558,6 +558,7 @@ pub async fn lead_conversion(store: Store) {
         .expect("lead");
     crm.qualify_lead(&a, l.id, t(1)).await.expect("qualify");
     let options = LeadConversion {
+        into_customer: None,
         link_existing: true,
         link_duplicates: false,
         deal: Some(ConversionDeal {
@@ -658,6 +659,7 @@ pub async fn lead_conversion(store: Store) {
             &a,
             twin.id,
             LeadConversion {
+                into_customer: None,
                 link_existing: true,
                 link_duplicates: false,
                 deal: None,
@@ -721,6 +723,7 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
         .await
         .expect("lead");
     let options = LeadConversion {
+        into_customer: None,
         link_existing: false,
         link_duplicates: false,
         deal: Some(ConversionDeal {
@@ -818,6 +821,7 @@ pub async fn outbox_records_state_changes(store: Store) {
             &a,
             lead.id,
             LeadConversion {
+                into_customer: None,
                 link_existing: false,
                 link_duplicates: false,
                 deal: Some(ConversionDeal {
