@@ -183,3 +183,59 @@ impl_entity!(
     TenantSettingsFilter,
     TenantSettingsSort
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(s: &TenantSettings) -> Option<String> {
+        match s.validate() {
+            Err(CrmError::Validation { field, .. }) => Some(field),
+            Err(other) => panic!("unexpected {other}"),
+            Ok(()) => None,
+        }
+    }
+
+    #[test]
+    fn mappings_name_each_kind_and_pipeline_once() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let mut s = TenantSettings::defaults(TenantId::new(), now);
+        let quote = ExternalEventKind::QuoteSent;
+        let stage = |n: &str| ExternalTarget::Stage(n.into());
+        s.external_mapping = Some(vec![(quote, stage("A")), (quote, ExternalTarget::Won)]);
+        assert_eq!(field(&s).as_deref(), Some("external_mapping[1].kind"));
+        s.external_mapping = Some(vec![(quote, stage(" "))]);
+        assert_eq!(field(&s).as_deref(), Some("external_mapping[0].stage"));
+        s.external_mapping = Some(vec![(quote, stage("A"))]);
+        assert_eq!(field(&s), None);
+        let p = PipelineId::new();
+        s.pipeline_external_mappings = vec![
+            PipelineExternalMapping {
+                pipeline: p,
+                mapping: vec![(quote, stage("A"))],
+            },
+            PipelineExternalMapping {
+                pipeline: PipelineId::new(),
+                mapping: vec![(quote, stage("B")), (quote, stage("C"))],
+            },
+        ];
+        assert_eq!(
+            field(&s).as_deref(),
+            Some("pipeline_external_mappings[1].mapping[1].kind")
+        );
+        s.pipeline_external_mappings[1].pipeline = p;
+        assert_eq!(
+            field(&s).as_deref(),
+            Some("pipeline_external_mappings[1].pipeline")
+        );
+        s.pipeline_external_mappings.pop();
+        assert_eq!(field(&s), None);
+        // Settings saved before per-pipeline mappings existed still read.
+        let mut json = serde_json::to_value(&s).expect("json");
+        json.as_object_mut()
+            .expect("object")
+            .remove("pipeline_external_mappings");
+        let old: TenantSettings = serde_json::from_value(json).expect("old settings");
+        assert!(old.pipeline_external_mappings.is_empty());
+    }
+}

@@ -137,10 +137,12 @@ impl fmt::Display for UnchangedReason {
                 write!(f, "pipeline {pipeline_name:?} has no won stage")
             }
             Self::DealClosed { status } => write!(f, "the deal is closed ({status:?})"),
-            Self::AtOrPastStage { stage, current } => write!(
-                f,
-                "the deal is in {current:?}, already at or past {stage:?}"
-            ),
+            Self::AtOrPastStage { stage, current } if stage == current => {
+                write!(f, "the deal is already in {stage:?}")
+            }
+            Self::AtOrPastStage { stage, current } => {
+                write!(f, "the deal is in {current:?}, past {stage:?}")
+            }
         }
     }
 }
@@ -411,5 +413,151 @@ fn advance(
             }
             transition(deal, pipeline, &DealTransition::MoveTo(stage.id), now).map(Step::Move)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::TenantId;
+    use crate::model::{PipelineExternalMapping, Stage};
+    use crate::money::Money;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).expect("time")
+    }
+
+    /// A pipeline with open stages A, B, C, optionally a won stage W, and a lost stage L.
+    fn pipeline(won: bool) -> Pipeline {
+        let mut stages = vec![
+            Stage::open("A", 10).expect("s"),
+            Stage::open("B", 40).expect("s"),
+            Stage::open("C", 70).expect("s"),
+        ];
+        if won {
+            stages.push(Stage::won("W"));
+        }
+        stages.push(Stage::lost("L"));
+        Pipeline::new(TenantId::new(), "P", stages, now()).expect("pipeline")
+    }
+
+    proptest! {
+        /// An event moves an open deal only forward to an open stage of its pipeline (or
+        /// wins it), and every refusal carries the reason that actually applies, mapping
+        /// problems before the deal's state.
+        #[test]
+        fn events_move_forward_or_say_why(
+            won in any::<bool>(),
+            at in 0usize..3,
+            close in 0u8..3,
+            target in 0usize..7,
+        ) {
+            let p = pipeline(won);
+            let d = Deal::new(p.tenant_id, "D", &p, p.stages[at].id, Money::new(1, "EUR").expect("m"), now()).expect("deal");
+            let d = match close {
+                1 if won => transition(&d, &p, &DealTransition::Win { reason: None }, now()).expect("win"),
+                2 => transition(&d, &p, &DealTransition::Lose { reason: "x".into(), competitor: None, notes: None }, now()).expect("lose"),
+                _ => d,
+            };
+            let names = ["A", "B", "C", "W", "L", "Nope"];
+            let target = names
+                .get(target)
+                .map_or(ExternalTarget::Won, |n| ExternalTarget::Stage(n.to_lowercase()));
+            let step = advance(&d, &p, &target, now()).expect("advance");
+            let rank = |id| p.stages.iter().position(|s| s.id == id);
+            match (&target, step) {
+                (ExternalTarget::Won, Step::Move(n)) => {
+                    prop_assert!(won && d.status == DealStatus::Open);
+                    prop_assert_eq!(n.status, DealStatus::Won);
+                }
+                (ExternalTarget::Won, Step::Stay(r)) => {
+                    let expected = if !won {
+                        UnchangedReason::NoWonStage { pipeline: p.id, pipeline_name: "P".into() }
+                    } else {
+                        UnchangedReason::DealClosed { status: d.status }
+                    };
+                    prop_assert_eq!(r, expected);
+                    prop_assert!(!won || d.status != DealStatus::Open);
+                }
+                (ExternalTarget::Stage(name), step) => {
+                    let stage = p.stage_named(name);
+                    match step {
+                        Step::Move(n) => {
+                            let s = stage.expect("moved to an existing stage");
+                            prop_assert!(!s.is_closed() && d.status == DealStatus::Open);
+                            prop_assert!(rank(s.id) > rank(d.stage_id), "forward only");
+                            prop_assert_eq!(n.stage_id, s.id);
+                            prop_assert_eq!(n.status, DealStatus::Open);
+                        }
+                        Step::Stay(r) => {
+                            let expected = match stage {
+                                None => UnchangedReason::StageNotFound {
+                                    stage: name.clone(),
+                                    pipeline: p.id,
+                                    pipeline_name: "P".into(),
+                                },
+                                Some(s) if s.is_closed() => UnchangedReason::ClosedStage {
+                                    stage: s.name.clone(),
+                                    pipeline: p.id,
+                                },
+                                Some(_) if d.status != DealStatus::Open => {
+                                    UnchangedReason::DealClosed { status: d.status }
+                                }
+                                Some(s) => {
+                                    prop_assert!(rank(s.id) <= rank(d.stage_id));
+                                    UnchangedReason::AtOrPastStage {
+                                        stage: s.name.clone(),
+                                        current: p.stage(d.stage_id).expect("stage").name.clone(),
+                                    }
+                                }
+                            };
+                            prop_assert_eq!(r, expected);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pipeline_mappings_override_kind_by_kind() {
+        let t = TenantId::new();
+        let (p, q) = (crate::id::PipelineId::new(), crate::id::PipelineId::new());
+        let mut s = TenantSettings::defaults(t, now());
+        s.pipeline_external_mappings = vec![PipelineExternalMapping {
+            pipeline: p,
+            mapping: vec![(
+                ExternalEventKind::QuoteSent,
+                ExternalTarget::Stage("Quoted".into()),
+            )],
+        }];
+        let config = CrmConfig::default();
+        let quote = ExternalEventKind::QuoteSent;
+        let paid = ExternalEventKind::InvoicePaid;
+        assert_eq!(
+            target_for(&s, &config, p, quote),
+            Some(ExternalTarget::Stage("Quoted".into()))
+        );
+        assert_eq!(
+            target_for(&s, &config, q, quote),
+            Some(ExternalTarget::Stage("Proposal".into())),
+            "other pipelines keep the default"
+        );
+        assert_eq!(
+            target_for(&s, &config, p, paid),
+            Some(ExternalTarget::Won),
+            "kinds the pipeline does not map fall back"
+        );
+        s.external_mapping = Some(vec![(quote, ExternalTarget::Stage("Offer".into()))]);
+        assert_eq!(
+            target_for(&s, &config, q, paid),
+            None,
+            "a tenant-wide mapping replaces the default as a whole"
+        );
+        assert_eq!(
+            target_for(&s, &config, q, quote),
+            Some(ExternalTarget::Stage("Offer".into()))
+        );
     }
 }

@@ -690,3 +690,149 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::TenantId;
+    use crate::values::Email;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).expect("time")
+    }
+
+    const NAMES: [&str; 4] = ["Ada Lovelace", "Bob Builder", "Élodie Brûlé", "Ann"];
+    const EMAILS: [&str; 3] = ["a@x.example", "b@x.example", "c@x.example"];
+    const PHONES: [&str; 3] = ["+14155552671", "+493012345678", "+441614960000"];
+
+    /// A lead's person name in a random case (folding must ignore it).
+    fn cased(name: &str, upper: bool) -> String {
+        if upper {
+            name.to_uppercase()
+        } else {
+            name.to_lowercase()
+        }
+    }
+
+    proptest! {
+        /// The person recognised at an existing customer follows the documented order of
+        /// evidence: e-mail (first contact owning it, else a person customer owning it at
+        /// customer level), then folded name, then phone; a contact is created only when
+        /// no evidence points anywhere; a lead without a name is the customer's.
+        #[test]
+        fn person_recognition_follows_the_evidence(
+            person in any::<bool>(),
+            customer_name in 0usize..4,
+            contact_names in proptest::collection::vec(0usize..4, 0..4),
+            // (value index, is_email, owner: None = customer level, Some(i) = contact i)
+            owned in proptest::collection::vec((0usize..3, any::<bool>(), proptest::option::of(0usize..4)), 0..6),
+            lead_name in proptest::option::of((0usize..4, any::<bool>())),
+            lead_email in proptest::option::of(0usize..3),
+            lead_phone in proptest::option::of(0usize..3),
+        ) {
+            let t = TenantId::new();
+            let name = NAMES[customer_name];
+            let customer = if person {
+                let (first, last) = name.split_once(' ').unwrap_or((name, ""));
+                Customer::person(t, first, last, now()).expect("person")
+            } else {
+                Customer::company(t, name, now()).expect("company")
+            };
+            let contacts: Vec<Contact> = contact_names
+                .iter()
+                .map(|&i| {
+                    let (first, last) = NAMES[i].split_once(' ').unwrap_or((NAMES[i], ""));
+                    Contact::new(t, customer.id, first, last, now()).expect("contact")
+                })
+                .collect();
+            let known: Vec<ContactPoint> = owned
+                .iter()
+                .map(|&(v, email, owner)| {
+                    let owner = owner.and_then(|i| contacts.get(i)).map(|c| c.id);
+                    let (kind, value) = if email {
+                        (ContactPointKind::Email, EMAILS[v])
+                    } else {
+                        (ContactPointKind::Mobile, PHONES[v])
+                    };
+                    ContactPoint::new(t, customer.id, owner, kind, value, None, now()).expect("point")
+                })
+                .collect();
+            let mut lead = Lead::new(t, now());
+            if let Some((i, upper)) = lead_name {
+                let n = cased(NAMES[i], upper);
+                let (first, last) = n.split_once(' ').unwrap_or((n.as_str(), ""));
+                lead.first_name = Some(first.to_string());
+                lead.last_name = (!last.is_empty()).then(|| last.to_string());
+            }
+            lead.email = lead_email.map(|i| Email::parse(EMAILS[i]).expect("email"));
+            lead.phone = lead_phone.map(|i| Phone::parse(PHONES[i], None).expect("phone"));
+            if lead.first_name.is_none() && lead.email.is_none() && lead.phone.is_none() {
+                lead.company = Some("Co".into());
+            }
+            let wanted = lead_points(&lead, t, customer.id, None, now()).expect("points");
+            let folded = person_names(&lead).map(|(f, l)| fold(&format!("{f} {l}")));
+            let got = recognise_person(&customer, &contacts, &known, folded.as_deref(), &wanted);
+
+            // The oracle, written from the documented rules.
+            let owns = |owner: Option<ContactId>, w: &ContactPoint| {
+                known.iter().any(|k| k.contact_id == owner && same_value(k, w))
+            };
+            let by_point = |w: Option<&ContactPoint>| {
+                let w = w?;
+                contacts
+                    .iter()
+                    .find(|c| owns(Some(c.id), w))
+                    .map(|c| PersonAt::Contact(c.id))
+                    .or_else(|| (person && owns(None, w)).then_some(PersonAt::Customer))
+            };
+            let expected = match &folded {
+                None => PersonAt::Customer,
+                Some(n) => by_point(wanted.iter().find(|p| p.kind == ContactPointKind::Email))
+                    .or_else(|| {
+                        contacts
+                            .iter()
+                            .find(|c| fold(&c.full_name()) == *n)
+                            .map(|c| PersonAt::Contact(c.id))
+                    })
+                    .or_else(|| (person && fold(NAMES[customer_name]) == *n).then_some(PersonAt::Customer))
+                    .or_else(|| by_point(wanted.iter().find(|p| p.kind.is_phone())))
+                    .unwrap_or(PersonAt::NewContact),
+            };
+            prop_assert_eq!(got, expected);
+            if let PersonAt::Contact(id) = got {
+                prop_assert!(contacts.iter().any(|c| c.id == id), "a contact of this customer");
+            }
+            if got == PersonAt::Customer && folded.is_some() {
+                prop_assert!(person, "only a person customer is the lead's person");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_phones_of_the_lead() {
+        let t = TenantId::new();
+        let mut lead = Lead::new(t, now());
+        lead.last_name = Some(" Hopper ".into());
+        assert_eq!(person_names(&lead), Some(("Hopper".into(), String::new())));
+        lead.first_name = Some("Lee".into());
+        lead.last_name = Some("Lee".into());
+        assert_eq!(
+            person_names(&lead),
+            Some(("Lee".into(), "Lee".into())),
+            "equal first and last names are both kept"
+        );
+        lead.phone = Some(Phone::parse("0161 496 0000", Some("GB")).expect("phone"));
+        let points = lead_points(&lead, t, CustomerId::new(), Some("US"), now()).expect("points");
+        assert_eq!(
+            (points[0].value.as_str(), points[0].raw_value.as_str()),
+            ("+441614960000", "0161 496 0000"),
+            "the E.164 form the lead was read in wins over the region given"
+        );
+        lead.phone = Some(Phone::parse("0171 2345678", None).expect("phone"));
+        let points = lead_points(&lead, t, CustomerId::new(), Some("DE"), now()).expect("points");
+        assert_eq!(points[0].value, "+491712345678");
+        let points = lead_points(&lead, t, CustomerId::new(), None, now()).expect("points");
+        assert_eq!(points[0].value, "0171 2345678", "kept raw without a region");
+    }
+}
