@@ -149,8 +149,8 @@ impl fmt::Display for UnchangedReason {
 
 /// What an event does to a deal.
 enum Step {
-    /// It moves to this state.
-    Move(Deal),
+    /// It moves to this state (boxed: a deal is large next to a reason).
+    Move(Box<Deal>),
     /// It stays, for this reason.
     Stay(UnchangedReason),
 }
@@ -219,7 +219,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         };
         let mut cs = match &step {
             Step::Move(new) => {
-                let mut new = new.clone();
+                let mut new = (**new).clone();
                 new.touch(now);
                 check_state(&new, &pipeline)?;
                 self.transition_changes(actor, &deal, &new, now)
@@ -246,7 +246,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 Step::Move(mut new) => {
                     new.touch(now);
                     new.version = deal.version + 1;
-                    ExternalOutcome::Advanced(new)
+                    ExternalOutcome::Advanced(*new)
                 }
                 Step::Stay(reason) => ExternalOutcome::Unchanged { deal, reason },
             }),
@@ -380,7 +380,8 @@ fn advance(
                     status: deal.status,
                 });
             }
-            transition(deal, pipeline, &DealTransition::Win { reason: None }, now).map(Step::Move)
+            transition(deal, pipeline, &DealTransition::Win { reason: None }, now)
+                .map(|d| Step::Move(Box::new(d)))
         }
         ExternalTarget::Stage(name) => {
             let Some(stage) = pipeline.stage_named(name.trim()) else {
@@ -411,7 +412,8 @@ fn advance(
                     current,
                 });
             }
-            transition(deal, pipeline, &DealTransition::MoveTo(stage.id), now).map(Step::Move)
+            transition(deal, pipeline, &DealTransition::MoveTo(stage.id), now)
+                .map(|d| Step::Move(Box::new(d)))
         }
     }
 }
