@@ -1,14 +1,15 @@
 //! A sales pipeline from lead to won deal: leads are qualified and converted, deals move
-//! through the stages, one is won and one lost with a reason, then the pipeline is printed
-//! as a board with totals per stage and a weighted forecast.
+//! through the stages, one is won and one lost with a reason, a second person of a customer
+//! is converted into it as a contact, ERP events move deals (or say why not), then the
+//! pipeline is printed as a board with totals per stage and a weighted forecast.
 //!
 //! Run with `cargo run --example sales_pipeline`.
 
 use chrono::{Duration, TimeZone, Utc};
 use crm::memory::MemoryStore;
 use crm::{
-    Actor, ConversionDeal, Crm, CrmError, Deal, DealFilter, DealStatus, Lead, LeadConversion,
-    Money, Phone, TenantId, UserId,
+    Actor, Contact, ConversionDeal, Crm, CrmError, Deal, DealFilter, DealStatus, ExternalEvent,
+    ExternalEventKind, ExternalOutcome, Lead, LeadConversion, Money, Phone, TenantId, UserId,
 };
 
 #[tokio::main]
@@ -60,6 +61,7 @@ async fn main() -> Result<(), CrmError> {
         ("Tim", "Student", "tim@uni.example", "", 0, ""),
     ];
     let mut deals = Vec::new();
+    let mut customers = Vec::new();
     for (i, (first, last, email, company, amount, target)) in prospects.iter().enumerate() {
         let mut lead = Lead::person(rep.tenant, first, last, Some(email), day(0))?;
         lead.company = (!company.is_empty()).then(|| company.to_string());
@@ -84,6 +86,7 @@ async fn main() -> Result<(), CrmError> {
                 &rep,
                 lead.id,
                 LeadConversion {
+                    into_customer: None,
                     link_existing: true,
                     link_duplicates: false,
                     deal: Some(ConversionDeal {
@@ -106,6 +109,7 @@ async fn main() -> Result<(), CrmError> {
                 .await?;
         }
         deals.push(deal);
+        customers.push(converted.customer);
     }
 
     // Verdant is won; Lumen is lost to a competitor.
@@ -129,6 +133,53 @@ async fn main() -> Result<(), CrmError> {
         lost.lost_reason.as_deref().unwrap_or("-"),
         lost.lost_to_competitor.as_deref().unwrap_or("-")
     );
+
+    // A colleague at Nordvik, picked by the rep as belonging to that customer, becomes one
+    // of its contacts (Oskar stays the primary contact).
+    let lars = Lead::person(
+        rep.tenant,
+        "Lars",
+        "Berg",
+        Some("lars@nordvik.example"),
+        day(16),
+    )?;
+    let lars = crm.create(&rep, lars, day(16)).await?;
+    let joined = crm
+        .convert_lead(
+            &rep,
+            lars.id,
+            LeadConversion {
+                into_customer: Some(customers[3]),
+                ..Default::default()
+            },
+            day(16),
+        )
+        .await?;
+    let contact = crm
+        .get::<Contact>(&rep, joined.contact.expect("the lead's person"))
+        .await?;
+    println!(
+        "lead Lars Berg joined Nordvik Marine as a contact: {} (primary: {})",
+        contact.full_name(),
+        contact.is_primary
+    );
+
+    // The ERP reports quotes: Nordvik's deal moves to Proposal; Atlas is already there, so
+    // its quote is recorded but moves nothing, and the outcome says why.
+    for (id, deal) in [("Q-100", deals[3]), ("Q-101", deals[1])] {
+        let ev = ExternalEvent {
+            id: id.into(),
+            kind: ExternalEventKind::QuoteSent,
+            deal,
+        };
+        match crm.handle_external_event(&rep, &ev, day(17)).await? {
+            ExternalOutcome::Advanced(d) => println!("ERP {id}: {} advanced", d.name),
+            ExternalOutcome::Unchanged { deal, reason } => {
+                println!("ERP {id}: {} unchanged: {reason}", deal.name)
+            }
+            ExternalOutcome::Duplicate => println!("ERP {id}: already handled"),
+        }
+    }
 
     // The board.
     let all = crm

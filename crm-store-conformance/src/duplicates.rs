@@ -374,6 +374,7 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
             &a,
             l.id,
             LeadConversion {
+                into_customer: None,
                 link_existing: false,
                 link_duplicates: true,
                 deal: None,

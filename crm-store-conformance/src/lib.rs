@@ -239,6 +239,10 @@ macro_rules! conformance_tests {
                 outbox_records_state_changes,
                 external_events_advance_deals_once,
                 tenant_settings_drive_the_rules,
+                lead_conversion_into_existing_customer,
+                lead_conversion_into_existing_customer_is_atomic,
+                external_events_report_why_unchanged,
+                external_mapping_is_validated_on_save,
             ],
         }
     };

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crm_core::*;
 
-use crate::support::Store;
+use crate::support::{assert_validation, Store};
 
 fn t(days: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 2, 9, 0, 0)
@@ -558,6 +558,7 @@ pub async fn lead_conversion(store: Store) {
         .expect("lead");
     crm.qualify_lead(&a, l.id, t(1)).await.expect("qualify");
     let options = LeadConversion {
+        into_customer: None,
         link_existing: true,
         link_duplicates: false,
         deal: Some(ConversionDeal {
@@ -658,6 +659,7 @@ pub async fn lead_conversion(store: Store) {
             &a,
             twin.id,
             LeadConversion {
+                into_customer: None,
                 link_existing: true,
                 link_duplicates: false,
                 deal: None,
@@ -668,6 +670,42 @@ pub async fn lead_conversion(store: Store) {
         .expect("convert");
     assert!(r2.linked_existing);
     assert_eq!(r2.customer, customer.id);
+    // The twin is Grace (she owns the e-mail): her contact is linked, not duplicated, and
+    // gets the new phone, not as primary (she has one).
+    assert_eq!(
+        (r2.contact, r2.linked_existing_contact),
+        (Some(contact.id), true)
+    );
+    let added = crm
+        .list_all::<ContactPoint>(
+            &a,
+            ContactPointFilter {
+                customer_id: Some(customer.id),
+                value: Some("+12025550143".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("points");
+    assert_eq!(
+        added
+            .iter()
+            .map(|p| (p.contact_id, p.kind, p.primary))
+            .collect::<Vec<_>>(),
+        vec![(Some(contact.id), ContactPointKind::Phone, false)]
+    );
+    assert_eq!(
+        crm.count::<Contact>(
+            &a,
+            ContactFilter {
+                customer_id: Some(customer.id),
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("count"),
+        1
+    );
     let n = crm
         .count::<ContactPoint>(
             &a,
@@ -721,6 +759,7 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
         .await
         .expect("lead");
     let options = LeadConversion {
+        into_customer: None,
         link_existing: false,
         link_duplicates: false,
         deal: Some(ConversionDeal {
@@ -818,6 +857,7 @@ pub async fn outbox_records_state_changes(store: Store) {
             &a,
             lead.id,
             LeadConversion {
+                into_customer: None,
                 link_existing: false,
                 link_duplicates: false,
                 deal: Some(ConversionDeal {
@@ -930,10 +970,19 @@ pub async fn external_events_advance_deals_once(store: Store) {
         .handle_external_event(&a, &ev("Q-2", ExternalEventKind::QuoteSent), t(4))
         .await
         .expect("late quote");
-    assert!(
-        matches!(&late, ExternalOutcome::Unchanged(x) if x.stage_id == p.stage_named("Negotiation").expect("s").id),
-        "{late:?}"
-    );
+    match &late {
+        ExternalOutcome::Unchanged { deal, reason } => {
+            assert_eq!(deal.stage_id, p.stage_named("Negotiation").expect("s").id);
+            assert_eq!(
+                reason,
+                &UnchangedReason::AtOrPastStage {
+                    stage: "Proposal".into(),
+                    current: "Negotiation".into()
+                }
+            );
+        }
+        other => panic!("expected Unchanged, got {other:?}"),
+    }
     let paid = crm
         .handle_external_event(&a, &ev("I-1", ExternalEventKind::InvoicePaid), t(5))
         .await
@@ -1026,7 +1075,18 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
         )
         .await
         .expect("paid");
-    assert!(matches!(out, ExternalOutcome::Unchanged(_)), "{out:?}");
+    assert!(
+        matches!(
+            &out,
+            ExternalOutcome::Unchanged {
+                reason: UnchangedReason::NotMapped {
+                    kind: ExternalEventKind::InvoicePaid
+                },
+                ..
+            }
+        ),
+        "{out:?}"
+    );
     let lost = crm
         .lose_deal(&a, d.id, "price", None, None, t(5))
         .await
@@ -1040,4 +1100,1095 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
         .expect("defaults")
         .lost_reasons
         .is_empty());
+}
+
+/// The contact points of `customer` (its own and its contacts').
+async fn points_of(crm: &Crm<dyn CrmStore>, a: &Actor, customer: CustomerId) -> Vec<ContactPoint> {
+    crm.list_all::<ContactPoint>(
+        a,
+        ContactPointFilter {
+            customer_id: Some(customer),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("points")
+}
+
+/// The contacts of `customer`.
+async fn contacts_of(crm: &Crm<dyn CrmStore>, a: &Actor, customer: CustomerId) -> Vec<Contact> {
+    crm.list_all::<Contact>(
+        a,
+        ContactFilter {
+            customer_id: Some(customer),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("contacts")
+}
+
+/// `(owner contact, kind, value, primary)` of the points of `customer` with `value`.
+async fn point_rows(
+    crm: &Crm<dyn CrmStore>,
+    a: &Actor,
+    customer: CustomerId,
+    value: &str,
+) -> Vec<(Option<ContactId>, ContactPointKind, bool)> {
+    points_of(crm, a, customer)
+        .await
+        .into_iter()
+        .filter(|p| p.value == value)
+        .map(|p| (p.contact_id, p.kind, p.primary))
+        .collect()
+}
+
+/// A lead of `first last` with an optional e-mail, company and phone (already parsed).
+fn lead_of(
+    a: &Actor,
+    first: &str,
+    last: &str,
+    email: Option<&str>,
+    company: Option<&str>,
+    phone: Option<Phone>,
+) -> Lead {
+    let mut l = Lead::person(a.tenant, first, last, email, t(0)).expect("lead");
+    l.company = company.map(str::to_string);
+    l.phone = phone;
+    l
+}
+
+/// Converting into an existing customer keeps the lead's person: an equal existing contact
+/// (same e-mail, same folded name, same phone) is linked, else a contact is created under
+/// the customer (primary only if it has none), and the lead's e-mail and phone go to that
+/// person without duplicating the customer's points. A caller can name the customer
+/// (`into_customer`), which wins over the lookups; an unknown or foreign id is `NotFound`
+/// and writes nothing. A person customer with the lead's name, or a lead without a person
+/// name, is the person itself: points at customer level. Phones keep the E.164 form the
+/// lead was read in, or are read in the customer's region.
+pub async fn lead_conversion_into_existing_customer(store: Store) {
+    let (crm, a) = setup(store);
+    let mut acme = Customer::company(a.tenant, "Acme Tools", t(0)).expect("c");
+    acme.first_contact_at = Some(t(0));
+    let acme = crm.create_customer(&a, acme, t(0)).await.expect("acme");
+    let switchboard = "+493012345678";
+    crm.add_contact_point(
+        &a,
+        acme.id,
+        None,
+        ContactPointKind::Email,
+        "info@acme.example",
+        t(0),
+    )
+    .await
+    .expect("info");
+    crm.add_contact_point(
+        &a,
+        acme.id,
+        None,
+        ContactPointKind::Phone,
+        switchboard,
+        t(0),
+    )
+    .await
+    .expect("switchboard");
+    let mut bob = Contact::new(a.tenant, acme.id, "Bob", "Builder", t(0)).expect("bob");
+    bob.is_primary = true;
+    let bob = crm.create(&a, bob, t(0)).await.expect("bob");
+    crm.add_contact_point(
+        &a,
+        acme.id,
+        Some(bob.id),
+        ContactPointKind::Email,
+        "bob@acme.example",
+        t(0),
+    )
+    .await
+    .expect("bob's e-mail");
+    let mut berlin = Location::new(
+        a.tenant,
+        acme.id,
+        Some("Main St 1"),
+        Some("10115"),
+        Some("Berlin"),
+        Some("DE"),
+        t(0),
+    )
+    .expect("location");
+    berlin.primary = true;
+    crm.create(&a, berlin, t(0)).await.expect("location");
+    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+
+    // (a) Found by the switchboard phone (customer level): nobody at Acme is Ada, so she
+    // becomes a contact (not primary: Bob is), with her e-mail (primary, her first); the
+    // phone is Acme's already and is not duplicated. The deal and the event name her.
+    let ada = crm
+        .create(
+            &a,
+            lead_of(
+                &a,
+                "Ada",
+                "Lovelace",
+                Some("ada@acme.example"),
+                Some("Acme"),
+                Some(Phone::parse(switchboard, None).expect("phone")),
+            ),
+            t(1),
+        )
+        .await
+        .expect("lead");
+    let r = crm
+        .convert_lead(
+            &a,
+            ada.id,
+            LeadConversion {
+                into_customer: None,
+                link_existing: true,
+                link_duplicates: false,
+                deal: Some(ConversionDeal {
+                    name: "Engines".into(),
+                    amount: eur(9_000),
+                    pipeline: None,
+                    stage: None,
+                }),
+            },
+            t(2),
+        )
+        .await
+        .expect("convert");
+    assert_eq!(
+        (r.customer, r.linked_existing, r.linked_existing_contact),
+        (acme.id, true, false)
+    );
+    let ada_contact = crm
+        .get::<Contact>(&a, r.contact.expect("a contact for the lead's person"))
+        .await
+        .expect("contact");
+    assert_eq!(
+        (
+            ada_contact.customer_id,
+            ada_contact.full_name().as_str(),
+            ada_contact.is_primary
+        ),
+        (acme.id, "Ada Lovelace", false)
+    );
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, "ada@acme.example").await,
+        vec![(Some(ada_contact.id), ContactPointKind::Email, true)]
+    );
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, switchboard).await,
+        vec![(None, ContactPointKind::Phone, true)],
+        "the known phone is not duplicated"
+    );
+    let deal = crm
+        .get::<Deal>(&a, r.deal.expect("deal"))
+        .await
+        .expect("deal");
+    assert_eq!(
+        (deal.customer_id, deal.contact_id, deal.pipeline_id),
+        (Some(acme.id), Some(ada_contact.id), p.id)
+    );
+    let lead = crm.get::<Lead>(&a, ada.id).await.expect("lead");
+    assert_eq!(
+        (lead.converted_customer_id, lead.converted_contact_id),
+        (Some(acme.id), Some(ada_contact.id))
+    );
+    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    let converted: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event.event {
+            DomainEvent::LeadConverted {
+                lead,
+                customer,
+                contact,
+                deal,
+            } => Some((*lead, *customer, *contact, *deal)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        converted,
+        vec![(ada.id, acme.id, Some(ada_contact.id), Some(deal.id))]
+    );
+
+    // (b) Named explicitly, recognised by folded name: "BOB builder" is Bob. His new
+    // e-mail is added (not primary: he has one); his phone, entered without "+" and not
+    // parseable without a region, is read in Acme's region (Germany), and is his primary.
+    let bob_lead = crm
+        .create(
+            &a,
+            lead_of(
+                &a,
+                "BOB",
+                "builder",
+                Some("bob@home.example"),
+                None,
+                Some(Phone::parse("0171 2345678", None).expect("phone")),
+            ),
+            t(3),
+        )
+        .await
+        .expect("lead");
+    assert_eq!(bob_lead.phone.as_ref().and_then(|p| p.e164.clone()), None);
+    let r = crm
+        .convert_lead(
+            &a,
+            bob_lead.id,
+            LeadConversion {
+                into_customer: Some(acme.id),
+                ..Default::default()
+            },
+            t(4),
+        )
+        .await
+        .expect("convert");
+    assert_eq!(
+        (
+            r.customer,
+            r.linked_existing,
+            r.contact,
+            r.linked_existing_contact
+        ),
+        (acme.id, true, Some(bob.id), true)
+    );
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, "bob@home.example").await,
+        vec![(Some(bob.id), ContactPointKind::Email, false)]
+    );
+    let mobile: Vec<_> = points_of(&crm, &a, acme.id)
+        .await
+        .into_iter()
+        .filter(|p| p.value == "+491712345678")
+        .map(|p| (p.contact_id, p.primary, p.raw_value))
+        .collect();
+    assert_eq!(
+        mobile,
+        vec![(Some(bob.id), true, "0171 2345678".to_string())]
+    );
+
+    // (c) The lead's e-mail is Bob's: recognised by e-mail despite another name; nothing
+    // new is written but the conversion itself.
+    let before = points_of(&crm, &a, acme.id).await.len();
+    let robert = crm
+        .create(
+            &a,
+            lead_of(&a, "Robert", "B.", Some("BOB@acme.example"), None, None),
+            t(5),
+        )
+        .await
+        .expect("lead");
+    let r = crm
+        .convert_lead(
+            &a,
+            robert.id,
+            LeadConversion {
+                link_existing: true,
+                ..Default::default()
+            },
+            t(6),
+        )
+        .await
+        .expect("convert");
+    assert_eq!(
+        (r.customer, r.contact, r.linked_existing_contact),
+        (acme.id, Some(bob.id), true)
+    );
+    assert_eq!(points_of(&crm, &a, acme.id).await.len(), before);
+    assert_eq!(contacts_of(&crm, &a, acme.id).await.len(), 2, "Bob and Ada");
+
+    // (d) The named customer wins over the lookups: the e-mail is Acme's, but the user
+    // picked Zed, which has no contact yet, so Carol becomes its primary contact.
+    let zed = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Zed Ltd", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("zed");
+    let carol = crm
+        .create(
+            &a,
+            lead_of(
+                &a,
+                "Carol",
+                "Danvers",
+                Some("info@acme.example"),
+                None,
+                None,
+            ),
+            t(7),
+        )
+        .await
+        .expect("lead");
+    let r = crm
+        .convert_lead(
+            &a,
+            carol.id,
+            LeadConversion {
+                into_customer: Some(zed.id),
+                link_existing: true,
+                link_duplicates: true,
+                deal: None,
+            },
+            t(8),
+        )
+        .await
+        .expect("convert");
+    let carol_contact = r.contact.expect("contact");
+    assert_eq!((r.customer, r.linked_existing_contact), (zed.id, false));
+    let zed_contacts = contacts_of(&crm, &a, zed.id).await;
+    assert_eq!(
+        zed_contacts
+            .iter()
+            .map(|c| (c.id, c.full_name(), c.is_primary))
+            .collect::<Vec<_>>(),
+        vec![(carol_contact, "Carol Danvers".to_string(), true)]
+    );
+    assert_eq!(
+        point_rows(&crm, &a, zed.id, "info@acme.example").await,
+        vec![(Some(carol_contact), ContactPointKind::Email, true)]
+    );
+
+    // (e) An unknown id, or another tenant's customer, is NotFound and writes nothing.
+    let other = Actor::new(TenantId::new(), a.user);
+    let foreign = crm
+        .create_customer(
+            &other,
+            Customer::company(other.tenant, "Elsewhere", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("foreign");
+    let eve = crm
+        .create(
+            &a,
+            lead_of(&a, "Eve", "Stone", Some("eve@x.example"), Some("X"), None),
+            t(9),
+        )
+        .await
+        .expect("lead");
+    let counts = |crm: Crm<dyn CrmStore>, a: Actor| async move {
+        (
+            crm.count::<Customer>(&a, CustomerFilter::default())
+                .await
+                .expect("count"),
+            crm.count::<Contact>(&a, ContactFilter::default())
+                .await
+                .expect("count"),
+            crm.count::<ContactPoint>(&a, ContactPointFilter::default())
+                .await
+                .expect("count"),
+            crm.count::<Deal>(&a, DealFilter::default())
+                .await
+                .expect("count"),
+        )
+    };
+    let before = counts(crm.clone(), a.clone()).await;
+    for missing in [CustomerId::new(), foreign.id] {
+        let e = crm
+            .convert_lead(
+                &a,
+                eve.id,
+                LeadConversion {
+                    into_customer: Some(missing),
+                    link_existing: true,
+                    link_duplicates: false,
+                    deal: Some(ConversionDeal {
+                        name: "Never".into(),
+                        amount: eur(1),
+                        pipeline: None,
+                        stage: None,
+                    }),
+                },
+                t(10),
+            )
+            .await
+            .expect_err("not a customer of the tenant");
+        assert!(
+            matches!(&e, CrmError::NotFound { entity: "customer", id } if *id == missing.to_string()),
+            "{e:?}"
+        );
+        assert_eq!(counts(crm.clone(), a.clone()).await, before);
+        assert_eq!(
+            crm.get::<Lead>(&a, eve.id).await.expect("lead").status,
+            LeadStatus::New
+        );
+    }
+    assert_eq!(
+        crm.count::<Contact>(&other, ContactFilter::default())
+            .await
+            .expect("count"),
+        0,
+        "the other tenant is untouched"
+    );
+
+    // (f) A person customer with the lead's name is the person: no contact, the points at
+    // customer level (the e-mail not primary: it has one; the phone primary: its first).
+    let alan = crm
+        .create_customer(
+            &a,
+            Customer::person(a.tenant, "Alan", "Kay", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("alan");
+    crm.add_contact_point(
+        &a,
+        alan.id,
+        None,
+        ContactPointKind::Email,
+        "alan@kay.example",
+        t(0),
+    )
+    .await
+    .expect("e-mail");
+    let alan_lead = crm
+        .create(
+            &a,
+            lead_of(
+                &a,
+                "alan",
+                "KAY",
+                Some("alan@work.example"),
+                None,
+                Some(Phone::parse("+1 415 555 2671", None).expect("phone")),
+            ),
+            t(11),
+        )
+        .await
+        .expect("lead");
+    let r = crm
+        .convert_lead(
+            &a,
+            alan_lead.id,
+            LeadConversion {
+                into_customer: Some(alan.id),
+                ..Default::default()
+            },
+            t(12),
+        )
+        .await
+        .expect("convert");
+    assert_eq!(
+        (r.customer, r.contact, r.linked_existing_contact),
+        (alan.id, None, false)
+    );
+    assert!(contacts_of(&crm, &a, alan.id).await.is_empty());
+    assert_eq!(
+        point_rows(&crm, &a, alan.id, "alan@work.example").await,
+        vec![(None, ContactPointKind::Email, false)]
+    );
+    assert_eq!(
+        point_rows(&crm, &a, alan.id, "+14155552671").await,
+        vec![(None, ContactPointKind::Phone, true)]
+    );
+    // ... while someone else converted into that person customer is a contact of it.
+    let mary = crm
+        .create(
+            &a,
+            lead_of(&a, "Mary", "Kay", Some("mary@kay.example"), None, None),
+            t(13),
+        )
+        .await
+        .expect("lead");
+    let r = crm
+        .convert_lead(
+            &a,
+            mary.id,
+            LeadConversion {
+                into_customer: Some(alan.id),
+                ..Default::default()
+            },
+            t(14),
+        )
+        .await
+        .expect("convert");
+    let mary_contact = crm
+        .get::<Contact>(&a, r.contact.expect("contact"))
+        .await
+        .expect("contact");
+    assert_eq!(
+        (
+            mary_contact.customer_id,
+            mary_contact.full_name().as_str(),
+            mary_contact.is_primary
+        ),
+        (alan.id, "Mary Kay", true)
+    );
+
+    // (g) A lead without a person name is the customer's: points at customer level.
+    let mut nameless = Lead::new(a.tenant, t(15));
+    nameless.company = Some("Acme".into());
+    nameless.email = Some(Email::parse("sales@acme.example").expect("email"));
+    let nameless = crm.create(&a, nameless, t(15)).await.expect("lead");
+    let r = crm
+        .convert_lead(
+            &a,
+            nameless.id,
+            LeadConversion {
+                into_customer: Some(acme.id),
+                ..Default::default()
+            },
+            t(16),
+        )
+        .await
+        .expect("convert");
+    assert_eq!((r.customer, r.contact), (acme.id, None));
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, "sales@acme.example").await,
+        vec![(None, ContactPointKind::Email, false)]
+    );
+
+    // (h) A new customer keeps the E.164 form the lead's phone was read in.
+    let globex = crm
+        .create(
+            &a,
+            lead_of(
+                &a,
+                "Hank",
+                "Scorpio",
+                None,
+                Some("Globex"),
+                Some(Phone::parse("0161 496 0000", Some("GB")).expect("phone")),
+            ),
+            t(17),
+        )
+        .await
+        .expect("lead");
+    let r = crm
+        .convert_lead(&a, globex.id, LeadConversion::default(), t(18))
+        .await
+        .expect("convert");
+    assert!(!r.linked_existing);
+    let hank = r.contact.expect("company lead: a contact");
+    assert_eq!(
+        point_rows(&crm, &a, r.customer, "+441614960000").await,
+        vec![(Some(hank), ContactPointKind::Phone, true)]
+    );
+}
+
+/// A conversion into an existing customer (a new contact, its points, a deal and its
+/// stage change, the lead) is one change set: a failure injected after any step of it
+/// leaves nothing written.
+pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
+    let (crm, a) = setup(store);
+    let acme = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Acme", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("acme");
+    let mut bob = Contact::new(a.tenant, acme.id, "Bob", "Builder", t(0)).expect("bob");
+    bob.is_primary = true;
+    crm.create(&a, bob, t(0)).await.expect("bob");
+    crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let l = crm
+        .create(
+            &a,
+            new_lead(&a, "Linus", "T", "linus@kernel.example", Some("Kernel Co")),
+            t(0),
+        )
+        .await
+        .expect("lead");
+    let options = LeadConversion {
+        into_customer: Some(acme.id),
+        link_existing: false,
+        link_duplicates: false,
+        deal: Some(ConversionDeal {
+            name: "Support".into(),
+            amount: eur(1_000),
+            pipeline: None,
+            stage: None,
+        }),
+    };
+    let (plan, planned) = crm
+        .plan_conversion(&a, l.id, &options, t(1))
+        .await
+        .expect("plan");
+    assert_eq!(planned.customer, acme.id);
+    assert!(planned.contact.is_some() && !planned.linked_existing_contact);
+    assert!(
+        plan.len() >= 6,
+        "contact, 2 points, deal, stage change, lead: {}",
+        plan.len()
+    );
+    let mut stale = crm.get::<Lead>(&a, l.id).await.expect("lead");
+    stale.version += 7;
+    for k in 0..=plan.len() {
+        let mut cs = ChangeSet::new();
+        cs.changes.extend(plan.changes.iter().take(k).cloned());
+        cs.push_update(stale.clone());
+        let e = crm.apply(&a, cs).await.expect_err("poisoned");
+        assert!(matches!(e, CrmError::Conflict { .. }), "step {k}: {e}");
+        assert_eq!(contacts_of(&crm, &a, acme.id).await.len(), 1, "step {k}");
+        assert!(points_of(&crm, &a, acme.id).await.is_empty(), "step {k}");
+        assert_eq!(
+            crm.count::<Deal>(&a, DealFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.count::<StageChange>(&a, StageChangeFilter::default())
+                .await
+                .expect("count"),
+            0,
+            "step {k}"
+        );
+        assert_eq!(
+            crm.get::<Lead>(&a, l.id).await.expect("lead").status,
+            LeadStatus::New,
+            "step {k}"
+        );
+        assert!(
+            !crm.drain_events(&a, 0, 1000)
+                .await
+                .expect("events")
+                .iter()
+                .any(|e| matches!(e.event.event, DomainEvent::LeadConverted { .. })),
+            "step {k}"
+        );
+    }
+    crm.apply(&a, plan)
+        .await
+        .expect("the unpoisoned plan applies");
+    let contacts = contacts_of(&crm, &a, acme.id).await;
+    assert_eq!(contacts.len(), 2);
+    let linus = contacts
+        .iter()
+        .find(|c| Some(c.id) == planned.contact)
+        .expect("the planned contact");
+    assert_eq!(
+        (
+            linus.full_name().as_str(),
+            linus.is_primary,
+            linus.job_title.as_deref()
+        ),
+        ("Linus T", false, Some("CTO"))
+    );
+    assert_eq!(points_of(&crm, &a, acme.id).await.len(), 2);
+    let lead = crm.get::<Lead>(&a, l.id).await.expect("lead");
+    assert_eq!(
+        (lead.status, lead.converted_contact_id),
+        (LeadStatus::Converted, planned.contact)
+    );
+}
+
+/// An external event that cannot move its deal says why (a typed reason) and is still
+/// recorded once; custom pipelines are mapped per pipeline, overriding the tenant-wide (or
+/// default) mapping kind by kind.
+pub async fn external_events_report_why_unchanged(store: Store) {
+    let (crm, a) = setup(store.clone());
+    let sales = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let service = crm
+        .create_pipeline(
+            &a,
+            "Service",
+            vec![
+                Stage::open("New", 20).expect("s"),
+                Stage::open("Quoted", 60).expect("s"),
+                Stage::won("Done"),
+                Stage::lost("Dropped"),
+            ],
+            t(0),
+        )
+        .await
+        .expect("service");
+    let support = crm
+        .create_pipeline(
+            &a,
+            "Support",
+            vec![Stage::open("Triage", 10).expect("s"), Stage::lost("Closed")],
+            t(0),
+        )
+        .await
+        .expect("support");
+    let job = deal(&crm, &a, &service, "New", "Service job", t(0)).await;
+    let ticket = deal(&crm, &a, &support, "Triage", "Ticket", t(0)).await;
+    let classic = deal(&crm, &a, &sales, "Qualification", "Classic", t(0)).await;
+    let send = |id: &str, kind, deal: DealId, at| {
+        let crm = crm.clone();
+        let a = a.clone();
+        let ev = ExternalEvent {
+            id: id.into(),
+            kind,
+            deal,
+        };
+        async move {
+            crm.handle_external_event(&a, &ev, at)
+                .await
+                .expect("handle")
+        }
+    };
+    let reason = |out: &ExternalOutcome| match out {
+        ExternalOutcome::Unchanged { reason, .. } => reason.clone(),
+        other => panic!("expected Unchanged, got {other:?}"),
+    };
+
+    // The default mapping names "Proposal": the Service pipeline has none.
+    let out = send("Q-1", ExternalEventKind::QuoteSent, job.id, t(1)).await;
+    let not_found = UnchangedReason::StageNotFound {
+        stage: "Proposal".into(),
+        pipeline: service.id,
+        pipeline_name: "Service".into(),
+    };
+    assert_eq!(reason(&out), not_found);
+    assert_eq!(
+        not_found.to_string(),
+        "pipeline \"Service\" has no stage named \"Proposal\""
+    );
+    match &out {
+        ExternalOutcome::Unchanged { deal, .. } => assert_eq!(deal, &job),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        send("Q-1", ExternalEventKind::QuoteSent, job.id, t(2)).await,
+        ExternalOutcome::Duplicate,
+        "an unchanged event is recorded: its replay is a duplicate"
+    );
+    // A pipeline without a won stage cannot be won by an invoice.
+    assert_eq!(
+        reason(&send("I-0", ExternalEventKind::InvoicePaid, ticket.id, t(2)).await),
+        UnchangedReason::NoWonStage {
+            pipeline: support.id,
+            pipeline_name: "Support".into()
+        }
+    );
+
+    // Map the Service pipeline: its quotes go to "quoted" (any case).
+    let mut s = crm.tenant_settings(&a, t(3)).await.expect("settings");
+    s.pipeline_external_mappings = vec![PipelineExternalMapping {
+        pipeline: service.id,
+        mapping: vec![(
+            ExternalEventKind::QuoteSent,
+            ExternalTarget::Stage("quoted".into()),
+        )],
+    }];
+    crm.save_tenant_settings(&a, s, t(3)).await.expect("save");
+    let out = send("Q-2", ExternalEventKind::QuoteSent, job.id, t(4)).await;
+    let quoted = service.stage_named("Quoted").expect("s").id;
+    assert!(
+        matches!(&out, ExternalOutcome::Advanced(d) if d.stage_id == quoted),
+        "{out:?}"
+    );
+    assert_eq!(
+        reason(&send("Q-3", ExternalEventKind::QuoteSent, job.id, t(5)).await),
+        UnchangedReason::AtOrPastStage {
+            stage: "Quoted".into(),
+            current: "Quoted".into()
+        }
+    );
+    // Other pipelines keep the default mapping.
+    let out = send("Q-4", ExternalEventKind::QuoteSent, classic.id, t(5)).await;
+    assert!(
+        matches!(&out, ExternalOutcome::Advanced(d) if d.stage_id == sales.stage_named("Proposal").expect("s").id),
+        "{out:?}"
+    );
+    // Kinds the pipeline does not map fall back to the default: an invoice wins the job.
+    let out = send("I-1", ExternalEventKind::InvoicePaid, job.id, t(6)).await;
+    assert!(
+        matches!(&out, ExternalOutcome::Advanced(d) if d.status == DealStatus::Won),
+        "{out:?}"
+    );
+    assert_eq!(
+        reason(&send("F-1", ExternalEventKind::OrderFulfilled, job.id, t(7)).await),
+        UnchangedReason::DealClosed {
+            status: DealStatus::Won
+        }
+    );
+    // A mapping problem is reported before the deal's state: the closed job still says its
+    // pipeline has no "Negotiation".
+    assert_eq!(
+        reason(&send("O-1", ExternalEventKind::OrderCreated, job.id, t(7)).await),
+        UnchangedReason::StageNotFound {
+            stage: "Negotiation".into(),
+            pipeline: service.id,
+            pipeline_name: "Service".into()
+        }
+    );
+    let job_now = crm.get::<Deal>(&a, job.id).await.expect("deal");
+    assert_eq!(
+        (job_now.status, job_now.closed_at),
+        (DealStatus::Won, Some(t(6)))
+    );
+
+    // A service-wide mapping to a closed stage (not checked per tenant) says so.
+    let strict = Crm::from_arc(store).with_config(CrmConfig {
+        external_mapping: Some(std::collections::HashMap::from([(
+            ExternalEventKind::QuoteSent,
+            ExternalTarget::Stage("Closed Won".into()),
+        )])),
+        ..Default::default()
+    });
+    let b = Actor::new(TenantId::new(), a.user);
+    let bp = strict.default_pipeline(&b, t(0)).await.expect("default");
+    let bd = deal(&strict, &b, &bp, "Prospecting", "B", t(0)).await;
+    let out = strict
+        .handle_external_event(
+            &b,
+            &ExternalEvent {
+                id: "Q-1".into(),
+                kind: ExternalEventKind::QuoteSent,
+                deal: bd.id,
+            },
+            t(1),
+        )
+        .await
+        .expect("handle");
+    assert_eq!(
+        reason(&out),
+        UnchangedReason::ClosedStage {
+            stage: "Closed Won".into(),
+            pipeline: bp.id
+        }
+    );
+    assert_eq!(
+        reason(
+            &strict
+                .handle_external_event(
+                    &b,
+                    &ExternalEvent {
+                        id: "O-1".into(),
+                        kind: ExternalEventKind::OrderCreated,
+                        deal: bd.id,
+                    },
+                    t(2),
+                )
+                .await
+                .expect("handle")
+        ),
+        UnchangedReason::NotMapped {
+            kind: ExternalEventKind::OrderCreated
+        }
+    );
+
+    let received: Vec<String> = crm
+        .drain_events(&a, 0, 1000)
+        .await
+        .expect("drain")
+        .into_iter()
+        .filter_map(|e| match e.event.event {
+            DomainEvent::ExternalEventReceived { external_id, .. } => Some(external_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        received,
+        vec!["Q-1", "I-0", "Q-2", "Q-3", "Q-4", "I-1", "F-1", "O-1"],
+        "every event once, moved or not"
+    );
+}
+
+/// A tenant's external mapping is checked against its pipelines when saved changed: every
+/// stage must be an open stage of some pipeline (of the named pipeline, per pipeline), a
+/// won target needs a won stage, kinds and pipelines appear once; a refused save writes
+/// nothing. An unchanged mapping is not checked again, so a later stage rename does not
+/// block saving other settings.
+pub async fn external_mapping_is_validated_on_save(store: Store) {
+    let (crm, a) = setup(store);
+    // A tenant without pipelines is checked against the standard one it will get.
+    let mut fresh = crm.tenant_settings(&a, t(0)).await.expect("defaults");
+    fresh.external_mapping = Some(vec![(
+        ExternalEventKind::QuoteSent,
+        ExternalTarget::Stage("Angebot".into()),
+    )]);
+    assert_validation(
+        crm.save_tenant_settings(&a, fresh.clone(), t(0)).await,
+        "external_mapping[0].stage",
+    );
+    fresh.external_mapping = Some(vec![(
+        ExternalEventKind::QuoteSent,
+        ExternalTarget::Stage("proposal".into()),
+    )]);
+    let saved = crm
+        .save_tenant_settings(&a, fresh, t(0))
+        .await
+        .expect("save");
+
+    crm.default_pipeline(&a, t(0)).await.expect("default");
+    let service = crm
+        .create_pipeline(
+            &a,
+            "Service",
+            vec![
+                Stage::open("New", 20).expect("s"),
+                Stage::open("Quoted", 60).expect("s"),
+                Stage::won("Done"),
+                Stage::lost("Dropped"),
+            ],
+            t(0),
+        )
+        .await
+        .expect("service");
+    let support = crm
+        .create_pipeline(
+            &a,
+            "Support",
+            vec![Stage::open("Triage", 10).expect("s")],
+            t(0),
+        )
+        .await
+        .expect("support");
+    let other = Actor::new(TenantId::new(), a.user);
+    let foreign = crm.default_pipeline(&other, t(0)).await.expect("foreign");
+
+    let wide = |m: Vec<(ExternalEventKind, ExternalTarget)>| {
+        let mut s = saved.clone();
+        s.external_mapping = Some(m);
+        s
+    };
+    let per = |m: Vec<PipelineExternalMapping>| {
+        let mut s = saved.clone();
+        s.pipeline_external_mappings = m;
+        s
+    };
+    let stage = |n: &str| ExternalTarget::Stage(n.into());
+    let pm = |pipeline: PipelineId, mapping| PipelineExternalMapping { pipeline, mapping };
+    let refused = [
+        (
+            wide(vec![
+                (ExternalEventKind::QuoteSent, stage("Quoted")),
+                (ExternalEventKind::OrderCreated, stage("Shipping")),
+            ]),
+            "external_mapping[1].stage",
+        ),
+        (
+            wide(vec![(
+                ExternalEventKind::OrderFulfilled,
+                stage("Closed Won"),
+            )]),
+            "external_mapping[0].stage",
+        ),
+        (
+            wide(vec![
+                (ExternalEventKind::QuoteSent, stage("Quoted")),
+                (ExternalEventKind::QuoteSent, stage("Proposal")),
+            ]),
+            "external_mapping[1].kind",
+        ),
+        (
+            wide(vec![(ExternalEventKind::QuoteSent, stage(" "))]),
+            "external_mapping[0].stage",
+        ),
+        (
+            per(vec![pm(PipelineId::new(), vec![])]),
+            "pipeline_external_mappings[0].pipeline",
+        ),
+        (
+            per(vec![pm(
+                foreign.id,
+                vec![(ExternalEventKind::QuoteSent, stage("Proposal"))],
+            )]),
+            "pipeline_external_mappings[0].pipeline",
+        ),
+        (
+            per(vec![pm(
+                service.id,
+                vec![(ExternalEventKind::QuoteSent, stage("Proposal"))],
+            )]),
+            "pipeline_external_mappings[0].mapping[0].stage",
+        ),
+        (
+            per(vec![
+                pm(
+                    service.id,
+                    vec![(ExternalEventKind::QuoteSent, stage("Quoted"))],
+                ),
+                pm(
+                    support.id,
+                    vec![(ExternalEventKind::InvoicePaid, ExternalTarget::Won)],
+                ),
+            ]),
+            "pipeline_external_mappings[1].mapping[0].target",
+        ),
+        (
+            per(vec![
+                pm(
+                    service.id,
+                    vec![(ExternalEventKind::QuoteSent, stage("Quoted"))],
+                ),
+                pm(service.id, vec![]),
+            ]),
+            "pipeline_external_mappings[1].pipeline",
+        ),
+    ];
+    for (settings, field) in refused {
+        assert_validation(crm.save_tenant_settings(&a, settings, t(1)).await, field);
+        assert_eq!(
+            crm.tenant_settings(&a, t(1)).await.expect("read"),
+            saved,
+            "a refused save of {field} writes nothing"
+        );
+    }
+
+    // A stage of one pipeline is enough tenant-wide; per pipeline it must be that one's.
+    let mut good = wide(vec![
+        (ExternalEventKind::QuoteSent, stage("Quoted")),
+        (ExternalEventKind::InvoicePaid, ExternalTarget::Won),
+    ]);
+    good.pipeline_external_mappings = vec![
+        pm(
+            service.id,
+            vec![(ExternalEventKind::OrderCreated, stage("quoted"))],
+        ),
+        pm(
+            support.id,
+            vec![(ExternalEventKind::QuoteSent, stage("Triage"))],
+        ),
+    ];
+    let good = crm
+        .save_tenant_settings(&a, good, t(2))
+        .await
+        .expect("save");
+    assert_eq!(crm.tenant_settings(&a, t(2)).await.expect("read"), good);
+
+    // Renaming the mapped stage does not block saving other settings; the event says why
+    // it cannot move, and saving a changed mapping checks it again.
+    let mut renamed = service.stage_named("Quoted").expect("s").clone();
+    renamed.name = "Offer".into();
+    crm.update_stage(&a, service.id, renamed, t(3))
+        .await
+        .expect("rename");
+    let mut other_change = good.clone();
+    other_change.lost_reasons = vec!["Price".into()];
+    let good = crm
+        .save_tenant_settings(&a, other_change, t(3))
+        .await
+        .expect("an unchanged mapping is not checked again");
+    let d = deal(&crm, &a, &service, "New", "D", t(3)).await;
+    let out = crm
+        .handle_external_event(
+            &a,
+            &ExternalEvent {
+                id: "O-1".into(),
+                kind: ExternalEventKind::OrderCreated,
+                deal: d.id,
+            },
+            t(4),
+        )
+        .await
+        .expect("handle");
+    assert!(
+        matches!(
+            &out,
+            ExternalOutcome::Unchanged {
+                reason: UnchangedReason::StageNotFound { stage, pipeline, .. },
+                ..
+            } if stage == "quoted" && *pipeline == service.id
+        ),
+        "{out:?}"
+    );
+    let mut extended = good.clone();
+    extended.pipeline_external_mappings[1]
+        .mapping
+        .push((ExternalEventKind::OrderCreated, stage("Triage")));
+    assert_validation(
+        crm.save_tenant_settings(&a, extended, t(5)).await,
+        "pipeline_external_mappings[0].mapping[0].stage",
+    );
 }

@@ -1,20 +1,61 @@
 //! The lead lifecycle: new -> contacted -> qualified -> converted | disqualified | lost, and
-//! conversion into a customer, contact, contact points and optionally a deal, in one
+//! conversion into a customer, its person, contact points and optionally a deal, in one
 //! atomic change set.
+//!
+//! The conversion rules are documented on [`LeadConversion`].
 
 use chrono::{DateTime, Utc};
 
+use crate::dedupe::normalize::fold;
 use crate::error::{CrmError, Result};
 use crate::id::{Actor, ContactId, CustomerId, DealId, LeadId, PipelineId, StageId};
 use crate::model::*;
 use crate::money::Money;
 use crate::store::{ChangeSet, CrmStore, DomainEvent, Entity, ListQuery};
+use crate::values::Phone;
 
-use super::Crm;
+use super::{Crm, MAX_RETRIES};
 
-/// What [`Crm::convert_lead`] should create.
+/// What [`Crm::convert_lead`] should create or link.
+///
+/// [`Crm::convert_lead`] follows Odoo's lead conversion (`crm.lead2opportunity.partner`):
+///
+/// - **The customer.** The one the caller names ([`LeadConversion::into_customer`], e.g.
+///   picked by the user; it wins over the lookups and an unknown id is `NotFound`), else the
+///   one owning the lead's exact e-mail or phone ([`LeadConversion::link_existing`]), else
+///   the most likely duplicate ([`LeadConversion::link_duplicates`]), else a new one: a
+///   company for a lead with a company name (the lead's person becomes its primary contact),
+///   else a person customer for the lead's person (or a company named after the lead's
+///   e-mail or phone when it has no name).
+/// - **The person at an existing customer.** The lead's person must not be lost: it is
+///   recognised as, in this order of evidence, the contact of that customer (or the person
+///   customer itself) owning the lead's e-mail; the contact with the same folded name
+///   ([`crate::dedupe::normalize::fold`], so case, accents and punctuation do not matter),
+///   or the person customer with that name; the contact (or person customer) owning the
+///   lead's phone. Failing all of these a contact is created under the customer (its
+///   primary contact only if it has none yet). A lead without a person name, and a person
+///   customer recognised as the lead's person, get no contact: the customer is the person
+///   and the points stay at customer level. An existing contact is linked as it is (its
+///   fields are not overwritten).
+/// - **Contact points.** The lead's e-mail and phone go to the person (the contact, or the
+///   customer itself), unless the customer already has that e-mail or phone number anywhere
+///   (at customer level or on any of its contacts): nothing is duplicated. A new point is its
+///   owner's primary one of its kind only if the owner has none of that kind yet.
+/// - **Phone region.** The lead's phone is stored in the E.164 form it was read in when the
+///   lead was captured ([`crate::Phone::e164`], parsed in the region the capturing code
+///   passed). A lead has no country field of its own, so a number that did not parse then
+///   is read in the linked customer's region (the country of its primary location, else of
+///   any located address), else in [`crate::CrmConfig::default_phone_region`].
+///
+/// Everything (customer, contact, points, deal, its first stage change, the converted lead
+/// and the `LeadConverted` / `DealCreated` events) is one change set: a failure anywhere
+/// writes nothing.
 #[derive(Debug, Clone, Default)]
 pub struct LeadConversion {
+    /// Convert into this existing customer (one the user picked). It wins over
+    /// `link_existing` and `link_duplicates`; an id that is not a customer of the actor's
+    /// tenant fails with `NotFound` and nothing is written.
+    pub into_customer: Option<CustomerId>,
     /// Link to an existing customer found by the lead's exact normalised e-mail or phone
     /// instead of creating one (when one is found).
     pub link_existing: bool,
@@ -47,10 +88,160 @@ pub struct ConversionResult {
     pub customer: CustomerId,
     /// Whether the customer already existed.
     pub linked_existing: bool,
-    /// The contact person created (company leads).
+    /// The contact that is the lead's person, created or linked; `None` when the customer
+    /// itself is the person (a person customer, or a lead without a person name).
     pub contact: Option<ContactId>,
+    /// Whether `contact` is an existing contact the lead's person was recognised as
+    /// (`false` when it was created by this conversion, or there is none).
+    pub linked_existing_contact: bool,
     /// The deal opened.
     pub deal: Option<DealId>,
+}
+
+/// Who the lead's person is at an existing customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PersonAt {
+    /// The customer itself (a person customer, or a lead without a person name).
+    Customer,
+    /// This existing contact.
+    Contact(ContactId),
+    /// Nobody yet: a contact is created.
+    NewContact,
+}
+
+/// The channel a point's value lives in: e-mail addresses and phone numbers are compared
+/// within their channel only (a fax and a mobile with the same number are the same number).
+fn channel(kind: ContactPointKind) -> Option<bool> {
+    if kind == ContactPointKind::Email {
+        Some(true)
+    } else if kind.is_phone() {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Whether `known` holds the same e-mail address or phone number as `wanted`.
+fn same_value(known: &ContactPoint, wanted: &ContactPoint) -> bool {
+    channel(known.kind).is_some()
+        && channel(known.kind) == channel(wanted.kind)
+        && known.value == wanted.value
+}
+
+/// The lead's person name as a contact's `(first, last)`: a lone family name becomes the
+/// first name (a contact needs one). `None` when the lead has no person name.
+fn person_names(lead: &Lead) -> Option<(String, String)> {
+    let part = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    match (part(&lead.first_name), part(&lead.last_name)) {
+        (Some(first), last) => Some((first, last.unwrap_or_default())),
+        (None, Some(last)) => Some((last, String::new())),
+        (None, None) => None,
+    }
+}
+
+/// The folded "first last" of a person customer.
+fn customer_person_name(c: &Customer) -> String {
+    let parts: Vec<&str> = [c.first_name.as_deref(), c.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        fold(&c.name)
+    } else {
+        fold(&parts.join(" "))
+    }
+}
+
+/// Recognises the lead's person (folded name `name`, e-mail and phone points `wanted`) at
+/// an existing customer with `contacts` and `known` points, per the order documented on
+/// [`LeadConversion`].
+fn recognise_person(
+    customer: &Customer,
+    contacts: &[Contact],
+    known: &[ContactPoint],
+    name: Option<&str>,
+    wanted: &[ContactPoint],
+) -> PersonAt {
+    let Some(name) = name else {
+        return PersonAt::Customer;
+    };
+    let is_person = customer.kind == CustomerKind::Person;
+    let by_point = |w: &ContactPoint| {
+        let owner = contacts.iter().find(|c| {
+            known
+                .iter()
+                .any(|k| k.contact_id == Some(c.id) && same_value(k, w))
+        });
+        match owner {
+            Some(c) => Some(PersonAt::Contact(c.id)),
+            None => (is_person
+                && known
+                    .iter()
+                    .any(|k| k.contact_id.is_none() && same_value(k, w)))
+            .then_some(PersonAt::Customer),
+        }
+    };
+    let by_name = || match contacts.iter().find(|c| fold(&c.full_name()) == name) {
+        Some(c) => Some(PersonAt::Contact(c.id)),
+        None => (is_person && customer_person_name(customer) == name).then_some(PersonAt::Customer),
+    };
+    let email = wanted.iter().find(|p| p.kind == ContactPointKind::Email);
+    let phone = wanted.iter().find(|p| p.kind.is_phone());
+    email
+        .and_then(by_point)
+        .or_else(by_name)
+        .or_else(|| phone.and_then(by_point))
+        .unwrap_or(PersonAt::NewContact)
+}
+
+/// The lead's e-mail and phone as customer-level points of `customer` (the caller moves
+/// them to the person's contact). A phone the lead knows in E.164 form keeps that form;
+/// one it does not is read in `region`.
+fn lead_points(
+    lead: &Lead,
+    tenant: crate::id::TenantId,
+    customer: CustomerId,
+    region: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ContactPoint>> {
+    let mut points = Vec::new();
+    if let Some(e) = &lead.email {
+        let p = ContactPoint::new(
+            tenant,
+            customer,
+            None,
+            ContactPointKind::Email,
+            e.as_str(),
+            None,
+            now,
+        )
+        .map_err(|e| e.in_field("email"))?;
+        points.push(p);
+    }
+    if let Some(phone) = &lead.phone {
+        let (value, region) = match &phone.e164 {
+            Some(e164) => (e164.as_str(), None),
+            None => (phone.raw.as_str(), region),
+        };
+        let mut p = ContactPoint::new(
+            tenant,
+            customer,
+            None,
+            ContactPointKind::Phone,
+            value,
+            region,
+            now,
+        )
+        .map_err(|e| e.in_field("phone"))?;
+        p.raw_value = phone.raw.clone();
+        points.push(p);
+    }
+    Ok(points)
 }
 
 fn status_name(s: LeadStatus) -> String {
@@ -166,6 +357,19 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         self.write_lead(actor, lead, from, now).await
     }
 
+    /// The normalised value the lead's phone is stored and looked up as: its E.164 form
+    /// when known, else the raw number read in the service's default region.
+    fn lead_phone_value(&self, phone: &Phone) -> String {
+        phone.e164.clone().unwrap_or_else(|| {
+            ContactPoint::normalize(
+                ContactPointKind::Phone,
+                &phone.raw,
+                self.config().default_phone_region.as_deref(),
+            )
+            .unwrap_or_else(|_| phone.raw.clone())
+        })
+    }
+
     /// An existing customer owning a contact point with the lead's normalised e-mail (or,
     /// failing that, phone), if any.
     pub async fn find_customer_for_lead(
@@ -178,7 +382,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             keys.push((ContactPointKind::Email, e.as_str().to_string()));
         }
         if let Some(p) = &lead.phone {
-            let value = p.e164.clone().unwrap_or_else(|| p.raw.clone());
+            let value = self.lead_phone_value(p);
             for kind in [
                 ContactPointKind::Phone,
                 ContactPointKind::Mobile,
@@ -203,8 +407,61 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(None)
     }
 
-    /// Plans a conversion without writing: the change set and what it creates. Used by
-    /// [`Crm::convert_lead`]; exposed so hosts (and the conformance suite) can inspect it.
+    /// The existing customer a conversion links, per [`LeadConversion`]: the named one
+    /// (`NotFound` if it is not the tenant's), else the lookups that are switched on.
+    async fn customer_to_link(
+        &self,
+        actor: &Actor,
+        lead: &Lead,
+        options: &LeadConversion,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Customer>> {
+        if let Some(id) = options.into_customer {
+            return self.get::<Customer>(actor, id).await.map(Some);
+        }
+        if options.link_existing {
+            if let Some(c) = self.find_customer_for_lead(actor, lead).await? {
+                return Ok(Some(c));
+            }
+        }
+        if options.link_duplicates {
+            if let Some(id) = self.duplicate_customer_for_lead(actor, lead, now).await? {
+                return self.find::<Customer>(actor, id).await;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The region a phone number without `+` is read in for `customer`: the country of its
+    /// primary location, else of its first located address, else the service default.
+    async fn customer_phone_region(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+    ) -> Result<Option<String>> {
+        let locations = self
+            .list_all::<Location>(
+                actor,
+                LocationFilter {
+                    customer_id: Some(customer),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let located = |primary: bool| {
+            locations
+                .iter()
+                .filter(|l| !primary || l.primary)
+                .find_map(|l| l.country.as_ref().map(|c| c.code().to_string()))
+        };
+        Ok(located(true)
+            .or_else(|| located(false))
+            .or_else(|| self.config().default_phone_region.clone()))
+    }
+
+    /// Plans a conversion without writing: the change set and what it creates or links (see
+    /// [`LeadConversion`] for the rules). Used by [`Crm::convert_lead`]; exposed so hosts (and
+    /// the conformance suite) can inspect it.
     pub async fn plan_conversion(
         &self,
         actor: &Actor,
@@ -225,27 +482,72 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             });
         }
         let mut cs = ChangeSet::new();
-        let mut existing = if options.link_existing {
-            self.find_customer_for_lead(actor, &lead).await?
-        } else {
-            None
-        };
-        if existing.is_none() && options.link_duplicates {
-            if let Some(id) = self.duplicate_customer_for_lead(actor, &lead, now).await? {
-                existing = self.find::<Customer>(actor, id).await?;
-            }
-        }
+        let existing = self.customer_to_link(actor, &lead, options, now).await?;
         let linked_existing = existing.is_some();
-        let first = lead.first_name.clone().unwrap_or_default();
-        let last = lead.last_name.clone().unwrap_or_default();
-        let has_name = !first.trim().is_empty() || !last.trim().is_empty();
-        let (customer_id, contact_id) = match existing {
-            Some(c) => (c.id, None),
+        let names = person_names(&lead);
+        let new_contact = |customer: CustomerId, primary: bool| -> Result<Option<Contact>> {
+            let Some((first, last)) = &names else {
+                return Ok(None);
+            };
+            let mut ct = Contact::new(actor.tenant, customer, first, last, now)?;
+            ct.job_title = lead.job_title.clone();
+            ct.is_primary = primary;
+            Ok(Some(ct))
+        };
+        // The customer, the person's contact (if the person is not the customer itself),
+        // whether that contact existed, the customer's known points and the lead's points.
+        let (customer_id, contact_id, linked_contact, known, points) = match existing {
+            Some(customer) => {
+                let customer_id = Some(customer.id);
+                let contacts = self
+                    .list_all::<Contact>(
+                        actor,
+                        ContactFilter {
+                            customer_id,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let known = self
+                    .list_all::<ContactPoint>(
+                        actor,
+                        ContactPointFilter {
+                            customer_id,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let needs_region = lead.phone.as_ref().is_some_and(|p| p.e164.is_none());
+                let region = if needs_region {
+                    self.customer_phone_region(actor, customer.id).await?
+                } else {
+                    None
+                };
+                let points = lead_points(&lead, actor.tenant, customer.id, region.as_deref(), now)?;
+                let name = names
+                    .as_ref()
+                    .map(|(first, last)| fold(&format!("{first} {last}")));
+                match recognise_person(&customer, &contacts, &known, name.as_deref(), &points) {
+                    PersonAt::Customer => (customer.id, None, false, known, points),
+                    PersonAt::Contact(c) => (customer.id, Some(c), true, known, points),
+                    PersonAt::NewContact => {
+                        let primary = !contacts.iter().any(|c| c.is_primary);
+                        let ct = new_contact(customer.id, primary)?;
+                        let ctid = ct.as_ref().map(|c| c.id);
+                        if let Some(ct) = ct {
+                            cs.push_insert(ct);
+                        }
+                        (customer.id, ctid, false, known, points)
+                    }
+                }
+            }
             None => {
-                let mut customer = match &lead.company {
-                    Some(company) => Customer::company(actor.tenant, company, now)?,
-                    None if has_name => Customer::person(actor.tenant, &first, &last, now)?,
-                    None => Customer::company(actor.tenant, &lead.display_name(), now)?,
+                let mut customer = match (&lead.company, &names) {
+                    (Some(company), _) => Customer::company(actor.tenant, company, now)?,
+                    (None, Some((first, last))) => {
+                        Customer::person(actor.tenant, first, last, now)?
+                    }
+                    (None, None) => Customer::company(actor.tenant, &lead.display_name(), now)?,
                 };
                 customer.source = lead.source.clone();
                 customer.owner = lead.owner.or(Some(actor.user));
@@ -256,74 +558,33 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 };
                 customer.first_contact_at = Some(now);
                 customer.last_contact_at = Some(now);
-                let contact = if lead.company.is_some() && has_name {
-                    let first = if first.trim().is_empty() {
-                        last.clone()
-                    } else {
-                        first.clone()
-                    };
-                    let last = if first == last {
-                        String::new()
-                    } else {
-                        last.clone()
-                    };
-                    let mut ct = Contact::new(actor.tenant, customer.id, &first, &last, now)?;
-                    ct.job_title = lead.job_title.clone();
-                    ct.is_primary = true;
-                    Some(ct)
+                // A company lead's person is the company's primary contact; a person lead's
+                // person is the customer itself.
+                let contact = if lead.company.is_some() {
+                    new_contact(customer.id, true)?
                 } else {
                     None
                 };
+                let region = self.config().default_phone_region.clone();
+                let points = lead_points(&lead, actor.tenant, customer.id, region.as_deref(), now)?;
                 let (cid, ctid) = (customer.id, contact.as_ref().map(|c| c.id));
                 cs.push_insert(customer);
                 if let Some(ct) = contact {
                     cs.push_insert(ct);
                 }
-                (cid, ctid)
+                (cid, ctid, false, Vec::new(), points)
             }
         };
-        // Contact points: the lead's e-mail and phone, unless the customer already has them.
-        let known: Vec<String> = if linked_existing {
-            self.list_all::<ContactPoint>(
-                actor,
-                ContactPointFilter {
-                    customer_id: Some(customer_id),
-                    ..Default::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|p| p.value)
-            .collect()
-        } else {
-            Vec::new()
-        };
-        let region = self.config().default_phone_region.clone();
-        let mut points = Vec::new();
-        if let Some(e) = &lead.email {
-            points.push(ContactPoint::new(
-                actor.tenant,
-                customer_id,
-                contact_id,
-                ContactPointKind::Email,
-                e.as_str(),
-                region.as_deref(),
-                now,
-            )?);
-        }
-        if let Some(p) = &lead.phone {
-            points.push(ContactPoint::new(
-                actor.tenant,
-                customer_id,
-                contact_id,
-                ContactPointKind::Phone,
-                &p.raw,
-                region.as_deref(),
-                now,
-            )?);
-        }
-        for mut p in points.into_iter().filter(|p| !known.contains(&p.value)) {
-            p.primary = !linked_existing;
+        // The lead's e-mail and phone go to the person unless the customer has them already;
+        // each is its owner's primary point of its kind only if the owner has none yet.
+        for mut p in points {
+            if known.iter().any(|k| same_value(k, &p)) {
+                continue;
+            }
+            p.contact_id = contact_id;
+            p.primary = !known
+                .iter()
+                .any(|k| k.contact_id == contact_id && k.kind == p.kind && k.primary);
             cs.push_insert(p);
         }
         let deal_id = match &options.deal {
@@ -387,15 +648,22 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 customer: customer_id,
                 linked_existing,
                 contact: contact_id,
+                linked_existing_contact: linked_contact,
                 deal: deal_id,
             },
         ))
     }
 
-    /// Converts an open lead, in one atomic change set, into a customer (or links the
-    /// existing one with the same e-mail or phone when `link_existing`), a primary contact
-    /// (company leads), contact points for its e-mail and phone, and optionally a deal; the
-    /// lead records what it became. Converting twice fails with `InvalidTransition`.
+    /// Converts an open lead, in one atomic change set, into a customer (the one named by
+    /// [`LeadConversion::into_customer`], or the existing one with the same e-mail or phone
+    /// when `link_existing`, or a likely duplicate when `link_duplicates`, else a new one),
+    /// the lead's person as a contact of that customer (created, or an equal existing
+    /// contact linked; none when the customer itself is the person), contact points for
+    /// the lead's e-mail and phone, and optionally a deal; the lead records what it became.
+    /// The rules are documented on [`LeadConversion`]. Converting twice fails with
+    /// `InvalidTransition`. A change set that conflicts with a concurrent write (e.g. a
+    /// primary contact added meanwhile) is planned again from fresh reads, up to
+    /// [`MAX_RETRIES`] times.
     pub async fn convert_lead(
         &self,
         actor: &Actor,
@@ -403,11 +671,168 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         options: LeadConversion,
         now: DateTime<Utc>,
     ) -> Result<ConversionResult> {
-        let (cs, result) = self.plan_conversion(actor, id, &options, now).await?;
-        self.apply(actor, cs).await?;
+        let mut attempt = 0;
+        let result = loop {
+            let (cs, result) = self.plan_conversion(actor, id, &options, now).await?;
+            match self.apply(actor, cs).await {
+                Err(CrmError::Conflict { .. } | CrmError::AlreadyExists { .. })
+                    if attempt < MAX_RETRIES =>
+                {
+                    attempt += 1
+                }
+                Err(e) => return Err(e),
+                Ok(_) => break result,
+            }
+        };
         // The lead lives on as its customer in the duplicate index.
         self.unindex(actor.tenant, &[result.lead.entity_ref()])?;
         self.reindex_customers(actor, &[result.customer]).await?;
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::TenantId;
+    use crate::values::Email;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).expect("time")
+    }
+
+    const NAMES: [&str; 4] = ["Ada Lovelace", "Bob Builder", "Élodie Brûlé", "Ann"];
+    const EMAILS: [&str; 3] = ["a@x.example", "b@x.example", "c@x.example"];
+    const PHONES: [&str; 3] = ["+14155552671", "+493012345678", "+441614960000"];
+
+    /// A lead's person name in a random case (folding must ignore it).
+    fn cased(name: &str, upper: bool) -> String {
+        if upper {
+            name.to_uppercase()
+        } else {
+            name.to_lowercase()
+        }
+    }
+
+    proptest! {
+        /// The person recognised at an existing customer follows the documented order of
+        /// evidence: e-mail (first contact owning it, else a person customer owning it at
+        /// customer level), then folded name, then phone; a contact is created only when
+        /// no evidence points anywhere; a lead without a name is the customer's.
+        #[test]
+        fn person_recognition_follows_the_evidence(
+            person in any::<bool>(),
+            customer_name in 0usize..4,
+            contact_names in proptest::collection::vec(0usize..4, 0..4),
+            // (value index, is_email, owner: None = customer level, Some(i) = contact i)
+            owned in proptest::collection::vec((0usize..3, any::<bool>(), proptest::option::of(0usize..4)), 0..6),
+            lead_name in proptest::option::of((0usize..4, any::<bool>())),
+            lead_email in proptest::option::of(0usize..3),
+            lead_phone in proptest::option::of(0usize..3),
+        ) {
+            let t = TenantId::new();
+            let name = NAMES[customer_name];
+            let customer = if person {
+                let (first, last) = name.split_once(' ').unwrap_or((name, ""));
+                Customer::person(t, first, last, now()).expect("person")
+            } else {
+                Customer::company(t, name, now()).expect("company")
+            };
+            let contacts: Vec<Contact> = contact_names
+                .iter()
+                .map(|&i| {
+                    let (first, last) = NAMES[i].split_once(' ').unwrap_or((NAMES[i], ""));
+                    Contact::new(t, customer.id, first, last, now()).expect("contact")
+                })
+                .collect();
+            let known: Vec<ContactPoint> = owned
+                .iter()
+                .map(|&(v, email, owner)| {
+                    let owner = owner.and_then(|i| contacts.get(i)).map(|c| c.id);
+                    let (kind, value) = if email {
+                        (ContactPointKind::Email, EMAILS[v])
+                    } else {
+                        (ContactPointKind::Mobile, PHONES[v])
+                    };
+                    ContactPoint::new(t, customer.id, owner, kind, value, None, now()).expect("point")
+                })
+                .collect();
+            let mut lead = Lead::new(t, now());
+            if let Some((i, upper)) = lead_name {
+                let n = cased(NAMES[i], upper);
+                let (first, last) = n.split_once(' ').unwrap_or((n.as_str(), ""));
+                lead.first_name = Some(first.to_string());
+                lead.last_name = (!last.is_empty()).then(|| last.to_string());
+            }
+            lead.email = lead_email.map(|i| Email::parse(EMAILS[i]).expect("email"));
+            lead.phone = lead_phone.map(|i| Phone::parse(PHONES[i], None).expect("phone"));
+            if lead.first_name.is_none() && lead.email.is_none() && lead.phone.is_none() {
+                lead.company = Some("Co".into());
+            }
+            let wanted = lead_points(&lead, t, customer.id, None, now()).expect("points");
+            let folded = person_names(&lead).map(|(f, l)| fold(&format!("{f} {l}")));
+            let got = recognise_person(&customer, &contacts, &known, folded.as_deref(), &wanted);
+
+            // The oracle, written from the documented rules.
+            let owns = |owner: Option<ContactId>, w: &ContactPoint| {
+                known.iter().any(|k| k.contact_id == owner && same_value(k, w))
+            };
+            let by_point = |w: Option<&ContactPoint>| {
+                let w = w?;
+                contacts
+                    .iter()
+                    .find(|c| owns(Some(c.id), w))
+                    .map(|c| PersonAt::Contact(c.id))
+                    .or_else(|| (person && owns(None, w)).then_some(PersonAt::Customer))
+            };
+            let expected = match &folded {
+                None => PersonAt::Customer,
+                Some(n) => by_point(wanted.iter().find(|p| p.kind == ContactPointKind::Email))
+                    .or_else(|| {
+                        contacts
+                            .iter()
+                            .find(|c| fold(&c.full_name()) == *n)
+                            .map(|c| PersonAt::Contact(c.id))
+                    })
+                    .or_else(|| (person && fold(NAMES[customer_name]) == *n).then_some(PersonAt::Customer))
+                    .or_else(|| by_point(wanted.iter().find(|p| p.kind.is_phone())))
+                    .unwrap_or(PersonAt::NewContact),
+            };
+            prop_assert_eq!(got, expected);
+            if let PersonAt::Contact(id) = got {
+                prop_assert!(contacts.iter().any(|c| c.id == id), "a contact of this customer");
+            }
+            if got == PersonAt::Customer && folded.is_some() {
+                prop_assert!(person, "only a person customer is the lead's person");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_phones_of_the_lead() {
+        let t = TenantId::new();
+        let mut lead = Lead::new(t, now());
+        lead.last_name = Some(" Hopper ".into());
+        assert_eq!(person_names(&lead), Some(("Hopper".into(), String::new())));
+        lead.first_name = Some("Lee".into());
+        lead.last_name = Some("Lee".into());
+        assert_eq!(
+            person_names(&lead),
+            Some(("Lee".into(), "Lee".into())),
+            "equal first and last names are both kept"
+        );
+        lead.phone = Some(Phone::parse("0161 496 0000", Some("GB")).expect("phone"));
+        let points = lead_points(&lead, t, CustomerId::new(), Some("US"), now()).expect("points");
+        assert_eq!(
+            (points[0].value.as_str(), points[0].raw_value.as_str()),
+            ("+441614960000", "0161 496 0000"),
+            "the E.164 form the lead was read in wins over the region given"
+        );
+        lead.phone = Some(Phone::parse("0171 2345678", None).expect("phone"));
+        let points = lead_points(&lead, t, CustomerId::new(), Some("DE"), now()).expect("points");
+        assert_eq!(points[0].value, "+491712345678");
+        let points = lead_points(&lead, t, CustomerId::new(), None, now()).expect("points");
+        assert_eq!(points[0].value, "0171 2345678", "kept raw without a region");
     }
 }

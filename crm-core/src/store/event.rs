@@ -92,7 +92,8 @@ pub enum DomainEvent {
         lead: LeadId,
         /// The customer it became or was linked to.
         customer: CustomerId,
-        /// The contact created.
+        /// The contact that is the lead's person, created or linked (`None` when the
+        /// customer itself is the person).
         contact: Option<ContactId>,
         /// The deal opened.
         deal: Option<DealId>,
