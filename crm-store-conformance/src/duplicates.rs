@@ -1005,6 +1005,7 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
                     link_existing: false,
                     link_duplicates: true,
                     deal: None,
+                    ..Default::default()
                 },
                 at(31),
             )
@@ -1153,6 +1154,7 @@ pub async fn only_open_leads_are_scanned(store: Store) {
                             link_existing: false,
                             link_duplicates: false,
                             deal: None,
+                            ..Default::default()
                         },
                         at_k,
                     )
