@@ -209,6 +209,7 @@ macro_rules! conformance_tests {
                 merge_then_unmerge_is_identity,
                 merge_survivorship_rules_and_dry_run,
                 unmerge_refuses_changed_rows_and_tenants_are_fenced,
+                private_notes_stay_private_on_every_read_path,
             ],
             service: [
                 service_validates_input,

@@ -579,5 +579,179 @@ pub async fn unmerge_refuses_changed_rows_and_tenants_are_fenced(store: Store) {
         .await
         .expect("unmerge");
     assert!(get::<Customer>(&store, a.tenant, three.id).await.is_some());
-    assert_conflict(crm.unmerge(&a, out.record.id, at(22)).await);
+    // Undoing an undone merge is its own error (not a stale version).
+    match crm.unmerge(&a, out.record.id, at(22)).await {
+        Err(CrmError::InvalidTransition { from, to, reason }) => {
+            assert_eq!(
+                (from.as_str(), to.as_str()),
+                ("undone", "undone"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected InvalidTransition for an undone merge, got {other:?}"),
+    }
+}
+
+/// A private note of another author is invisible on every read path: the note itself, its
+/// lists and counts, the Customer 360 view, the timeline, text search, the outbox, and the
+/// merge paths (the dry run, the merge's outcome, `merges_into`, `get` / `list` of the merge
+/// record, the unmerge's result). Neither its body nor its id shows anywhere. Its author
+/// still sees it, and an unmerge by the other user restores it all the same.
+pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
+    let (crm, author) = setup(store);
+    let viewer = Actor::new(author.tenant, UserId::new());
+    let tenant = author.tenant;
+    let keep = crm
+        .create_customer(&author, person(tenant, "Ines", "Ortega"), at(1))
+        .await
+        .expect("survivor");
+    let dup = crm
+        .create_customer(&author, person(tenant, "Inés", "Ortega"), at(2))
+        .await
+        .expect("duplicate");
+    const SECRET: &str = "SECRET-7f3a salary talk";
+    let mut n =
+        Note::new(tenant, author.user, SECRET, Links::customer(dup.id), at(3)).expect("valid note");
+    n.private = true;
+    let n = crm.create(&author, n, at(3)).await.expect("private note");
+    let public = crm
+        .create(
+            &author,
+            Note::new(
+                tenant,
+                author.user,
+                "visible to all",
+                Links::customer(dup.id),
+                at(4),
+            )
+            .expect("valid note"),
+            at(4),
+        )
+        .await
+        .expect("public note");
+    let id = n.id.to_string();
+    let leaks = |what: &str, shown: String| {
+        assert!(
+            !shown.contains("SECRET-7f3a") && !shown.contains(&id),
+            "{what} shows the private note: {shown}"
+        );
+    };
+
+    // Reads of the note itself and of what contains it.
+    assert!(matches!(
+        crm.get::<Note>(&viewer, n.id).await,
+        Err(CrmError::NotFound { .. })
+    ));
+    leaks(
+        "find",
+        format!("{:?}", crm.find::<Note>(&viewer, n.id).await),
+    );
+    leaks(
+        "list",
+        format!("{:?}", crm.list::<Note>(&viewer, ListQuery::new()).await),
+    );
+    leaks(
+        "list_all",
+        format!(
+            "{:?}",
+            crm.list_all::<Note>(&viewer, NoteFilter::default()).await
+        ),
+    );
+    assert_eq!(
+        crm.count::<Note>(&viewer, NoteFilter::default())
+            .await
+            .expect("count"),
+        1
+    );
+    leaks(
+        "360",
+        format!("{:?}", crm.customer_360(&viewer, dup.id).await),
+    );
+    leaks(
+        "timeline",
+        format!("{:?}", crm.timeline(&viewer, dup.id, 50, None).await),
+    );
+    let found = crm
+        .list::<Customer>(
+            &viewer,
+            ListQuery::filter(CustomerFilter {
+                text: Some("SECRET-7f3a".into()),
+                ..CustomerFilter::default()
+            }),
+        )
+        .await
+        .expect("search");
+    assert!(found.items.is_empty(), "note bodies are not searchable");
+
+    // The merge paths.
+    let ids = [keep.id, dup.id];
+    let options = MergeOptions {
+        survivor: SurvivorRule::Given(keep.id),
+        ..MergeOptions::default()
+    };
+    let plan = crm
+        .plan_customer_merge(&viewer, &ids, &options, at(10))
+        .await
+        .expect("dry run");
+    leaks("plan_customer_merge", format!("{plan:?}"));
+    assert!(
+        plan.moves
+            .iter()
+            .any(|m| m.row.id == uuid::Uuid::from(public.id)),
+        "the public note's move is shown"
+    );
+    let done = crm
+        .merge_customers(&viewer, &ids, &options, at(11))
+        .await
+        .expect("merge");
+    leaks("merge_customers", format!("{done:?}"));
+    let merge = done.record.id;
+    leaks(
+        "merges_into",
+        format!("{:?}", crm.merges_into(&viewer, keep.id).await),
+    );
+    leaks(
+        "get merge record",
+        format!("{:?}", crm.get::<MergeRecord>(&viewer, merge).await),
+    );
+    leaks(
+        "list merge records",
+        format!(
+            "{:?}",
+            crm.list::<MergeRecord>(&viewer, ListQuery::new()).await
+        ),
+    );
+    leaks(
+        "list_all merge records",
+        format!(
+            "{:?}",
+            crm.list_all::<MergeRecord>(&viewer, MergeRecordFilter::default())
+                .await
+        ),
+    );
+    leaks(
+        "events",
+        format!("{:?}", crm.drain_events(&viewer, 0, 1000).await),
+    );
+    // The author sees the before-image of their own note.
+    let theirs = crm
+        .get::<MergeRecord>(&author, merge)
+        .await
+        .expect("author's view");
+    assert!(format!("{theirs:?}").contains("SECRET-7f3a"));
+
+    // Undone by the viewer, the note comes back whole; the result shows nothing of it.
+    let undone = crm.unmerge(&viewer, merge, at(12)).await.expect("unmerge");
+    leaks("unmerge", format!("{undone:?}"));
+    let back = crm.get::<Note>(&author, n.id).await.expect("restored note");
+    assert_eq!(back.body, SECRET);
+    assert_eq!(back.links.customer_id, Some(dup.id));
+
+    // A second unmerge of the same merge is its own error, not a stale version.
+    match crm.unmerge(&viewer, merge, at(13)).await {
+        Err(CrmError::InvalidTransition { from, to, .. }) => {
+            assert_eq!((from.as_str(), to.as_str()), ("undone", "undone"));
+        }
+        other => panic!("second unmerge: expected InvalidTransition, got {other:?}"),
+    }
 }

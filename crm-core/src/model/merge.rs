@@ -64,6 +64,25 @@ pub struct MergeRecord {
     pub undone_by: Option<UserId>,
 }
 
+impl MergeRecord {
+    /// Drops the before-images `viewer` may not read (private notes of other authors), so
+    /// the record shows nothing that `get::<Note>` would hide. Only the stored record keeps
+    /// them, for [`crate::Crm::unmerge`].
+    pub fn redact_for(&mut self, viewer: UserId) {
+        self.touched.retain(|t| t.visible_to(viewer));
+    }
+}
+
+impl MergeTouch {
+    /// Whether `viewer` may read this before-image (a private note is its author's only).
+    pub fn visible_to(&self, viewer: UserId) -> bool {
+        match &self.before {
+            Record::Note(n) => n.visible_to(viewer),
+            _ => true,
+        }
+    }
+}
+
 impl EntityRules for MergeRecord {
     fn validate(&self) -> Result<()> {
         if self.merged.is_empty() {

@@ -135,6 +135,23 @@ pub struct MergeOutcome {
     pub dry_run: bool,
 }
 
+impl MergeOutcome {
+    /// The outcome as `actor` may see it: the merge record's before-images and the moves of
+    /// rows hidden from the actor (private notes of other authors) are left out.
+    fn redacted_for(mut self, actor: &Actor) -> Self {
+        let hidden: HashSet<EntityRef> = self
+            .record
+            .touched
+            .iter()
+            .filter(|t| !t.visible_to(actor.user))
+            .map(|t| t.before.entity_ref())
+            .collect();
+        self.moves.retain(|m| !hidden.contains(&m.row));
+        self.record.redact_for(actor.user);
+        self
+    }
+}
+
 /// A planned merge: the outcome and the change set that performs it.
 struct Plan {
     outcome: MergeOutcome,
@@ -372,7 +389,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         options: &MergeOptions,
         now: DateTime<Utc>,
     ) -> Result<MergeOutcome> {
-        Ok(self.plan_merge(actor, ids, options, now).await?.outcome)
+        Ok(self
+            .plan_merge(actor, ids, options, now)
+            .await?
+            .outcome
+            .redacted_for(actor))
     }
 
     /// Merges `ids` (two or more customers of the actor's tenant) into one survivor in one
@@ -396,7 +417,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     let mut touched = outcome.merged.clone();
                     touched.push(outcome.survivor.id);
                     self.reindex_customers(actor, &touched).await?;
-                    return Ok(outcome);
+                    return Ok(outcome.redacted_for(actor));
                 }
                 Err(CrmError::Conflict { .. }) if attempt < MAX_RETRIES => attempt += 1,
                 Err(e) => return Err(e),
@@ -809,19 +830,27 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Undoes a merge: every row the merge touched gets back its before-image (with a new
     /// version), the merged customers and collapsed rows come back, and the merge record is
-    /// marked undone. Refused with `Conflict` when the merge was already undone or any row
-    /// it touched has changed since (nothing is written then).
+    /// marked undone. Refused with `InvalidTransition { from: "undone", to: "undone" }` when
+    /// the merge was already undone, and with `Conflict` when any row it touched has changed
+    /// since (nothing is written then). The result shows only the before-images the actor
+    /// may read (see [`MergeRecord::redact_for`]); the restore itself is complete.
     pub async fn unmerge(
         &self,
         actor: &Actor,
         merge: MergeId,
         now: DateTime<Utc>,
     ) -> Result<MergeRecord> {
-        let record: MergeRecord = self.get(actor, merge).await?;
-        if record.undone_at.is_some() {
-            return Err(CrmError::Conflict {
-                entity: "merge_record",
-                id: merge.to_string(),
+        // The stored record with every before-image (the actor's view may lack private
+        // notes of others, which the unmerge restores all the same).
+        let record =
+            crate::store::EntityRead::<MergeRecord>::get(self.store(), actor.tenant, merge)
+                .await?
+                .ok_or_else(|| CrmError::not_found("merge_record", merge))?;
+        if let Some(undone_at) = record.undone_at {
+            return Err(CrmError::InvalidTransition {
+                from: "undone".into(),
+                to: "undone".into(),
+                reason: format!("merge {merge} was already undone at {undone_at}"),
             });
         }
         let mut restore_survivor = Vec::new();
@@ -896,6 +925,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut customers: Vec<CustomerId> = record.merged.iter().map(|&u| u.into()).collect();
         customers.push(record.survivor.into());
         self.reindex_customers(actor, &customers).await?;
+        done.redact_for(actor.user);
         Ok(done)
     }
 
@@ -912,7 +942,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     survivor: Some(survivor.into()),
                     ..Default::default()
                 },
-                false,
+                true,
             )
             .await?;
         all.sort_by_key(|m| std::cmp::Reverse(m.created_at));

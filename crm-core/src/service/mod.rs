@@ -160,7 +160,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         S: EntityRead<E>,
     {
         let found = EntityRead::<E>::get(&*self.store, actor.tenant, id).await?;
-        Ok(found.filter(|e| visible(actor, e)))
+        Ok(found.and_then(|e| redact(actor, e)))
     }
 
     /// Lists entities of the actor's tenant (private notes of other authors are never
@@ -170,7 +170,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         S: EntityRead<E>,
     {
         restrict_filter(actor, &mut query.filter);
-        EntityRead::<E>::list(&*self.store, actor.tenant, &query).await
+        let mut page = EntityRead::<E>::list(&*self.store, actor.tenant, &query).await?;
+        page.items = page
+            .items
+            .into_iter()
+            .filter_map(|e| redact(actor, e))
+            .collect();
+        Ok(page)
     }
 
     /// Counts entities of the actor's tenant matching `filter`.
@@ -563,7 +569,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut query = ListQuery::<E>::filter(filter).limit(crate::store::MAX_PAGE_SIZE);
         loop {
             let page = EntityRead::<E>::list(&*self.store, actor.tenant, &query).await?;
-            out.extend(page.items);
+            if restrict {
+                out.extend(page.items.into_iter().filter_map(|e| redact(actor, e)));
+            } else {
+                out.extend(page.items);
+            }
             match page.next {
                 Some(c) => query.after = Some(c),
                 None => return Ok(out),
@@ -773,11 +783,20 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 }
 
-/// Whether the actor may see this entity (private notes are their author's only).
-fn visible<E: Entity>(actor: &Actor, e: &E) -> bool {
-    (e as &dyn Any)
-        .downcast_ref::<Note>()
-        .is_none_or(|n| n.visible_to(actor.user))
+/// The entity as the actor may see it, or `None` when it is hidden from them: a private
+/// note is its author's only, and a [`MergeRecord`] shows only the before-images the actor
+/// could read themselves ([`MergeRecord::redact_for`]). Every read path of the service
+/// goes through this (or [`restrict_filter`]), so nothing hidden by `get::<Note>` is seen
+/// through another entity.
+pub(crate) fn redact<E: Entity>(actor: &Actor, mut e: E) -> Option<E> {
+    let any = &mut e as &mut dyn Any;
+    if let Some(n) = any.downcast_mut::<Note>() {
+        return n.visible_to(actor.user).then_some(e);
+    }
+    if let Some(m) = any.downcast_mut::<MergeRecord>() {
+        m.redact_for(actor.user);
+    }
+    Some(e)
 }
 
 /// Narrows a filter to what the actor may see.
