@@ -374,3 +374,99 @@ pub async fn service_refuses_unstorable_values(store: Store) {
     assert_validation(found, "text");
     assert_eq!(crm.get_customer(&a, c.id).await.expect("read"), c);
 }
+
+/// Caller-supplied numbers at their extremes never panic: versions of `u64::MAX` (on update,
+/// delete and direct change sets) are conflicts or validation errors, sequence numbers and
+/// limits at their maxima are answered or refused, and clocks at the ends of time are
+/// handled.
+pub async fn extreme_numbers_never_panic(store: Store) {
+    let crm = Crm::from_arc(store.clone());
+    let a = Actor::new(TenantId::new(), UserId::new());
+    let t = a.tenant;
+    let c = crm
+        .create_customer(&a, Customer::company(t, "Acme", t0()).expect("valid"), t0())
+        .await
+        .expect("created");
+    for version in [
+        u64::MAX,
+        u64::MAX - 1,
+        i64::MAX as u64,
+        i64::MAX as u64 + 1,
+        0,
+    ] {
+        let mut stale = c.clone();
+        stale.version = version;
+        assert_conflict(crm.update(&a, stale.clone(), at(1)).await);
+        // Directly, a record carrying a version beyond what any store keeps is refused
+        // before the version check; any other stale version is a conflict.
+        let r = store
+            .apply(
+                t,
+                ChangeSet {
+                    changes: vec![crm_core::store::Change::Update {
+                        expected_version: version,
+                        record: stale.clone().into_record(),
+                    }],
+                },
+            )
+            .await;
+        if version > crm_core::store::MAX_VERSION {
+            assert_validation(r, "version");
+        } else {
+            assert_conflict(r);
+        }
+        assert_conflict(crm.delete::<Customer>(&a, c.id, Some(version)).await);
+        assert_conflict(
+            store
+                .apply(t, ChangeSet::new().delete::<Customer>(c.id, Some(version)))
+                .await,
+        );
+    }
+    let mut huge = company(t, "Huge");
+    huge.version = u64::MAX;
+    assert_validation(
+        store.apply(t, ChangeSet::new().insert(huge)).await,
+        "version",
+    );
+    assert_eq!(crm.get_customer(&a, c.id).await.expect("unchanged"), c);
+
+    assert!(crm
+        .drain_events(&a, u64::MAX, 1000)
+        .await
+        .expect("events")
+        .is_empty());
+    assert_validation(crm.drain_events(&a, 0, u32::MAX).await, "limit");
+    assert_validation(crm.timeline(&a, c.id, u32::MAX, None).await, "limit");
+    assert_validation(
+        list_page(&store, t, &ListQuery::<Customer>::new().limit(u32::MAX)).await,
+        "limit",
+    );
+
+    // Clocks at the ends of time: nothing to announce, nothing to expire.
+    for now in [
+        chrono::DateTime::<Utc>::MAX_UTC,
+        chrono::DateTime::<Utc>::MIN_UTC,
+    ] {
+        assert!(crm
+            .notify_due_follow_ups(&a, now)
+            .await
+            .expect("no follow-ups")
+            .is_empty());
+        assert_eq!(crm.expire_overdue(&a, now).await.expect("none"), 0);
+        assert!(crm
+            .rotting_deals(&a, None, now)
+            .await
+            .map(|v| v.is_empty())
+            .unwrap_or(true));
+    }
+    // A clock out of the kept years cannot stamp a record.
+    assert_validation(
+        crm.create_customer(
+            &a,
+            Customer::company(t, "Later", t0()).expect("valid"),
+            chrono::DateTime::<Utc>::MAX_UTC,
+        )
+        .await,
+        "updated_at",
+    );
+}

@@ -196,6 +196,7 @@ macro_rules! conformance_tests {
                 phone_search_reads_international_and_national_prefixes,
                 nul_and_out_of_range_times_are_validation,
                 service_refuses_unstorable_values,
+                extreme_numbers_never_panic,
             ],
             duplicates: [
                 scan_finds_duplicates_and_saves_model,

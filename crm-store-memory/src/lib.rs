@@ -229,7 +229,7 @@ impl Partition {
                 if current.version() != expected_version {
                     return Err(CrmError::conflict(me.kind.name(), me.id));
                 }
-                if record.version() != expected_version + 1 {
+                if Some(record.version()) != expected_version.checked_add(1) {
                     return Err(CrmError::validation(
                         "version",
                         "an update must carry the read version plus one",

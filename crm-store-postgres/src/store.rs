@@ -329,7 +329,7 @@ async fn apply_one(
             if current != expected_version {
                 return Err(CrmError::conflict(me.kind.name(), me.id));
             }
-            if record.version() != expected_version + 1 {
+            if Some(record.version()) != expected_version.checked_add(1) {
                 return Err(CrmError::validation(
                     "version",
                     "an update must carry the read version plus one",

@@ -261,6 +261,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .find::<E>(actor, entity.id())
             .await?
             .ok_or_else(|| CrmError::not_found(E::KIND.name(), entity.id()))?;
+        // A version other than the stored one is stale, whatever its value (the store
+        // checks again atomically; this answers early and never computes on it).
+        if entity.version() != current.version() {
+            return Err(CrmError::conflict(E::KIND.name(), entity.id()));
+        }
         if entity.created_at() != current.created_at() {
             return Err(CrmError::validation(
                 "created_at",

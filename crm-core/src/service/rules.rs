@@ -409,8 +409,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 }
 
-/// The record with its version plus one.
+/// The record with its version plus one (saturating: a caller's version beyond any stored
+/// one is refused by the store's version check as a conflict, never an overflow).
 fn bump(mut record: Record) -> Record {
-    record.set_version(record.version() + 1);
+    record.set_version(record.version().saturating_add(1));
     record
 }

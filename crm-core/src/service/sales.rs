@@ -642,7 +642,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 let stay = (w[1].at - w[0].at).num_seconds().max(0);
                 let e = sums.entry(w[0].to_stage).or_default();
                 e.0 += 1;
-                e.1 += stay;
+                e.1 = e.1.saturating_add(stay);
             }
         }
         Ok(p.stages
@@ -874,7 +874,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<Vec<FollowUp>> {
         let filter = FollowUpFilter {
             status: Some(FollowUpStatus::Pending),
-            due_before: Some(now + Duration::nanoseconds(1)),
+            // `now` comes from the caller: at the end of time there is no later instant.
+            due_before: Some(
+                now.checked_add_signed(Duration::nanoseconds(1))
+                    .unwrap_or(now),
+            ),
             ..Default::default()
         };
         let due: Vec<FollowUp> = self
@@ -911,7 +915,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?
             .follow_up_grace_hours;
         let grace = Duration::hours(i64::from(hours));
-        let due = self.overdue_follow_ups(actor, None, now - grace).await?;
+        let cutoff = now
+            .checked_sub_signed(grace)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let due = self.overdue_follow_ups(actor, None, cutoff).await?;
         if due.is_empty() {
             return Ok(0);
         }

@@ -82,7 +82,9 @@ impl ChangeSet {
     /// In-place form of [`ChangeSet::update`].
     pub fn push_update<E: Entity>(&mut self, mut entity: E) {
         let expected_version = entity.version();
-        entity.set_version(expected_version + 1);
+        // Saturating: a version beyond any stored one (the caller's `u64::MAX`, say) fails
+        // the store's version check as a conflict instead of overflowing here.
+        entity.set_version(expected_version.saturating_add(1));
         self.changes.push(Change::Update {
             expected_version,
             record: entity.into_record(),

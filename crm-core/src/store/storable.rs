@@ -10,6 +10,7 @@
 //! - **Times lie in the years [`MIN_YEAR`]..=[`MAX_YEAR`]** (1678-01-01 to 2261-12-31,
 //!   UTC), dates likewise: the SQL stores index times as nanoseconds since the Unix epoch
 //!   in a 64-bit integer, which reaches from 1677-09-21 to 2262-04-11.
+//! - **Versions are at most [`MAX_VERSION`]** (`i64::MAX`), what a signed 64-bit column holds.
 //!
 //! A breach is a [`CrmError::Validation`] whose field is the path of the value inside the
 //! record (`name`, `custom_fields.colour`, `stages[2].name`, `touched[0].before.body`), so
@@ -30,6 +31,11 @@ use crate::error::{CrmError, Result};
 pub const MIN_YEAR: i32 = 1678;
 /// Latest calendar year of a time or date any store keeps.
 pub const MAX_YEAR: i32 = 2261;
+
+/// Largest row version any store keeps (the SQL stores hold versions in a signed 64-bit
+/// column). Versions only grow by one per update, so a store never reaches it; a record
+/// carrying a larger one is refused, so that no arithmetic on stored versions overflows.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
 
 /// Fails unless `t` lies in the years [`MIN_YEAR`]..=[`MAX_YEAR`].
 pub fn check_time(field: &str, t: DateTime<Utc>) -> Result<()> {
@@ -76,7 +82,18 @@ impl Change {
     /// of an insert or update, the event of an emit (fields prefixed `event.`).
     pub fn check_storable(&self) -> Result<()> {
         match self {
-            Change::Insert(r) | Change::Update { record: r, .. } => check_storable(r, ""),
+            Change::Insert(r) | Change::Update { record: r, .. } => {
+                if r.version() > MAX_VERSION {
+                    return Err(CrmError::validation(
+                        "version",
+                        format!(
+                            "{} is above {MAX_VERSION}, the largest version every store keeps",
+                            r.version()
+                        ),
+                    ));
+                }
+                check_storable(r, "")
+            }
             Change::Delete { .. } => Ok(()),
             Change::Emit(e) => check_storable(e, "event"),
         }
