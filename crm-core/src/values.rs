@@ -16,19 +16,46 @@ use crate::error::{CrmError, Result};
 pub struct Email(String);
 
 impl Email {
-    /// Validates and lower-cases an e-mail address.
+    /// Validates and lower-cases an e-mail address. An address typed with a display name
+    /// (`"Ines Ortega" <Ines.Ortega@example.com>`) is accepted and reduced to the address
+    /// (`ines.ortega@example.com`); [`Email::parse_with_name`] also returns the name.
     pub fn parse(s: &str) -> Result<Self> {
-        let t = s.trim().to_lowercase();
+        Self::parse_with_name(s).map(|(e, _)| e)
+    }
+
+    /// Like [`Email::parse`], also returning the display name the address was typed with
+    /// (unquoted and trimmed; `None` when there was none).
+    pub fn parse_with_name(s: &str) -> Result<(Self, Option<String>)> {
+        let mut t = s.trim();
+        if let Some(inner) = t.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+            t = inner.trim();
+        }
         if t.is_empty() {
             return Err(CrmError::validation("email", "must not be empty"));
         }
-        if !email_address::EmailAddress::is_valid(&t) || !t.contains('@') {
-            return Err(CrmError::validation(
-                "email",
-                format!("{s:?} is not a valid e-mail address"),
-            ));
+        let invalid =
+            || CrmError::validation("email", format!("{s:?} is not a valid e-mail address"));
+        if t.len() > 512 {
+            return Err(invalid());
         }
-        Ok(Self(t))
+        let parsed = email_address::EmailAddress::parse_with_options(
+            t,
+            email_address::Options::default().with_display_text(),
+        )
+        .map_err(|_| invalid())?;
+        // The crate's accessors split the parsed text again; never let a surprise there
+        // take the host down.
+        let parts =
+            std::panic::catch_unwind(|| (parsed.email(), parsed.display_part().to_string()))
+                .map_err(|_| invalid())?;
+        let (address, display) = parts;
+        let address = address.trim().to_lowercase();
+        if !address.contains('@') || !email_address::EmailAddress::is_valid(&address) {
+            return Err(invalid());
+        }
+        let name = display.trim().trim_matches('"').trim().to_string();
+        let name = (!name.is_empty() && name.to_lowercase() != address).then_some(name);
+        Ok((Self(address), name))
     }
     /// The normalised address.
     pub fn as_str(&self) -> &str {
@@ -327,6 +354,29 @@ pub fn check_custom_fields(field: &str, v: &serde_json::Value) -> Result<()> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn email_with_a_display_name_keeps_address_and_name() {
+        let (e, name) =
+            Email::parse_with_name("\"Ines Ortega\" <Ines.Ortega@Example.com>").unwrap();
+        assert_eq!(e.as_str(), "ines.ortega@example.com");
+        assert_eq!(name.as_deref(), Some("Ines Ortega"));
+        let (e, name) = Email::parse_with_name("Ines Ortega <ines.ortega@example.com>").unwrap();
+        assert_eq!(e.as_str(), "ines.ortega@example.com");
+        assert_eq!(name.as_deref(), Some("Ines Ortega"));
+        let (e, name) = Email::parse_with_name("ines@example.com").unwrap();
+        assert_eq!((e.as_str(), name), ("ines@example.com", None));
+        assert_eq!(
+            Email::parse("<ines@example.com>")
+                .map(|e| e.as_str().to_string())
+                .ok(),
+            Some("ines@example.com".to_string())
+        );
+        assert!(matches!(
+            Email::parse("Ines <not-an-address>"),
+            Err(CrmError::Validation { ref field, .. }) if field == "email"
+        ));
+    }
 
     #[test]
     fn email_is_lowercased_and_validated() {

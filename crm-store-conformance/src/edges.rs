@@ -470,3 +470,204 @@ pub async fn extreme_numbers_never_panic(store: Store) {
         "updated_at",
     );
 }
+
+/// An e-mail typed with a display name is stored as the bare address (the name kept
+/// beside it), so it matches the same address typed plainly: in contact-point lookups,
+/// lead linking and duplicate scans, in a small and in a larger tenant. A phone number
+/// without `+` is read in the customer's own country (its location), not the service's
+/// default region.
+pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
+    for others in [1usize, 120] {
+        let crm = Crm::from_arc(store.clone()).with_config(CrmConfig {
+            default_phone_region: Some("DE".into()),
+            ..CrmConfig::default()
+        });
+        let a = Actor::new(TenantId::new(), UserId::new());
+        let t = a.tenant;
+        let plain = crm
+            .create_customer(&a, person(t, "Ines", "Ortega"), at(1))
+            .await
+            .expect("customer");
+        crm.add_contact_point(
+            &a,
+            plain.id,
+            None,
+            ContactPointKind::Email,
+            "ines.ortega@example.com",
+            at(1),
+        )
+        .await
+        .expect("plain e-mail");
+        let typed = crm
+            .create_customer(&a, person(t, "Ines", "Ortega"), at(2))
+            .await
+            .expect("customer");
+        let p = crm
+            .add_contact_point(
+                &a,
+                typed.id,
+                None,
+                ContactPointKind::Email,
+                "\"Ines Ortega\" <Ines.Ortega@Example.com>",
+                at(2),
+            )
+            .await
+            .expect("typed e-mail");
+        assert_eq!(p.value, "ines.ortega@example.com");
+        assert_eq!(p.display_name.as_deref(), Some("Ines Ortega"));
+        assert_eq!(p.raw_value, "\"Ines Ortega\" <Ines.Ortega@Example.com>");
+        for i in 0..others {
+            let c = crm
+                .create_customer(&a, person(t, &format!("Other{i}"), "Person"), at(3))
+                .await
+                .expect("other");
+            crm.add_contact_point(
+                &a,
+                c.id,
+                None,
+                ContactPointKind::Email,
+                &format!("other{i}@elsewhere{}.example", i % 7),
+                at(3),
+            )
+            .await
+            .expect("other e-mail");
+        }
+        let same = crm
+            .list_all::<ContactPoint>(
+                &a,
+                ContactPointFilter {
+                    kind: Some(ContactPointKind::Email),
+                    value: Some("ines.ortega@example.com".into()),
+                    ..ContactPointFilter::default()
+                },
+            )
+            .await
+            .expect("lookup");
+        assert_eq!(same.len(), 2, "both addresses are one value");
+        let report = crm
+            .scan_duplicates(&a, &ScanOptions::default(), at(10))
+            .await
+            .expect("scan");
+        let pair = |x: CustomerId, y: CustomerId| {
+            let (x, y) = (uuid::Uuid::from(x), uuid::Uuid::from(y));
+            report
+                .pairs
+                .iter()
+                .any(|p| (p.a.id, p.b.id) == (x, y) || (p.a.id, p.b.id) == (y, x))
+        };
+        assert!(
+            pair(plain.id, typed.id),
+            "{others} others: the typed address pairs with the plain one: {:?}",
+            report.pairs
+        );
+        // A lead typed the same way takes the name from the address.
+        let lead = Lead::person(
+            t,
+            "",
+            "",
+            Some("\"Ines Ortega\" <INES.ORTEGA@example.com>"),
+            at(4),
+        )
+        .expect("lead");
+        assert_eq!(
+            lead.email.as_ref().map(Email::as_str),
+            Some("ines.ortega@example.com")
+        );
+        assert_eq!(
+            (lead.first_name.as_deref(), lead.last_name.as_deref()),
+            (Some("Ines"), Some("Ortega"))
+        );
+        let lead = crm.create(&a, lead, at(4)).await.expect("lead stored");
+        let found = crm
+            .find_customer_for_lead(&a, &lead)
+            .await
+            .expect("lookup")
+            .expect("an existing customer has the address");
+        assert!(found.id == plain.id || found.id == typed.id);
+    }
+
+    // Phones: the customer's own country, then the service default.
+    let crm = Crm::from_arc(store).with_config(CrmConfig {
+        default_phone_region: Some("DE".into()),
+        ..CrmConfig::default()
+    });
+    let a = Actor::new(TenantId::new(), UserId::new());
+    let t = a.tenant;
+    let london = crm
+        .create_customer(&a, company(t, "Baker Street Ltd"), at(1))
+        .await
+        .expect("customer");
+    let mut office = Location::new(
+        t,
+        london.id,
+        Some("221B Baker Street"),
+        Some("NW1 6XE"),
+        Some("London"),
+        Some("GB"),
+        at(1),
+    )
+    .expect("location");
+    office.primary = true;
+    crm.create(&a, office, at(1)).await.expect("location");
+    let holmes = crm
+        .create(&a, contact(t, london.id, "Sherlock", "Holmes"), at(1))
+        .await
+        .expect("contact");
+    let p = crm
+        .add_contact_point(
+            &a,
+            london.id,
+            None,
+            ContactPointKind::Phone,
+            "020 7946 0958",
+            at(2),
+        )
+        .await
+        .expect("phone");
+    assert_eq!(p.value, "+442079460958", "read in the customer's country");
+    let p = crm
+        .add_contact_point(
+            &a,
+            london.id,
+            Some(holmes.id),
+            ContactPointKind::Mobile,
+            "07911 123456",
+            at(2),
+        )
+        .await
+        .expect("mobile");
+    assert_eq!(
+        p.value, "+447911123456",
+        "a contact's number in its customer's country"
+    );
+    let berlin = crm
+        .create_customer(&a, company(t, "Unlocated GmbH"), at(1))
+        .await
+        .expect("customer");
+    let p = crm
+        .add_contact_point(
+            &a,
+            berlin.id,
+            None,
+            ContactPointKind::Phone,
+            "030 1234567",
+            at(2),
+        )
+        .await
+        .expect("phone");
+    assert_eq!(p.value, "+49301234567", "no location: the service default");
+    let found = crm
+        .list::<Customer>(
+            &a,
+            ListQuery::filter(CustomerFilter {
+                text: Some("0044 20 7946 0958".into()),
+                ..CustomerFilter::default()
+            }),
+        )
+        .await
+        .expect("search");
+    assert_eq!(
+        found.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![london.id]
+    );
+}

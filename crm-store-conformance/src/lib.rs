@@ -197,6 +197,7 @@ macro_rules! conformance_tests {
                 nul_and_out_of_range_times_are_validation,
                 service_refuses_unstorable_values,
                 extreme_numbers_never_panic,
+                typed_contact_values_are_normalised_and_matched,
             ],
             duplicates: [
                 scan_finds_duplicates_and_saves_model,
@@ -211,6 +212,7 @@ macro_rules! conformance_tests {
                 merge_survivorship_rules_and_dry_run,
                 unmerge_refuses_changed_rows_and_tenants_are_fenced,
                 private_notes_stay_private_on_every_read_path,
+                merge_keeps_the_most_complete_address_and_unites_lists,
             ],
             service: [
                 service_validates_input,

@@ -755,3 +755,131 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
         other => panic!("second unmerge: expected InvalidTransition, got {other:?}"),
     }
 }
+
+/// A merge keeps the most complete address as the survivor's primary one, whole (street,
+/// postcode and city together, never a mix), the others as further addresses; lists are
+/// united rather than taken from one side; an unmerge restores both.
+pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store) {
+    let (crm, a) = setup(store.clone());
+    let t = a.tenant;
+    let mut keep = person(t, "Jonas", "Keller");
+    keep.custom_fields
+        .insert("interests".into(), serde_json::json!(["golf", "wine"]));
+    keep.custom_fields
+        .insert("tier".into(), serde_json::json!("gold"));
+    let keep = crm
+        .create_customer(&a, keep, at(1))
+        .await
+        .expect("survivor");
+    let mut dup = person(t, "Jonas", "Keller");
+    dup.custom_fields
+        .insert("interests".into(), serde_json::json!(["wine", "sailing"]));
+    dup.custom_fields
+        .insert("tier".into(), serde_json::json!("silver"));
+    dup.custom_fields
+        .insert("vat".into(), serde_json::json!("DE123"));
+    let dup = crm
+        .create_customer(&a, dup, at(2))
+        .await
+        .expect("duplicate");
+    let mut sparse = Location::new(t, keep.id, None, None, Some("Berlin"), Some("DE"), at(3))
+        .expect("city only");
+    sparse.primary = true;
+    let sparse = crm.create(&a, sparse, at(3)).await.expect("sparse");
+    let mut full = Location::new(
+        t,
+        dup.id,
+        Some("Hauptstrasse 5"),
+        Some("10115"),
+        Some("Berlin-Mitte"),
+        Some("DE"),
+        at(3),
+    )
+    .expect("full address");
+    full.primary = true;
+    let full = crm.create(&a, full, at(3)).await.expect("full");
+    let second = crm
+        .create(
+            &a,
+            Location::new(
+                t,
+                dup.id,
+                Some("Lager 2"),
+                None,
+                Some("Potsdam"),
+                None,
+                at(3),
+            )
+            .expect("second"),
+            at(3),
+        )
+        .await
+        .expect("second");
+    let before = snapshot(&store, t).await;
+
+    let out = crm
+        .merge_customers(
+            &a,
+            &[keep.id, dup.id],
+            &MergeOptions {
+                survivor: SurvivorRule::Given(keep.id),
+                ..MergeOptions::default()
+            },
+            at(10),
+        )
+        .await
+        .expect("merge");
+    let locations = crm
+        .list_all::<Location>(
+            &a,
+            LocationFilter {
+                customer_id: Some(keep.id),
+                ..LocationFilter::default()
+            },
+        )
+        .await
+        .expect("locations");
+    assert_eq!(locations.len(), 3, "every address is kept");
+    let primary: Vec<&Location> = locations.iter().filter(|l| l.primary).collect();
+    assert_eq!(primary.len(), 1);
+    let p = primary[0];
+    assert_eq!(p.id, full.id, "the most complete address wins");
+    assert_eq!(
+        (
+            p.line1.as_deref(),
+            p.postal_code.as_deref(),
+            p.city.as_deref()
+        ),
+        (Some("Hauptstrasse 5"), Some("10115"), Some("Berlin-Mitte")),
+        "as a whole"
+    );
+    for other in [sparse.id, second.id] {
+        assert!(locations.iter().any(|l| l.id == other && !l.primary));
+    }
+    let merged = &out.survivor.custom_fields;
+    assert_eq!(
+        merged.get("interests"),
+        Some(&serde_json::json!(["golf", "wine", "sailing"])),
+        "lists are united, the survivor's items first"
+    );
+    assert_eq!(merged.get("tier"), Some(&serde_json::json!("gold")));
+    assert_eq!(merged.get("vat"), Some(&serde_json::json!("DE123")));
+
+    crm.unmerge(&a, out.record.id, at(11))
+        .await
+        .expect("unmerge");
+    let after = snapshot(&store, t).await;
+    assert_eq!(before.len(), after.len());
+    for (r, row) in &before {
+        let mut back = after.get(r).cloned().expect("restored row");
+        back.set_version(row.version());
+        let mut row = row.clone();
+        if let (Record::Customer(x), Record::Customer(y)) = (&mut row, &mut back) {
+            y.updated_at = x.updated_at;
+        }
+        if let (Record::Location(x), Record::Location(y)) = (&mut row, &mut back) {
+            y.updated_at = x.updated_at;
+        }
+        assert_eq!(row, back, "{r}: restored");
+    }
+}

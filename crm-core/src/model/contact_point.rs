@@ -72,6 +72,10 @@ pub struct ContactPoint {
     pub value: String,
     /// The value as entered.
     pub raw_value: String,
+    /// The name an e-mail address was typed with (`"Ines Ortega" <ines@example.com>`), kept
+    /// beside the bare address in `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     /// The primary point of its kind for its owner (one per kind per owner).
     pub primary: bool,
     /// Ownership was verified.
@@ -96,6 +100,7 @@ impl ContactPoint {
         now: DateTime<Utc>,
     ) -> Result<Self> {
         let value = Self::normalize(kind, raw, default_region)?;
+        let display_name = Self::display_name_of(kind, raw);
         let cp = Self {
             id: ContactPointId::new(),
             tenant_id: tenant,
@@ -108,6 +113,7 @@ impl ContactPoint {
             label: None,
             value,
             raw_value: raw.trim().to_string(),
+            display_name,
             primary: false,
             verified: false,
             opt_in_marketing: false,
@@ -143,7 +149,16 @@ impl ContactPoint {
     pub fn set_value(&mut self, raw: &str, default_region: Option<&str>) -> Result<()> {
         self.value = Self::normalize(self.kind, raw, default_region)?;
         self.raw_value = raw.trim().to_string();
+        self.display_name = Self::display_name_of(self.kind, raw);
         Ok(())
+    }
+
+    /// The display name an e-mail address was typed with, if any.
+    fn display_name_of(kind: ContactPointKind, raw: &str) -> Option<String> {
+        if kind != ContactPointKind::Email {
+            return None;
+        }
+        Email::parse_with_name(raw).ok().and_then(|(_, name)| name)
     }
 
     /// The owner this point belongs to: the contact if set, else the customer.
@@ -163,6 +178,7 @@ impl ContactPoint {
 impl EntityRules for ContactPoint {
     fn validate(&self) -> Result<()> {
         optional_text("label", self.label.as_deref())?;
+        optional_text("display_name", self.display_name.as_deref())?;
         if self.kind == ContactPointKind::Email {
             let e = Email::parse(&self.value).map_err(|e| e.in_field("value"))?;
             if e.as_str() != self.value {
@@ -315,6 +331,19 @@ mod tests {
         .unwrap();
         assert_eq!(p.value, "+491711234567");
         assert_eq!(p.raw_value, "0171 1234567");
+        let named = ContactPoint::new(
+            t,
+            c,
+            None,
+            ContactPointKind::Email,
+            "\"Ines Ortega\" <Ines.Ortega@Example.com>",
+            None,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(named.value, "ines.ortega@example.com");
+        assert_eq!(named.display_name.as_deref(), Some("Ines Ortega"));
+        assert_eq!(named.raw_value, "\"Ines Ortega\" <Ines.Ortega@Example.com>");
         let bad =
             ContactPoint::new(t, c, None, ContactPointKind::Email, "bob", None, now()).unwrap_err();
         assert!(matches!(bad, CrmError::Validation { ref field, .. } if field == "value.email"));

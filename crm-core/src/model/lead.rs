@@ -199,7 +199,10 @@ impl Lead {
         }
     }
 
-    /// A new lead for a person, with an optional e-mail.
+    /// A new lead for a person, with an optional e-mail. An e-mail typed with a display name
+    /// (`"Ines Ortega" <ines@example.com>`) is stored as the bare address; when neither
+    /// `first` nor `last` is given, the display name supplies them (its last word the family
+    /// name, the rest the given name).
     pub fn person(
         tenant: TenantId,
         first: &str,
@@ -211,7 +214,19 @@ impl Lead {
         let own = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         l.first_name = own(first);
         l.last_name = own(last);
-        l.email = email.map(Email::parse).transpose()?;
+        if let Some(raw) = email {
+            let (address, name) = Email::parse_with_name(raw)?;
+            l.email = Some(address);
+            if let (None, None, Some(name)) = (&l.first_name, &l.last_name, name) {
+                match name.trim().rsplit_once(char::is_whitespace) {
+                    Some((given, family)) => {
+                        l.first_name = own(given);
+                        l.last_name = own(family);
+                    }
+                    None => l.first_name = own(&name),
+                }
+            }
+        }
         l.validate()?;
         Ok(l)
     }

@@ -434,7 +434,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// The region a phone number without `+` is read in for `customer`: the country of its
     /// primary location, else of its first located address, else the service default.
-    async fn customer_phone_region(
+    pub(crate) async fn customer_phone_region(
         &self,
         actor: &Actor,
         customer: CustomerId,

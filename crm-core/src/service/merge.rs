@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::{Crm, MAX_RETRIES};
 use crate::error::{CrmError, Result};
-use crate::id::{Actor, CustomerId, MergeId, TagId};
+use crate::id::{Actor, CustomerId, LocationId, MergeId, TagId};
 use crate::model::*;
 use crate::store::{Change, ChangeSet, CrmStore, DomainEvent, Entity, EntityKind, EntityRef};
 
@@ -89,7 +89,10 @@ pub struct MergeOptions {
     pub survivor: SurvivorRule,
     /// Rules for named fields (JSON names of [`Customer`], e.g. `"industry"`); unnamed
     /// fields use `default_rule`, except `first_contact_at` (earliest), `last_contact_at`
-    /// (latest) and `custom_fields` (union, survivor first) unless named here.
+    /// (latest), `custom_fields` (union by key, survivor first; lists under one key are
+    /// united) and list-valued fields (united, survivor's items first) unless named here.
+    /// The survivor's primary address is the most complete address of all the merged
+    /// customers, taken as a whole.
     pub fields: BTreeMap<String, FieldRule>,
     /// The rule for fields not named in `fields`.
     pub default_rule: FieldRule,
@@ -258,6 +261,14 @@ fn merge_fields(order: &[&Customer], opts: &MergeOptions) -> Result<Customer> {
                 out.insert(field.clone(), builtin(field, &values));
                 continue;
             }
+            // A list is united, survivor's items first, rather than taken from one side.
+            (None, _)
+                if values.iter().any(|v| v.is_array())
+                    && values.iter().all(|v| v.is_array() || v.is_null()) =>
+            {
+                out.insert(field.clone(), united(&values));
+                continue;
+            }
             (None, _) => opts.default_rule.clone(),
         };
         let v = match rule {
@@ -297,6 +308,22 @@ fn merge_fields(order: &[&Customer], opts: &MergeOptions) -> Result<Customer> {
     Ok(merged)
 }
 
+/// The union of the lists among `values`, in order of first appearance (survivor first),
+/// each item once.
+fn united(values: &[&Value]) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    for v in values {
+        if let Value::Array(items) = v {
+            for item in items {
+                if !out.contains(item) {
+                    out.push(item.clone());
+                }
+            }
+        }
+    }
+    Value::Array(out)
+}
+
 /// Built-in survivorship of the contact dates and custom fields.
 fn builtin(field: &str, values: &[&Value]) -> Value {
     match field {
@@ -305,7 +332,18 @@ fn builtin(field: &str, values: &[&Value]) -> Value {
             for v in values {
                 if let Value::Object(m) = v {
                     for (k, x) in m {
-                        union.entry(k.clone()).or_insert_with(|| x.clone());
+                        match union.get_mut(k) {
+                            None => {
+                                union.insert(k.clone(), x.clone());
+                            }
+                            // Multi-valued custom fields are united; a single value stays
+                            // the survivor's (the first record's that has one).
+                            Some(existing) if existing.is_array() && x.is_array() => {
+                                *existing = united(&[&*existing, x]);
+                            }
+                            Some(existing) if is_empty(existing) => *existing = x.clone(),
+                            Some(_) => {}
+                        }
                     }
                 }
             }
@@ -371,6 +409,32 @@ impl Builder {
             expected_version: Some(row.version()),
         });
     }
+}
+
+/// How complete an address is: its filled parts (street lines, postcode, city, region,
+/// country), the street line and the city counting double, as they locate it most.
+fn address_completeness(l: &Location) -> usize {
+    let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    2 * usize::from(filled(&l.line1))
+        + 2 * usize::from(filled(&l.city))
+        + usize::from(filled(&l.postal_code))
+        + usize::from(filled(&l.line2))
+        + usize::from(filled(&l.line3))
+        + usize::from(filled(&l.region))
+        + usize::from(l.country.is_some())
+}
+
+/// The address that becomes the survivor's primary one: the most complete of `locations`
+/// (survivor's first); among equally complete ones a primary address, then the first.
+fn best_address<'a>(locations: impl Iterator<Item = &'a Location>) -> Option<LocationId> {
+    let mut best: Option<(&Location, (usize, bool))> = None;
+    for l in locations {
+        let score = (address_completeness(l), l.primary);
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((l, score));
+        }
+    }
+    best.map(|(l, _)| l.id)
 }
 
 fn same_point(a: &ContactPoint, b: &ContactPoint) -> bool {
@@ -492,7 +556,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 false,
             )
             .await?;
-        let mut has_primary_location = self
+        // Addresses: the most complete one of all the merged customers becomes the
+        // survivor's primary address as a whole (never a mix of streets and cities); the
+        // others are kept as further addresses.
+        let survivor_locations = self
             .read_all::<Location>(
                 actor,
                 LocationFilter {
@@ -501,9 +568,38 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 },
                 false,
             )
-            .await?
+            .await?;
+        let mut merged_locations: HashMap<CustomerId, Vec<Location>> = HashMap::new();
+        for from in merged_ids.iter().copied() {
+            let rows = self
+                .read_all::<Location>(
+                    actor,
+                    LocationFilter {
+                        customer_id: Some(from),
+                        ..Default::default()
+                    },
+                    false,
+                )
+                .await?;
+            merged_locations.insert(from, rows);
+        }
+        let primary_location = best_address(
+            survivor_locations.iter().chain(
+                merged_ids
+                    .iter()
+                    .filter_map(|m| merged_locations.get(m))
+                    .flatten(),
+            ),
+        );
+        let (demote, promote): (Vec<&Location>, Vec<&Location>) = survivor_locations
             .iter()
-            .any(|l| l.primary);
+            .filter(|l| l.primary != (Some(l.id) == primary_location))
+            .partition(|l| l.primary);
+        for l in demote.into_iter().chain(promote) {
+            let mut after = l.clone();
+            after.primary = !l.primary;
+            b.update(l, after, None);
+        }
         let survivor_consent = self
             .read_all::<Consent>(
                 actor,
@@ -584,23 +680,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 b.update(&p, after.clone(), Some(from));
                 points.push(after);
             }
-            for l in self
-                .read_all::<Location>(
-                    actor,
-                    LocationFilter {
-                        customer_id,
-                        ..Default::default()
-                    },
-                    false,
-                )
-                .await?
-            {
+            for l in merged_locations.remove(&from).unwrap_or_default() {
                 let mut after = l.clone();
                 after.customer_id = sid;
-                if after.primary {
-                    after.primary = !has_primary_location;
-                    has_primary_location = true;
-                }
+                after.primary = Some(l.id) == primary_location;
                 b.update(&l, after, Some(from));
             }
             for c in self
@@ -900,7 +983,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut changes = ChangeSet::new();
         changes.changes.extend(restore_survivor);
         changes.changes.extend(restore_parents);
-        changes.changes.extend(restore_updates);
+        // Undone in the reverse order of the merge's writes, so a unique slot (a primary
+        // address or contact) is freed by the row that took it before its old holder
+        // takes it back.
+        changes.changes.extend(restore_updates.into_iter().rev());
         changes.changes.extend(restore_children);
         let mut done = record.clone();
         done.version += 1;

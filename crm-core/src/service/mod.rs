@@ -626,8 +626,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         self.update(actor, l, now).await
     }
 
-    /// Adds a contact point to a customer (or to one of its contacts), normalising the value
-    /// with the configured default phone region. The first point of a kind for its owner
+    /// Adds a contact point to a customer (or to one of its contacts), normalising the value:
+    /// a phone number without `+` is read in the customer's own country (its primary
+    /// location's, else any located address's), else in the configured default phone
+    /// region; an e-mail typed with a display name keeps the address as the value and the
+    /// name as [`ContactPoint::display_name`]. The first point of a kind for its owner
     /// becomes that owner's primary one; use [`Crm::set_primary_contact_point`] to switch.
     pub async fn add_contact_point(
         &self,
@@ -638,13 +641,18 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         raw: &str,
         now: DateTime<Utc>,
     ) -> Result<ContactPoint> {
+        let region = if kind.is_phone() {
+            self.customer_phone_region(actor, customer).await?
+        } else {
+            None
+        };
         let mut p = ContactPoint::new(
             actor.tenant,
             customer,
             contact,
             kind,
             raw,
-            self.config.default_phone_region.as_deref(),
+            region.as_deref(),
             now,
         )?;
         let existing = self
