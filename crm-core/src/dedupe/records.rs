@@ -114,7 +114,8 @@ pub struct NormalizedPerson {
 
 impl NormalizedPerson {
     /// Normalises every field of `r`. Missing first/last names are taken from `full_name`;
-    /// `region` is the default region for phone numbers without a country prefix.
+    /// phone numbers without a country prefix are read in `r`'s own country, else in the
+    /// default `region`.
     pub fn from_record(r: &PersonRecord, region: Option<phonenumber::country::Id>) -> Self {
         fn present(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -136,16 +137,19 @@ impl NormalizedPerson {
         values[Column::FirstName.index()] = first;
         values[Column::LastName.index()] = last;
         values[Column::Email.index()] = present(&r.email).and_then(normalize::normalize_email);
+        // A number without a country prefix is read in the record's own country when it
+        // has one, else in the default region.
+        let country = present(&r.country).and_then(normalize::normalize_country);
+        let own_region = country.as_deref().and_then(normalize::phone_region);
         values[Column::Phone.index()] =
-            present(&r.phone).and_then(|p| normalize::normalize_phone(p, region));
+            present(&r.phone).and_then(|p| normalize::normalize_phone(p, own_region.or(region)));
         values[Column::Street.index()] = present(&r.street).and_then(normalize::normalize_address);
         values[Column::AddressLine2.index()] =
             present(&r.address_line2).and_then(normalize::normalize_address);
         values[Column::City.index()] = present(&r.city).and_then(normalize::normalize_place);
         values[Column::Postcode.index()] = present(&r.postcode).and_then(normalize::normalize_code);
         values[Column::Region.index()] = present(&r.region).and_then(normalize::normalize_place);
-        values[Column::Country.index()] =
-            present(&r.country).and_then(normalize::normalize_country);
+        values[Column::Country.index()] = country;
         values[Column::Company.index()] =
             present(&r.company).and_then(normalize::normalize_employer);
         values[Column::NationalId.index()] =
@@ -571,5 +575,25 @@ mod tests {
         }
         // pairs: 6, agreeing: 1.
         assert!((s.exact_agreement(Column::City) - 1.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn phones_are_read_in_the_records_own_country() {
+        let de = super::normalize::phone_region("DE");
+        let mut r = rec("Ann", "Lee", "London");
+        r.phone = Some("020 7946 0958".into());
+        r.country = Some("United Kingdom".into());
+        let p = NormalizedPerson::from_record(&r, de);
+        assert_eq!(p.get(Column::Phone), Some("+442079460958"));
+        r.country = None;
+        let p = NormalizedPerson::from_record(&r, de);
+        assert_ne!(
+            p.get(Column::Phone),
+            Some("+442079460958"),
+            "read in the default DE"
+        );
+        r.phone = Some("0044 20 7946 0958".into());
+        let p = NormalizedPerson::from_record(&r, de);
+        assert_eq!(p.get(Column::Phone), Some("+442079460958"));
     }
 }
