@@ -74,6 +74,17 @@ pub enum CrmError {
         /// [`crate::store::keys`] (`customer.external_ref`, `customer.id`, ...).
         key: String,
     },
+    /// A create was refused because the new record probably duplicates a stored one
+    /// ([`crate::DuplicatePolicy::Block`]); nothing was written.
+    #[error("{entity} is a likely duplicate of {of} (match probability {probability:.3})")]
+    LikelyDuplicate {
+        /// The kind of the refused record.
+        entity: &'static str,
+        /// The stored record it probably duplicates (the best match).
+        of: crate::store::EntityRef,
+        /// The match probability of that pair.
+        probability: f64,
+    },
     /// The entity is still referenced by others and cannot be deleted.
     #[error("{entity} {id} is still referenced by {by}")]
     InUse {

@@ -314,7 +314,7 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
     assert!(
         matches!(
             blocked,
-            Err(CrmError::AlreadyExists {
+            Err(CrmError::LikelyDuplicate {
                 entity: "customer",
                 ..
             })
@@ -614,7 +614,7 @@ fn has_pair(pairs: &[DuplicatePair], x: &Customer, y: &Customer) -> bool {
 /// Issue 12 (3): tenants of 2 to 100 customers with one obvious duplicate (the same
 /// e-mail address, a short and a full or accented form of the given name). The scan finds
 /// it with the prior model and says so, `matches_for` finds it, a checked create of the
-/// same person warns (Warn) or is refused with `AlreadyExists` (Block).
+/// same person warns (Warn) or is refused with `LikelyDuplicate` (Block).
 pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
     for n in [2usize, 3, 4, 10, 50, 100] {
         for (full, short) in [("Robert", "Bob"), ("Ines", "Inés")] {
@@ -691,7 +691,7 @@ pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
             assert!(
                 matches!(
                     blocked,
-                    Err(CrmError::AlreadyExists {
+                    Err(CrmError::LikelyDuplicate {
                         entity: "customer",
                         ..
                     })
@@ -922,7 +922,7 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
         assert!(
             matches!(
                 blocked,
-                Err(CrmError::AlreadyExists {
+                Err(CrmError::LikelyDuplicate {
                     entity: "customer",
                     ..
                 })

@@ -229,7 +229,7 @@ pub enum DuplicatePolicy {
     /// Create it and return the likely duplicates.
     #[default]
     Warn,
-    /// Refuse with `AlreadyExists` naming the best match; nothing is written.
+    /// Refuse with [`CrmError::LikelyDuplicate`] naming the best match; nothing is written.
     Block,
 }
 
@@ -936,14 +936,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         };
         if policy == DuplicatePolicy::Block {
             if let Some(best) = duplicates.first() {
-                return Err(CrmError::AlreadyExists {
+                return Err(CrmError::LikelyDuplicate {
                     entity: "customer",
-                    key: format!(
-                        "likely duplicate of {} {} (match probability {:.3})",
-                        best.entity.kind.name(),
-                        best.entity.id,
-                        best.probability
-                    ),
+                    of: best.entity,
+                    probability: best.probability,
                 });
             }
         }
