@@ -195,6 +195,16 @@ pub async fn nul_and_out_of_range_times_are_validation(store: Store) {
         store.apply(t, ChangeSet::new().insert(c)).await,
         "custom_fields.colour.shade",
     );
+    let mut deep = serde_json::json!("leaf");
+    for _ in 0..1_000 {
+        deep = serde_json::json!({ "x": deep });
+    }
+    let mut c = company(t, "Deep");
+    c.custom_fields.insert("deep".into(), deep);
+    match store.apply(t, ChangeSet::new().insert(c)).await {
+        Err(CrmError::Validation { field, .. }) if field.starts_with("custom_fields.deep.x") => {}
+        other => panic!("expected a validation error in custom_fields.deep, got {other:?}"),
+    }
     for (year, ok) in [
         (1677, false),
         (1678, true),
@@ -459,6 +469,13 @@ pub async fn extreme_numbers_never_panic(store: Store) {
             .map(|v| v.is_empty())
             .unwrap_or(true));
     }
+    // A merge is bounded too.
+    let many: Vec<CustomerId> = (0..=MAX_MERGE_RECORDS).map(|_| CustomerId::new()).collect();
+    assert_validation(
+        crm.merge_customers(&a, &many, &MergeOptions::default(), at(5))
+            .await,
+        "ids",
+    );
     // A clock out of the kept years cannot stamp a record.
     assert_validation(
         crm.create_customer(

@@ -24,6 +24,11 @@ use crate::id::{Actor, CustomerId, LocationId, MergeId, TagId};
 use crate::model::*;
 use crate::store::{Change, ChangeSet, CrmStore, DomainEvent, Entity, EntityKind, EntityRef};
 
+/// Most customers one merge takes (the survivor included): a merge reads and rewrites every
+/// related row of each and records all their before-images in one change set, so its size
+/// is bounded like any other input.
+pub const MAX_MERGE_RECORDS: usize = 50;
+
 /// How the surviving record of a merge is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SurvivorRule {
@@ -505,6 +510,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         if unique.len() != ids.len() {
             return Err(CrmError::validation("ids", "a customer is listed twice"));
+        }
+        if ids.len() > MAX_MERGE_RECORDS {
+            return Err(CrmError::validation(
+                "ids",
+                format!("a merge takes at most {MAX_MERGE_RECORDS} customers"),
+            ));
         }
         let mut customers = Vec::with_capacity(ids.len());
         for id in ids {

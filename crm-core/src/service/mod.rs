@@ -28,7 +28,7 @@ pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome, Unc
 pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
 pub use merge::{
     CustomFieldRule, FieldCandidates, FieldRule, MergeMove, MergeOptions, MergeOutcome, MoveAction,
-    SurvivorRule,
+    SurvivorRule, MAX_MERGE_RECORDS,
 };
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;

@@ -20,7 +20,7 @@ pub use entity::{Entity, EntityFilter, EntityKind, EntityRef, EntityRules, Recor
 pub use event::{DomainEvent, ExternalEventKind, NewEvent, StoredEvent};
 pub use keys::UniqueKey;
 pub use page::{paginate, Cursor, Direction, ListQuery, Page, SortValue, MAX_PAGE_SIZE};
-pub use storable::{check_storable, check_time, MAX_VERSION, MAX_YEAR, MIN_YEAR};
+pub use storable::{check_storable, check_time, MAX_DEPTH, MAX_VERSION, MAX_YEAR, MIN_YEAR};
 
 use async_trait::async_trait;
 

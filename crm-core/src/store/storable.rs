@@ -10,6 +10,8 @@
 //! - **Times lie in the years [`MIN_YEAR`]..=[`MAX_YEAR`]** (1678-01-01 to 2261-12-31,
 //!   UTC), dates likewise: the SQL stores index times as nanoseconds since the Unix epoch
 //!   in a 64-bit integer, which reaches from 1677-09-21 to 2262-04-11.
+//! - **Values nest at most [`MAX_DEPTH`] levels deep** (a custom field's JSON, say), so
+//!   nothing that walks a record recurses without bound.
 //! - **Versions are at most [`MAX_VERSION`]** (`i64::MAX`), what a signed 64-bit column holds.
 //!
 //! A breach is a [`CrmError::Validation`] whose field is the path of the value inside the
@@ -31,6 +33,11 @@ use crate::error::{CrmError, Result};
 pub const MIN_YEAR: i32 = 1678;
 /// Latest calendar year of a time or date any store keeps.
 pub const MAX_YEAR: i32 = 2261;
+
+/// Deepest nesting of values in a record (custom-field JSON included) any store keeps:
+/// deeper values are refused before anything recurses over them (serialising, indexing,
+/// reading back, which stops at 128 levels).
+pub const MAX_DEPTH: usize = 64;
 
 /// Largest row version any store keeps (the SQL stores hold versions in a signed 64-bit
 /// column). Versions only grow by one per update, so a store never reaches it; a record
@@ -169,6 +176,9 @@ impl Walker {
     }
 
     fn nested<T: Serialize + ?Sized>(&mut self, seg: Seg, value: &T) -> Result<(), Stop> {
+        if self.path.len() >= MAX_DEPTH {
+            return Err(self.fail(format!("nested deeper than {MAX_DEPTH} levels")));
+        }
         self.path.push(seg);
         let r = value.serialize(&mut *self);
         self.path.pop();
@@ -689,6 +699,23 @@ mod tests {
         c.last_contact_at = None;
         c.name = "3000-01-01T00:00:00Z".into();
         assert!(check_storable(&c, "").is_ok());
+    }
+
+    #[test]
+    fn deep_values_are_refused_not_walked() {
+        let mut v = serde_json::json!("leaf");
+        for _ in 0..200 {
+            v = serde_json::json!([v]);
+        }
+        let mut c = Customer::company(TenantId::new(), "Acme", now()).unwrap();
+        c.custom_fields.insert("deep".into(), v);
+        match check_storable(&c, "") {
+            Err(CrmError::Validation { field, reason }) => {
+                assert!(field.starts_with("custom_fields.deep[0]"), "{field}");
+                assert!(reason.contains("nested deeper"), "{reason}");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
     }
 
     #[test]
