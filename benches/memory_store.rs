@@ -1,6 +1,6 @@
 //! Hot paths of the in-memory store and the service over it: bulk insert through change
 //! sets, get by id, first-page list, filtered list via the reference index, text search,
-//! and a Customer 360 read.
+//! a Customer 360 read, and the storage rules checked before every write.
 //!
 //! Run with `cargo bench --bench memory_store`.
 
@@ -97,6 +97,22 @@ fn bench(c: &mut Criterion) {
             )
         },
     );
+    g.finish();
+
+    // The storage rules every store checks before writing (crm_core::store::storable):
+    // one customer's change set of four records, and a text search's query parsing.
+    let mut g = c.benchmark_group("storage_rules");
+    let (_, cs) = customer_set(tenant, 7);
+    g.bench_function("check_storable, customer + contact + 2 points", |b| {
+        b.iter(|| {
+            for change in &black_box(&cs).changes {
+                change.check_storable().expect("storable");
+            }
+        })
+    });
+    g.bench_function("query_terms, name + phone", |b| {
+        b.iter(|| crm::search::query_terms(black_box("müller bäckerei +49 30 1234567")))
+    });
     g.finish();
 
     let (store, ids) = seeded(tenant, CUSTOMERS);
