@@ -86,15 +86,14 @@ async fn main() -> Result<(), CrmError> {
                 &rep,
                 lead.id,
                 LeadConversion {
-                    into_customer: None,
                     link_existing: true,
-                    link_duplicates: false,
                     deal: Some(ConversionDeal {
                         name: format!("{company} rollout"),
                         amount: Money::new(*amount, "EUR")?,
                         pipeline: None,
                         stage: None,
                     }),
+                    ..Default::default()
                 },
                 day(3),
             )

@@ -133,6 +133,7 @@ proptest! {
                     LeadOp::Reopen => crm.reopen_lead(&a, id, now).await.map(|_| ()),
                     LeadOp::Convert { deal } => {
                         let options = LeadConversion {
+                            contact: Default::default(),
                             into_customer: None,
                             link_existing: true,
                             link_duplicates: false,

@@ -54,6 +54,10 @@ impl CrmStore for Flaky {
     ) -> Result<Vec<crm_core::store::StoredEvent>> {
         self.inner.events_after(tenant, after, limit).await
     }
+
+    async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        self.inner.external_id_claimed(tenant, external_id).await
+    }
 }
 
 fn flaky(failures: usize, kind: StorageErrorKind) -> Arc<Flaky> {

@@ -879,6 +879,17 @@ pub fn select_events(tenant: TenantId, after: u64, limit: u32) -> SelectStatemen
         .to_owned()
 }
 
+/// `SELECT 1 FROM outbox WHERE tenant_id = ? AND external_id = ? LIMIT 1`.
+pub fn select_external_id(tenant: TenantId, external_id: &str) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(ident(OUTBOX_TABLE))
+        .and_where(col("tenant_id").eq(uuid_value(tenant)))
+        .and_where(col("external_id").eq(external_id))
+        .limit(1)
+        .to_owned()
+}
+
 /// Decodes a stored event row.
 pub fn decode_event(
     tenant: TenantId,

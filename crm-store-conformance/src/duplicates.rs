@@ -374,6 +374,7 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
             &a,
             l.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: None,
                 link_existing: false,
                 link_duplicates: true,
@@ -1002,6 +1003,7 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
                 &a,
                 l.id,
                 LeadConversion {
+                    contact: Default::default(),
                     link_existing: false,
                     link_duplicates: true,
                     deal: None,
@@ -1151,6 +1153,7 @@ pub async fn only_open_leads_are_scanned(store: Store) {
                         &a,
                         l.id,
                         LeadConversion {
+                            contact: Default::default(),
                             link_existing: false,
                             link_duplicates: false,
                             deal: None,
@@ -1215,4 +1218,56 @@ pub async fn only_open_leads_are_scanned(store: Store) {
         assert!(!found.contains(&open[0]), "n={n}: {found:?}");
         assert!(found.contains(&open[1]));
     }
+}
+
+/// Settings stored before the external-mapping checks existed (a kind mapped twice, a
+/// stage no pipeline has) do not keep a scan from saving its model, nor the tenant from
+/// saving other settings; the stale entries stay as they were until changed.
+pub async fn model_saves_beside_stale_settings(store: Store) {
+    let a = Actor::new(TenantId::new(), UserId::new());
+    let mut old = TenantSettings::defaults(a.tenant, at(0));
+    let quote = ExternalEventKind::QuoteSent;
+    let stale = vec![
+        (quote, ExternalTarget::Stage("Proposal".into())),
+        (quote, ExternalTarget::Stage("Angebot".into())),
+    ];
+    old.external_mapping = Some(stale.clone());
+    // Written raw, as an older version of the library could have.
+    store
+        .apply(a.tenant, ChangeSet::new().insert(old))
+        .await
+        .expect("raw settings");
+    seed(&store, a.tenant).await;
+    let crm = Crm::from_arc(store.clone()).with_config(CrmConfig {
+        dedupe_min_training_records: 50,
+        ..Default::default()
+    });
+    let report = crm
+        .scan_duplicates(&a, &ScanOptions::default(), at(100))
+        .await
+        .expect("scan");
+    assert!(report.trained && report.model_saved, "{report:?}");
+    let saved = crm.tenant_settings(&a, at(100)).await.expect("settings");
+    assert!(saved.dedupe_model.is_some());
+    assert_eq!(saved.external_mapping.as_ref(), Some(&stale));
+    let mut other = saved.clone();
+    other.follow_up_grace_hours = 24;
+    let other = crm
+        .save_tenant_settings(&a, other, at(101))
+        .await
+        .expect("other settings save");
+    // Changing the mapping checks the changed entry.
+    let mut changed = other.clone();
+    changed.external_mapping = Some(vec![
+        stale[0].clone(),
+        stale[1].clone(),
+        (
+            ExternalEventKind::InvoicePaid,
+            ExternalTarget::Stage("Paid".into()),
+        ),
+    ]);
+    crate::support::assert_validation(
+        crm.save_tenant_settings(&a, changed, at(102)).await,
+        "external_mapping[2].stage",
+    );
 }

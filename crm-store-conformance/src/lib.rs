@@ -201,6 +201,7 @@ macro_rules! conformance_tests {
             ],
             duplicates: [
                 scan_finds_duplicates_and_saves_model,
+                model_saves_beside_stale_settings,
                 lookups_checked_create_conversion_and_merge,
                 small_tenants_find_an_obvious_duplicate,
                 companies_pair_by_name_domain_and_phone,
@@ -245,6 +246,7 @@ macro_rules! conformance_tests {
                 tenant_settings_drive_the_rules,
                 lead_conversion_into_existing_customer,
                 lead_conversion_into_existing_customer_is_atomic,
+                lead_conversion_contact_choice_and_concurrency,
                 external_events_report_why_unchanged,
                 external_mapping_is_validated_on_save,
             ],

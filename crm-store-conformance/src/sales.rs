@@ -558,6 +558,7 @@ pub async fn lead_conversion(store: Store) {
         .expect("lead");
     crm.qualify_lead(&a, l.id, t(1)).await.expect("qualify");
     let options = LeadConversion {
+        contact: Default::default(),
         into_customer: None,
         link_existing: true,
         link_duplicates: false,
@@ -659,6 +660,7 @@ pub async fn lead_conversion(store: Store) {
             &a,
             twin.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: None,
                 link_existing: true,
                 link_duplicates: false,
@@ -759,6 +761,7 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
         .await
         .expect("lead");
     let options = LeadConversion {
+        contact: Default::default(),
         into_customer: None,
         link_existing: false,
         link_duplicates: false,
@@ -857,6 +860,7 @@ pub async fn outbox_records_state_changes(store: Store) {
             &a,
             lead.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: None,
                 link_existing: false,
                 link_duplicates: false,
@@ -1242,6 +1246,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             ada.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: None,
                 link_existing: true,
                 link_duplicates: false,
@@ -1312,9 +1317,11 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         vec![(ada.id, acme.id, Some(ada_contact.id), Some(deal.id))]
     );
 
-    // (b) Named explicitly, recognised by folded name: "BOB builder" is Bob. His new
-    // e-mail is added (not primary: he has one); his phone, entered without "+" and not
-    // parseable without a region, is read in Acme's region (Germany), and is his primary.
+    // (b) Named explicitly, recognised by folded name: "BOB builder" (no e-mail to tell
+    // him apart) is Bob. His phone, entered without "+" and not parseable without a
+    // region, is read in Acme's region (Germany), and is his primary. (A namesake with an
+    // e-mail Bob does not have would be someone else: see
+    // `lead_conversion_contact_choice_and_concurrency`.)
     let bob_lead = crm
         .create(
             &a,
@@ -1322,7 +1329,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
                 &a,
                 "BOB",
                 "builder",
-                Some("bob@home.example"),
+                None,
                 None,
                 Some(Phone::parse("0171 2345678", None).expect("phone")),
             ),
@@ -1336,6 +1343,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             bob_lead.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: Some(acme.id),
                 ..Default::default()
             },
@@ -1351,10 +1359,6 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             r.linked_existing_contact
         ),
         (acme.id, true, Some(bob.id), true)
-    );
-    assert_eq!(
-        point_rows(&crm, &a, acme.id, "bob@home.example").await,
-        vec![(Some(bob.id), ContactPointKind::Email, false)]
     );
     let mobile: Vec<_> = points_of(&crm, &a, acme.id)
         .await
@@ -1383,6 +1387,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             robert.id,
             LeadConversion {
+                contact: Default::default(),
                 link_existing: true,
                 ..Default::default()
             },
@@ -1427,6 +1432,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             carol.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: Some(zed.id),
                 link_existing: true,
                 link_duplicates: true,
@@ -1492,6 +1498,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
                 &a,
                 eve.id,
                 LeadConversion {
+                    contact: Default::default(),
                     into_customer: Some(missing),
                     link_existing: true,
                     link_duplicates: false,
@@ -1564,6 +1571,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             alan_lead.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: Some(alan.id),
                 ..Default::default()
             },
@@ -1598,6 +1606,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             mary.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: Some(alan.id),
                 ..Default::default()
             },
@@ -1628,6 +1637,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             &a,
             nameless.id,
             LeadConversion {
+                contact: Default::default(),
                 into_customer: Some(acme.id),
                 ..Default::default()
             },
@@ -1695,6 +1705,7 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
         .await
         .expect("lead");
     let options = LeadConversion {
+        contact: Default::default(),
         into_customer: Some(acme.id),
         link_existing: false,
         link_duplicates: false,
@@ -1846,10 +1857,11 @@ pub async fn external_events_report_why_unchanged(store: Store) {
         ExternalOutcome::Unchanged { deal, .. } => assert_eq!(deal, &job),
         other => panic!("{other:?}"),
     }
+    assert!(not_found.is_mapping_problem());
     assert_eq!(
-        send("Q-1", ExternalEventKind::QuoteSent, job.id, t(2)).await,
-        ExternalOutcome::Duplicate,
-        "an unchanged event is recorded: its replay is a duplicate"
+        reason(&send("Q-1", ExternalEventKind::QuoteSent, job.id, t(2)).await),
+        not_found,
+        "a mapping problem does not claim the id: a resend is handled again"
     );
     // A pipeline without a won stage cannot be won by an invoice.
     assert_eq!(
@@ -1870,11 +1882,28 @@ pub async fn external_events_report_why_unchanged(store: Store) {
         )],
     }];
     crm.save_tenant_settings(&a, s, t(3)).await.expect("save");
-    let out = send("Q-2", ExternalEventKind::QuoteSent, job.id, t(4)).await;
+    // The host resends the event that could not apply: now it does, and claims its id.
+    let out = send("Q-1", ExternalEventKind::QuoteSent, job.id, t(4)).await;
     let quoted = service.stage_named("Quoted").expect("s").id;
     assert!(
         matches!(&out, ExternalOutcome::Advanced(d) if d.stage_id == quoted),
         "{out:?}"
+    );
+    assert_eq!(
+        send("Q-1", ExternalEventKind::QuoteSent, job.id, t(4)).await,
+        ExternalOutcome::Duplicate
+    );
+    // A claimed id stays a duplicate even when the mapping would not apply now.
+    assert_eq!(
+        send("Q-1", ExternalEventKind::QuoteSent, ticket.id, t(4)).await,
+        ExternalOutcome::Duplicate
+    );
+    assert_eq!(
+        reason(&send("Q-2", ExternalEventKind::QuoteSent, job.id, t(4)).await),
+        UnchangedReason::AtOrPastStage {
+            stage: "Quoted".into(),
+            current: "Quoted".into()
+        }
     );
     assert_eq!(
         reason(&send("Q-3", ExternalEventKind::QuoteSent, job.id, t(5)).await),
@@ -1967,20 +1996,38 @@ pub async fn external_events_report_why_unchanged(store: Store) {
         }
     );
 
-    let received: Vec<String> = crm
+    let received: Vec<(String, Option<UnchangedReason>)> = crm
         .drain_events(&a, 0, 1000)
         .await
         .expect("drain")
         .into_iter()
         .filter_map(|e| match e.event.event {
-            DomainEvent::ExternalEventReceived { external_id, .. } => Some(external_id),
+            DomainEvent::ExternalEventReceived {
+                external_id,
+                unchanged,
+                ..
+            } => Some((external_id, unchanged)),
             _ => None,
         })
         .collect();
+    let ids: Vec<&str> = received.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
-        received,
-        vec!["Q-1", "I-0", "Q-2", "Q-3", "Q-4", "I-1", "F-1", "O-1"],
-        "every event once, moved or not"
+        ids,
+        vec!["Q-1", "Q-1", "I-0", "Q-1", "Q-2", "Q-3", "Q-4", "I-1", "F-1", "O-1"],
+        "every handled event once, each resend of an unapplied one again, duplicates never"
+    );
+    assert_eq!(
+        received[0].1,
+        Some(not_found.clone()),
+        "the outbox says why"
+    );
+    assert_eq!(received[3].1, None, "a moved deal has no reason");
+    assert_eq!(
+        received[4].1,
+        Some(UnchangedReason::AtOrPastStage {
+            stage: "Quoted".into(),
+            current: "Quoted".into()
+        })
     );
 }
 
@@ -2183,12 +2230,333 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         ),
         "{out:?}"
     );
+    // A new entry elsewhere is checked alone: the stale one does not block it...
     let mut extended = good.clone();
     extended.pipeline_external_mappings[1]
         .mapping
         .push((ExternalEventKind::OrderCreated, stage("Triage")));
+    let extended = crm
+        .save_tenant_settings(&a, extended, t(5))
+        .await
+        .expect("a stale entry elsewhere does not block a new good one");
+    // ...but changing the stale entry checks it.
+    let mut touched = extended.clone();
+    touched.pipeline_external_mappings[0].mapping[0].0 = ExternalEventKind::OrderFulfilled;
     assert_validation(
-        crm.save_tenant_settings(&a, extended, t(5)).await,
+        crm.save_tenant_settings(&a, touched, t(5)).await,
         "pipeline_external_mappings[0].mapping[0].stage",
+    );
+
+    // Every pipeline x kind that cannot apply is listed, with the reason an event would get.
+    let problems: Vec<(String, ExternalEventKind, UnchangedReason)> = crm
+        .external_mapping_problems(&a, t(5))
+        .await
+        .expect("problems")
+        .into_iter()
+        .map(|p| (p.pipeline_name, p.kind, p.reason))
+        .collect();
+    let sales = crm.default_pipeline(&a, t(5)).await.expect("default");
+    let not_found = |stage: &str, p: &Pipeline| UnchangedReason::StageNotFound {
+        stage: stage.into(),
+        pipeline: p.id,
+        pipeline_name: p.name.clone(),
+    };
+    let not_mapped = |kind| UnchangedReason::NotMapped { kind };
+    use ExternalEventKind::{InvoicePaid, OrderCreated, OrderFulfilled, QuoteSent};
+    assert_eq!(
+        problems,
+        vec![
+            ("Sales".into(), QuoteSent, not_found("Quoted", &sales)),
+            ("Sales".into(), OrderCreated, not_mapped(OrderCreated)),
+            ("Sales".into(), OrderFulfilled, not_mapped(OrderFulfilled)),
+            ("Service".into(), QuoteSent, not_found("Quoted", &service)),
+            (
+                "Service".into(),
+                OrderCreated,
+                not_found("quoted", &service)
+            ),
+            ("Service".into(), OrderFulfilled, not_mapped(OrderFulfilled)),
+            ("Support".into(), OrderFulfilled, not_mapped(OrderFulfilled)),
+            (
+                "Support".into(),
+                InvoicePaid,
+                UnchangedReason::NoWonStage {
+                    pipeline: support.id,
+                    pipeline_name: "Support".into()
+                }
+            ),
+        ]
+    );
+    // A kind mapped to be ignored is no problem; its events are recorded and say so.
+    let mut ignoring = extended.clone();
+    ignoring.pipeline_external_mappings[1]
+        .mapping
+        .push((OrderFulfilled, ExternalTarget::Ignore));
+    let ignoring = crm
+        .save_tenant_settings(&a, ignoring, t(6))
+        .await
+        .expect("ignore");
+    let problems = crm.external_mapping_problems(&a, t(6)).await.expect("p");
+    assert!(!problems
+        .iter()
+        .any(|p| p.pipeline == support.id && p.kind == OrderFulfilled));
+    let ticket = deal(&crm, &a, &support, "Triage", "Ticket", t(6)).await;
+    let fulfilled = ExternalEvent {
+        id: "F-9".into(),
+        kind: OrderFulfilled,
+        deal: ticket.id,
+    };
+    let out = crm
+        .handle_external_event(&a, &fulfilled, t(6))
+        .await
+        .expect("handle");
+    assert!(
+        matches!(&out, ExternalOutcome::Unchanged { reason: UnchangedReason::Ignored { kind }, .. } if *kind == OrderFulfilled),
+        "{out:?}"
+    );
+    assert_eq!(
+        crm.handle_external_event(&a, &fulfilled, t(6))
+            .await
+            .expect("replay"),
+        ExternalOutcome::Duplicate,
+        "an ignored event claims its id"
+    );
+
+    // Deleting a pipeline removes its mapping in the same change set.
+    crm.delete_pipeline(&a, service.id, Some(sales.id), t(7))
+        .await
+        .expect("delete");
+    let after = crm.tenant_settings(&a, t(7)).await.expect("read");
+    assert_eq!(
+        after
+            .pipeline_external_mappings
+            .iter()
+            .map(|m| m.pipeline)
+            .collect::<Vec<_>>(),
+        vec![support.id]
+    );
+    assert_eq!(after.version, ignoring.version + 1);
+    assert_eq!(after.external_mapping, ignoring.external_mapping);
+}
+
+/// The caller can name the lead's person at an existing customer (an existing contact the
+/// user picked, or someone new) and bad choices write nothing; a namesake whose e-mail
+/// addresses exclude the lead's is someone else; the linked customer records the contact
+/// (`last_contact_at`, lifecycle to opportunity with a deal); and two conversions of the
+/// same person into one customer at the same time create one contact, not two.
+pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
+    let (crm, a) = setup(store);
+    let acme = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Acme", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("acme");
+    assert_eq!(acme.lifecycle_stage, LifecycleStage::Lead);
+    let globex = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Globex", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("globex");
+    let john = crm
+        .create(
+            &a,
+            Contact::new(a.tenant, acme.id, "John", "Smith", t(0)).expect("john"),
+            t(0),
+        )
+        .await
+        .expect("john");
+    crm.add_contact_point(
+        &a,
+        acme.id,
+        Some(john.id),
+        ContactPointKind::Email,
+        "john@acme.example",
+        t(0),
+    )
+    .await
+    .expect("john's e-mail");
+    let hank = crm
+        .create(
+            &a,
+            Contact::new(a.tenant, globex.id, "Hank", "Scorpio", t(0)).expect("hank"),
+            t(0),
+        )
+        .await
+        .expect("hank");
+    let into = |customer: CustomerId, contact: ContactChoice| LeadConversion {
+        into_customer: Some(customer),
+        contact,
+        ..Default::default()
+    };
+    let lead = |first: &str, last: &str, email: Option<&str>| {
+        let crm = crm.clone();
+        let a = a.clone();
+        let l = lead_of(&a, first, last, email, Some("Acme"), None);
+        async move { crm.create(&a, l, t(1)).await.expect("lead") }
+    };
+
+    // A namesake with another address is someone else: a second John Smith.
+    let other_john = lead("John", "Smith", Some("john.smith@home.example")).await;
+    let r = crm
+        .convert_lead(
+            &a,
+            other_john.id,
+            into(acme.id, ContactChoice::Recognise),
+            t(2),
+        )
+        .await
+        .expect("convert");
+    assert!(!r.linked_existing_contact);
+    assert_ne!(r.contact, Some(john.id));
+    assert_eq!(contacts_of(&crm, &a, acme.id).await.len(), 2);
+    // The customer records the contact, at the version read.
+    let acme_now = crm.get_customer(&a, acme.id).await.expect("acme");
+    assert_eq!(acme_now.last_contact_at, Some(t(2)));
+    assert_eq!(acme_now.first_contact_at, Some(t(2)));
+    assert_eq!(acme_now.version, acme.version + 1);
+    assert_eq!(
+        acme_now.lifecycle_stage,
+        LifecycleStage::Lead,
+        "no deal, no opportunity"
+    );
+
+    // The user says this lead is John (whatever the evidence): linked, his new address added.
+    let j = lead("J.", "Smith", Some("js@acme.example")).await;
+    let r = crm
+        .convert_lead(
+            &a,
+            j.id,
+            into(acme.id, ContactChoice::Existing(john.id)),
+            t(3),
+        )
+        .await
+        .expect("convert");
+    assert_eq!(
+        (r.contact, r.linked_existing_contact),
+        (Some(john.id), true)
+    );
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, "js@acme.example").await,
+        vec![(Some(john.id), ContactPointKind::Email, false)],
+        "John keeps his primary e-mail; the lead's is added beside it"
+    );
+    // The user says this lead is someone new although the e-mail is John's: a new contact,
+    // the e-mail not duplicated.
+    let k = lead("Johnny", "Smith", Some("john@acme.example")).await;
+    let mut with_deal = into(acme.id, ContactChoice::New);
+    with_deal.deal = Some(ConversionDeal {
+        name: "Anvils".into(),
+        amount: eur(100),
+        pipeline: None,
+        stage: None,
+    });
+    let r = crm
+        .convert_lead(&a, k.id, with_deal, t(4))
+        .await
+        .expect("convert");
+    assert!(!r.linked_existing_contact && r.contact.is_some() && r.contact != Some(john.id));
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, "john@acme.example")
+            .await
+            .len(),
+        1
+    );
+    let acme_now = crm.get_customer(&a, acme.id).await.expect("acme");
+    assert_eq!(acme_now.lifecycle_stage, LifecycleStage::Opportunity);
+    assert_eq!(
+        (acme_now.first_contact_at, acme_now.last_contact_at),
+        (Some(t(2)), Some(t(4)))
+    );
+
+    // Bad choices are refused and write nothing.
+    let open = lead("Ann", "Other", Some("ann@acme.example")).await;
+    let missing = ContactId::new();
+    match crm
+        .convert_lead(
+            &a,
+            open.id,
+            into(acme.id, ContactChoice::Existing(missing)),
+            t(5),
+        )
+        .await
+    {
+        Err(CrmError::NotFound {
+            entity: "contact",
+            id,
+        }) => assert_eq!(id, missing.to_string()),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_validation(
+        crm.convert_lead(
+            &a,
+            open.id,
+            into(acme.id, ContactChoice::Existing(hank.id)),
+            t(5),
+        )
+        .await,
+        "contact",
+    );
+    assert_validation(
+        crm.convert_lead(
+            &a,
+            open.id,
+            LeadConversion {
+                contact: ContactChoice::Existing(john.id),
+                ..Default::default()
+            },
+            t(5),
+        )
+        .await,
+        "contact",
+    );
+    let mut nameless = Lead::new(a.tenant, t(1));
+    nameless.email = Some(Email::parse("sales@acme.example").expect("e"));
+    let nameless = crm.create(&a, nameless, t(1)).await.expect("lead");
+    assert_validation(
+        crm.convert_lead(&a, nameless.id, into(acme.id, ContactChoice::New), t(5))
+            .await,
+        "contact",
+    );
+    for id in [open.id, nameless.id] {
+        let l = crm.get::<Lead>(&a, id).await.expect("lead");
+        assert_ne!(
+            l.status,
+            LeadStatus::Converted,
+            "a refused conversion writes nothing"
+        );
+    }
+    assert_eq!(contacts_of(&crm, &a, acme.id).await.len(), 3);
+    assert_eq!(contacts_of(&crm, &a, globex.id).await.len(), 1);
+
+    // Two leads of one person converted into Acme at the same time: one contact.
+    let g1 = lead("Grace", "Hopper", Some("grace@acme.example")).await;
+    let g2 = lead("Grace", "Hopper", Some("grace@acme.example")).await;
+    let (r1, r2) = tokio::join!(
+        crm.convert_lead(&a, g1.id, into(acme.id, ContactChoice::Recognise), t(6)),
+        crm.convert_lead(&a, g2.id, into(acme.id, ContactChoice::Recognise), t(6)),
+    );
+    let (r1, r2) = (r1.expect("first"), r2.expect("second"));
+    assert_eq!(r1.contact, r2.contact, "both name the same contact");
+    assert!(
+        r1.linked_existing_contact != r2.linked_existing_contact,
+        "one created it, the other linked it"
+    );
+    let graces: Vec<Contact> = contacts_of(&crm, &a, acme.id)
+        .await
+        .into_iter()
+        .filter(|c| c.first_name == "Grace")
+        .collect();
+    assert_eq!(graces.len(), 1, "{graces:?}");
+    assert_eq!(
+        point_rows(&crm, &a, acme.id, "grace@acme.example")
+            .await
+            .len(),
+        1
     );
 }

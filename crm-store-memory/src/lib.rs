@@ -478,4 +478,11 @@ impl CrmStore for MemoryStore {
         let end = start.saturating_add(limit as usize).min(p.events.len());
         Ok(p.events[start..end].to_vec())
     }
+
+    async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        let guard = self.inner.read();
+        Ok(guard
+            .get(&tenant)
+            .is_some_and(|p| p.external_ids.contains(external_id)))
+    }
 }

@@ -618,6 +618,18 @@ impl CrmStore for PgStore {
             })
             .collect()
     }
+
+    async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        let (sql, values) =
+            crm_sql::select_external_id(tenant, external_id).build_sqlx(PostgresQueryBuilder);
+        let mut tx = self.begin_tenant(tenant).await?;
+        let row = sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(row.is_some())
+    }
 }
 
 #[async_trait]

@@ -583,6 +583,16 @@ impl CrmStore for SqliteStore {
         })
         .await
     }
+
+    async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        let stmt = crm_sql::select_external_id(tenant, external_id);
+        self.read(move |conn| {
+            let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
+            let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+            prepared.exists(&*values.as_params()).map_err(storage)
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CrmError, Result};
 use crate::id::{PipelineId, TenantId, TenantSettingsId};
+use crate::model::DealStatus;
 use crate::store::{impl_entity, EntityFilter, EntityRules, ExternalEventKind, SortKey, SortValue};
 use crate::values::require_text;
 
@@ -17,6 +18,113 @@ pub enum ExternalTarget {
     Stage(String),
     /// Win the deal.
     Won,
+    /// Record the event (a replay of its id is a duplicate) and leave the deal as it is:
+    /// how a tenant says it knows about a kind and does not want it to move deals (the
+    /// outcome is [`UnchangedReason::Ignored`], not a mapping problem).
+    Ignore,
+}
+
+/// Why an external event left its deal where it was. Problems of the mapping
+/// ([`UnchangedReason::is_mapping_problem`]: not mapped, stage not found, closed stage, no
+/// won stage) are reported before the deal's state, so a mapping that can never apply to a
+/// pipeline shows up on the first event, whatever the deal's state. It is also carried by
+/// the outbox's `ExternalEventReceived` (serialised tagged by `reason`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnchangedReason {
+    /// The mapping in effect for the deal's pipeline has no entry for the event's kind.
+    NotMapped {
+        /// The event's kind.
+        kind: ExternalEventKind,
+    },
+    /// The mapping names a stage the deal's pipeline does not have (e.g. the default
+    /// mapping's "Proposal" in a custom pipeline).
+    StageNotFound {
+        /// The stage name the mapping gives.
+        stage: String,
+        /// The deal's pipeline.
+        pipeline: PipelineId,
+        /// Its name.
+        pipeline_name: String,
+    },
+    /// The mapping names a closed (won or lost) stage; a deal is closed by winning or
+    /// losing it, so map the event to [`ExternalTarget::Won`] instead.
+    ClosedStage {
+        /// The stage's name.
+        stage: String,
+        /// The deal's pipeline.
+        pipeline: PipelineId,
+    },
+    /// The mapping says "won", but the deal's pipeline has no won stage.
+    NoWonStage {
+        /// The deal's pipeline.
+        pipeline: PipelineId,
+        /// Its name.
+        pipeline_name: String,
+    },
+    /// The mapping says to ignore the kind ([`ExternalTarget::Ignore`]).
+    Ignored {
+        /// The event's kind.
+        kind: ExternalEventKind,
+    },
+    /// The deal is closed (won or lost); only a person reopens a closed deal.
+    DealClosed {
+        /// Its status.
+        status: DealStatus,
+    },
+    /// The deal is already in the target stage or a later one; events only move deals
+    /// forward.
+    AtOrPastStage {
+        /// The target stage.
+        stage: String,
+        /// The stage the deal is in.
+        current: String,
+    },
+}
+
+impl UnchangedReason {
+    /// Whether the reason is a problem of the mapping (the event kind is not mapped, or its
+    /// target cannot apply to the deal's pipeline) rather than of the deal's state or an
+    /// explicit ignore. Such an event does not claim its id: once the mapping is fixed, the
+    /// host resends it and it applies.
+    pub fn is_mapping_problem(&self) -> bool {
+        matches!(
+            self,
+            Self::NotMapped { .. }
+                | Self::StageNotFound { .. }
+                | Self::ClosedStage { .. }
+                | Self::NoWonStage { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for UnchangedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotMapped { kind } => write!(f, "event kind {kind:?} is not mapped"),
+            Self::StageNotFound {
+                stage,
+                pipeline_name,
+                ..
+            } => write!(f, "pipeline {pipeline_name:?} has no stage named {stage:?}"),
+            Self::ClosedStage { stage, .. } => write!(
+                f,
+                "stage {stage:?} is closed; a deal is closed by winning or losing it"
+            ),
+            Self::NoWonStage { pipeline_name, .. } => {
+                write!(f, "pipeline {pipeline_name:?} has no won stage")
+            }
+            Self::Ignored { kind } => write!(f, "event kind {kind:?} is mapped to be ignored"),
+            Self::DealClosed { status } => write!(f, "the deal is closed ({status:?})"),
+            Self::AtOrPastStage { stage, current } if stage == current => {
+                write!(f, "the deal is already in {stage:?}")
+            }
+            Self::AtOrPastStage { stage, current } => {
+                write!(f, "the deal is in {current:?}, past {stage:?}")
+            }
+        }
+    }
 }
 
 /// How external events advance the deals of one pipeline: entries override the
@@ -109,22 +217,6 @@ impl EntityRules for TenantSettings {
                 "longer than a year",
             ));
         }
-        if let Some(m) = &self.external_mapping {
-            check_mapping("external_mapping", m)?;
-        }
-        for (i, pm) in self.pipeline_external_mappings.iter().enumerate() {
-            let field = format!("pipeline_external_mappings[{i}]");
-            if self.pipeline_external_mappings[..i]
-                .iter()
-                .any(|o| o.pipeline == pm.pipeline)
-            {
-                return Err(CrmError::validation(
-                    format!("{field}.pipeline"),
-                    format!("pipeline {} is mapped twice", pm.pipeline),
-                ));
-            }
-            check_mapping(&format!("{field}.mapping"), &pm.mapping)?;
-        }
         Ok(())
     }
     fn unique_keys(&self) -> Vec<crate::store::UniqueKey> {
@@ -133,24 +225,6 @@ impl EntityRules for TenantSettings {
             "",
         )]
     }
-}
-
-/// Checks one mapping on its own (no store): stage names are not empty and each event kind
-/// is mapped at most once (a second entry would silently shadow the first). `field` names
-/// the mapping, e.g. `external_mapping`.
-fn check_mapping(field: &str, mapping: &[(ExternalEventKind, ExternalTarget)]) -> Result<()> {
-    for (i, (kind, target)) in mapping.iter().enumerate() {
-        if mapping[..i].iter().any(|(k, _)| k == kind) {
-            return Err(CrmError::validation(
-                format!("{field}[{i}].kind"),
-                format!("{kind:?} is mapped twice"),
-            ));
-        }
-        if let ExternalTarget::Stage(name) = target {
-            require_text(&format!("{field}[{i}].stage"), name)?;
-        }
-    }
-    Ok(())
 }
 
 /// Filter for tenant settings (there is at most one row per tenant).
@@ -191,48 +265,10 @@ impl_entity!(
 mod tests {
     use super::*;
 
-    fn field(s: &TenantSettings) -> Option<String> {
-        match s.validate() {
-            Err(CrmError::Validation { field, .. }) => Some(field),
-            Err(other) => panic!("unexpected {other}"),
-            Ok(()) => None,
-        }
-    }
-
     #[test]
-    fn mappings_name_each_kind_and_pipeline_once() {
+    fn older_settings_and_reasons_read() {
         let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
-        let mut s = TenantSettings::defaults(TenantId::new(), now);
-        let quote = ExternalEventKind::QuoteSent;
-        let stage = |n: &str| ExternalTarget::Stage(n.into());
-        s.external_mapping = Some(vec![(quote, stage("A")), (quote, ExternalTarget::Won)]);
-        assert_eq!(field(&s).as_deref(), Some("external_mapping[1].kind"));
-        s.external_mapping = Some(vec![(quote, stage(" "))]);
-        assert_eq!(field(&s).as_deref(), Some("external_mapping[0].stage"));
-        s.external_mapping = Some(vec![(quote, stage("A"))]);
-        assert_eq!(field(&s), None);
-        let p = PipelineId::new();
-        s.pipeline_external_mappings = vec![
-            PipelineExternalMapping {
-                pipeline: p,
-                mapping: vec![(quote, stage("A"))],
-            },
-            PipelineExternalMapping {
-                pipeline: PipelineId::new(),
-                mapping: vec![(quote, stage("B")), (quote, stage("C"))],
-            },
-        ];
-        assert_eq!(
-            field(&s).as_deref(),
-            Some("pipeline_external_mappings[1].mapping[1].kind")
-        );
-        s.pipeline_external_mappings[1].pipeline = p;
-        assert_eq!(
-            field(&s).as_deref(),
-            Some("pipeline_external_mappings[1].pipeline")
-        );
-        s.pipeline_external_mappings.pop();
-        assert_eq!(field(&s), None);
+        let s = TenantSettings::defaults(TenantId::new(), now);
         // Settings saved before per-pipeline mappings existed still read.
         let mut json = serde_json::to_value(&s).expect("json");
         json.as_object_mut()
@@ -240,5 +276,25 @@ mod tests {
             .remove("pipeline_external_mappings");
         let old: TenantSettings = serde_json::from_value(json).expect("old settings");
         assert!(old.pipeline_external_mappings.is_empty());
+        let reason = UnchangedReason::StageNotFound {
+            stage: "Proposal".into(),
+            pipeline: PipelineId::new(),
+            pipeline_name: "Service".into(),
+        };
+        let json = serde_json::to_value(&reason).expect("json");
+        assert_eq!(json["reason"], "stage_not_found");
+        assert_eq!(
+            serde_json::from_value::<UnchangedReason>(json).expect("back"),
+            reason
+        );
+        assert!(reason.is_mapping_problem());
+        let ignored = UnchangedReason::Ignored {
+            kind: ExternalEventKind::QuoteSent,
+        };
+        assert!(!ignored.is_mapping_problem());
+        assert_eq!(
+            serde_json::to_value(ExternalTarget::Ignore).expect("json"),
+            "ignore"
+        );
     }
 }

@@ -27,16 +27,27 @@ use super::{Crm, MAX_RETRIES};
 ///   company for a lead with a company name (the lead's person becomes its primary contact),
 ///   else a person customer for the lead's person (or a company named after the lead's
 ///   e-mail or phone when it has no name).
-/// - **The person at an existing customer.** The lead's person must not be lost: it is
-///   recognised as, in this order of evidence, the contact of that customer (or the person
-///   customer itself) owning the lead's e-mail; the contact with the same folded name
+/// - **The person at an existing customer.** The lead's person must not be lost. The
+///   caller may name it ([`LeadConversion::contact`]: an existing contact of that customer
+///   the user picked, or "someone new"); by default it is recognised as, in this order of
+///   evidence, the contact of that customer (or the person customer itself) owning the
+///   lead's e-mail; the contact with the same folded name
 ///   ([`crate::dedupe::normalize::fold`], so case, accents and punctuation do not matter),
-///   or the person customer with that name; the contact (or person customer) owning the
-///   lead's phone. Failing all of these a contact is created under the customer (its
-///   primary contact only if it has none yet). A lead without a person name, and a person
-///   customer recognised as the lead's person, get no contact: the customer is the person
-///   and the points stay at customer level. An existing contact is linked as it is (its
-///   fields are not overwritten).
+///   unless it has e-mail addresses and the lead's is not among them (two people of one
+///   name at a company are told apart by their addresses), or the person customer with
+///   that name (whatever its addresses: it is the customer chosen for the lead); the contact (or person customer) owning the lead's phone. Failing all of
+///   these a contact is created under the customer (its primary contact only if it has
+///   none yet). A lead without a person name, and a person customer recognised as the
+///   lead's person, get no contact: the customer is the person and the points stay at
+///   customer level. An existing contact is linked as it is (its fields are not
+///   overwritten).
+/// - **The customer's record of contact.** An existing customer's `last_contact_at`
+///   becomes the conversion time (and `first_contact_at` too if it had none), and a
+///   customer still at [`LifecycleStage::Lead`] becomes an
+///   [`LifecycleStage::Opportunity`] when the conversion opens a deal. The customer is
+///   updated at the version read, so two conversions into one customer at the same time
+///   are serialised: the later one is planned again and recognises the contact the earlier
+///   one created instead of creating a second.
 /// - **Contact points.** The lead's e-mail and phone go to the person (the contact, or the
 ///   customer itself), unless the customer already has that e-mail or phone number anywhere
 ///   (at customer level or on any of its contacts): nothing is duplicated. A new point is its
@@ -62,8 +73,25 @@ pub struct LeadConversion {
     /// When no exact match links it, link to the customer the tenant's duplicate index
     /// finds most likely to be the same person (at or above the model's threshold).
     pub link_duplicates: bool,
+    /// Who the lead's person is at an existing customer (recognised by default).
+    pub contact: ContactChoice,
     /// Also open a deal.
     pub deal: Option<ConversionDeal>,
+}
+
+/// Who the lead's person becomes at an existing customer ([`LeadConversion::contact`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContactChoice {
+    /// Recognised from the evidence, as documented on [`LeadConversion`].
+    #[default]
+    Recognise,
+    /// This existing contact of the customer (one the user picked). An id that is not a
+    /// contact of the tenant is `NotFound`; a contact of another customer, or a conversion
+    /// that creates a new customer, is a `Validation` error of `contact`.
+    Existing(ContactId),
+    /// A new contact, whatever the evidence (the user said it is someone else). A lead
+    /// without a person name cannot have one: `Validation` error of `contact`.
+    New,
 }
 
 /// The deal a conversion opens.
@@ -186,11 +214,26 @@ fn recognise_person(
             .then_some(PersonAt::Customer),
         }
     };
-    let by_name = || match contacts.iter().find(|c| fold(&c.full_name()) == name) {
+    let email = wanted.iter().find(|p| p.kind == ContactPointKind::Email);
+    // A contact whose e-mail addresses do not include the lead's is someone else of the
+    // same name (a person customer with the lead's name is the person, whatever its
+    // addresses: it was chosen as the lead's customer, and a contact of itself is none).
+    let conflicts = |owner: Option<ContactId>| {
+        email.is_some_and(|w| {
+            let mut mails = known
+                .iter()
+                .filter(|k| k.contact_id == owner && k.kind == ContactPointKind::Email);
+            let first = mails.next();
+            first.is_some() && !first.into_iter().chain(mails).any(|k| same_value(k, w))
+        })
+    };
+    let by_name = || match contacts
+        .iter()
+        .find(|c| fold(&c.full_name()) == name && !conflicts(Some(c.id)))
+    {
         Some(c) => Some(PersonAt::Contact(c.id)),
         None => (is_person && customer_person_name(customer) == name).then_some(PersonAt::Customer),
     };
-    let email = wanted.iter().find(|p| p.kind == ContactPointKind::Email);
     let phone = wanted.iter().find(|p| p.kind.is_phone());
     email
         .and_then(by_point)
@@ -485,6 +528,22 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let existing = self.customer_to_link(actor, &lead, options, now).await?;
         let linked_existing = existing.is_some();
         let names = person_names(&lead);
+        match options.contact {
+            ContactChoice::New if names.is_none() => {
+                return Err(CrmError::validation(
+                    "contact",
+                    "the lead has no person name to create a contact from",
+                ))
+            }
+            ContactChoice::Existing(_) if existing.is_none() => {
+                return Err(CrmError::validation(
+                    "contact",
+                    "the conversion creates a new customer, which has no contacts yet: \
+                     name the customer too (into_customer)",
+                ))
+            }
+            _ => {}
+        }
         let new_contact = |customer: CustomerId, primary: bool| -> Result<Option<Contact>> {
             let Some((first, last)) = &names else {
                 return Ok(None);
@@ -527,7 +586,35 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 let name = names
                     .as_ref()
                     .map(|(first, last)| fold(&format!("{first} {last}")));
-                match recognise_person(&customer, &contacts, &known, name.as_deref(), &points) {
+                let person = match options.contact {
+                    ContactChoice::Recognise => {
+                        recognise_person(&customer, &contacts, &known, name.as_deref(), &points)
+                    }
+                    ContactChoice::New => PersonAt::NewContact,
+                    ContactChoice::Existing(id) => {
+                        let picked = self.get::<Contact>(actor, id).await?;
+                        if picked.customer_id != customer.id {
+                            return Err(CrmError::validation(
+                                "contact",
+                                format!("{id} is a contact of another customer"),
+                            ));
+                        }
+                        PersonAt::Contact(id)
+                    }
+                };
+                // The customer is updated at the version read: a concurrent conversion
+                // into it conflicts and is planned again (seeing this one's contact).
+                let mut updated = customer.clone();
+                updated.last_contact_at = Some(updated.last_contact_at.map_or(now, |t| t.max(now)));
+                updated.first_contact_at =
+                    Some(updated.first_contact_at.map_or(now, |t| t.min(now)));
+                if options.deal.is_some() && updated.lifecycle_stage == LifecycleStage::Lead {
+                    updated.lifecycle_stage = LifecycleStage::Opportunity;
+                }
+                updated.touch(now);
+                crate::store::EntityRules::validate(&updated)?;
+                cs.push_update(updated);
+                match person {
                     PersonAt::Customer => (customer.id, None, false, known, points),
                     PersonAt::Contact(c) => (customer.id, Some(c), true, known, points),
                     PersonAt::NewContact => {
@@ -718,7 +805,8 @@ mod tests {
     proptest! {
         /// The person recognised at an existing customer follows the documented order of
         /// evidence: e-mail (first contact owning it, else a person customer owning it at
-        /// customer level), then folded name, then phone; a contact is created only when
+        /// customer level), then folded name (unless the named one's e-mail addresses
+        /// exclude the lead's), then phone; a contact is created only when
         /// no evidence points anywhere; a lead without a name is the customer's.
         #[test]
         fn person_recognition_follows_the_evidence(
@@ -786,16 +874,31 @@ mod tests {
                     .map(|c| PersonAt::Contact(c.id))
                     .or_else(|| (person && owns(None, w)).then_some(PersonAt::Customer))
             };
+            // Someone of the same name whose e-mail addresses exclude the lead's is not
+            // the lead's person.
+            let lead_mail = wanted.iter().find(|p| p.kind == ContactPointKind::Email);
+            let conflict = |owner: Option<ContactId>| match lead_mail {
+                None => false,
+                Some(w) => {
+                    let mails: Vec<&ContactPoint> = known
+                        .iter()
+                        .filter(|k| k.contact_id == owner && k.kind == ContactPointKind::Email)
+                        .collect();
+                    !mails.is_empty() && !mails.iter().any(|k| k.value == w.value)
+                }
+            };
             let expected = match &folded {
                 None => PersonAt::Customer,
-                Some(n) => by_point(wanted.iter().find(|p| p.kind == ContactPointKind::Email))
+                Some(n) => by_point(lead_mail)
                     .or_else(|| {
                         contacts
                             .iter()
-                            .find(|c| fold(&c.full_name()) == *n)
+                            .find(|c| fold(&c.full_name()) == *n && !conflict(Some(c.id)))
                             .map(|c| PersonAt::Contact(c.id))
                     })
-                    .or_else(|| (person && fold(NAMES[customer_name]) == *n).then_some(PersonAt::Customer))
+                    .or_else(|| {
+                        (person && fold(NAMES[customer_name]) == *n).then_some(PersonAt::Customer)
+                    })
                     .or_else(|| by_point(wanted.iter().find(|p| p.kind.is_phone())))
                     .unwrap_or(PersonAt::NewContact),
             };
@@ -807,6 +910,75 @@ mod tests {
                 prop_assert!(person, "only a person customer is the lead's person");
             }
         }
+    }
+
+    /// Hand-picked cases of the recognition order: the e-mail beats the name, a namesake
+    /// with other addresses is someone else, a namesake without addresses is the person,
+    /// and the phone is the last resort.
+    #[test]
+    fn recognition_by_hand() {
+        let t = TenantId::new();
+        let acme = Customer::company(t, "Acme", now()).expect("company");
+        let john_a = Contact::new(t, acme.id, "John", "Smith", now()).expect("c");
+        let john_b = Contact::new(t, acme.id, "Jöhn", "SMITH", now()).expect("c");
+        let mary = Contact::new(t, acme.id, "Mary", "Jones", now()).expect("c");
+        let point = |owner: &Contact, kind, value: &str| {
+            ContactPoint::new(t, acme.id, Some(owner.id), kind, value, None, now()).expect("p")
+        };
+        let known = vec![
+            point(&john_a, ContactPointKind::Email, "john@acme.example"),
+            point(&mary, ContactPointKind::Email, "mary@acme.example"),
+            point(&mary, ContactPointKind::Mobile, "+14155552671"),
+        ];
+        let contacts = vec![john_a.clone(), john_b.clone(), mary.clone()];
+        let lead = |first: &str, last: &str, email: Option<&str>, phone: Option<&str>| {
+            let mut l = Lead::new(t, now());
+            l.first_name = Some(first.into());
+            l.last_name = Some(last.into());
+            l.email = email.map(|e| Email::parse(e).expect("email"));
+            l.phone = phone.map(|p| Phone::parse(p, None).expect("phone"));
+            l
+        };
+        let who = |l: &Lead| {
+            let wanted = lead_points(l, t, acme.id, None, now()).expect("points");
+            let name = person_names(l).map(|(f, s)| fold(&format!("{f} {s}")));
+            recognise_person(&acme, &contacts, &known, name.as_deref(), &wanted)
+        };
+        assert_eq!(
+            who(&lead("John", "Smith", Some("mary@acme.example"), None)),
+            PersonAt::Contact(mary.id),
+            "the e-mail is stronger evidence than the name"
+        );
+        assert_eq!(
+            who(&lead(
+                "john",
+                "smith",
+                Some("john.smith@home.example"),
+                None
+            )),
+            PersonAt::Contact(john_b.id),
+            "John A has another address; the namesake without one is the person"
+        );
+        assert_eq!(
+            who(&lead("John", "Smith", None, None)),
+            PersonAt::Contact(john_a.id),
+            "without an e-mail there is nothing to conflict"
+        );
+        assert_eq!(
+            who(&lead(
+                "Mary",
+                "Jones",
+                Some("mary.j@home.example"),
+                Some("+14155552671")
+            )),
+            PersonAt::Contact(mary.id),
+            "a conflicting address rules out the name, but the phone still recognises her"
+        );
+        assert_eq!(
+            who(&lead("Mary", "Jones", Some("mary.j@home.example"), None)),
+            PersonAt::NewContact,
+            "a namesake with another address is someone else"
+        );
     }
 
     #[test]

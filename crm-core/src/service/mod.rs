@@ -24,8 +24,10 @@ pub use duplicates::{
     customer_person_record, lead_person_record, CheckedCustomer, DuplicateCluster, DuplicateMatch,
     DuplicatePair, DuplicatePolicy, ScanOptions, ScanReport,
 };
-pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome, UnchangedReason};
-pub use leads::{lead_transition_allowed, ConversionDeal, ConversionResult, LeadConversion};
+pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome, MappingProblem};
+pub use leads::{
+    lead_transition_allowed, ContactChoice, ConversionDeal, ConversionResult, LeadConversion,
+};
 pub use merge::{
     CustomFieldRule, FieldCandidates, FieldRule, MergeMove, MergeOptions, MergeOutcome, MoveAction,
     SurvivorRule, MAX_MERGE_RECORDS,
@@ -360,14 +362,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Saves the tenant's settings (creates them the first time; afterwards `settings`
     /// must carry the version read, as every update).
     ///
-    /// External mappings that differ from the stored ones are checked against the tenant's
-    /// pipelines (against [`Pipeline::standard`] while it has none), else a `Validation`
-    /// error names the entry: each stage of `external_mapping[i].stage` must be an open
-    /// stage of at least one pipeline, each `pipeline_external_mappings[i].pipeline` a
-    /// pipeline of the tenant and its `mapping[j].stage` an open stage of that pipeline; a
-    /// won target (`...target`) needs a won stage there. Unchanged mappings are not checked
-    /// again, so a later stage rename does not block saving other settings (the event then
-    /// reports [`UnchangedReason::StageNotFound`]).
+    /// External mapping entries that are new or differ from the stored ones are checked
+    /// against the tenant's pipelines (against [`Pipeline::standard`] while it has none),
+    /// else a `Validation` error names the entry: each kind at most once per mapping
+    /// (`external_mapping[i].kind`), each stage of `external_mapping[i].stage` an open stage
+    /// of at least one pipeline, each `pipeline_external_mappings[i].pipeline` a pipeline of
+    /// the tenant mapped once and its `mapping[j].stage` an open stage of that pipeline; a
+    /// won target (`...target`) needs a won stage there. Entries left as they were are not
+    /// checked again, so a later stage rename (or an entry saved before these checks) does
+    /// not block saving other settings; [`Crm::external_mapping_problems`] lists what
+    /// cannot apply, and the event reports [`crate::UnchangedReason::StageNotFound`].
     pub async fn save_tenant_settings(
         &self,
         actor: &Actor,

@@ -431,8 +431,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Deletes a pipeline. Its deals (open or closed) move to `move_to` in the same change
     /// set: open deals into its first open stage, won deals into its won stage, lost deals
-    /// into its lost stage; each move recorded. Without `move_to` a pipeline with deals
-    /// cannot be deleted, and the default pipeline never can.
+    /// into its lost stage; each move recorded. Its per-pipeline external mapping
+    /// ([`crate::TenantSettings::pipeline_external_mappings`]) is removed in the same change
+    /// set. Without `move_to` a pipeline with deals cannot be deleted, and the default
+    /// pipeline never can.
     pub async fn delete_pipeline(
         &self,
         actor: &Actor,
@@ -483,6 +485,17 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 cs.push_update(d);
                 cs.push_insert(change);
             }
+        }
+        // Its entry in the tenant's external mappings goes with it (in the same change
+        // set, so a concurrent settings save conflicts instead of keeping it).
+        let mut settings = self.tenant_settings(actor, now).await?;
+        let mapped = settings.pipeline_external_mappings.len();
+        settings
+            .pipeline_external_mappings
+            .retain(|m| m.pipeline != pipeline);
+        if settings.pipeline_external_mappings.len() != mapped {
+            settings.touch(now);
+            cs.push_update(settings);
         }
         // Stage history of the old pipeline keeps its pipeline id as a plain value; it is
         // not a reference, so the history survives the pipeline.

@@ -33,6 +33,16 @@ pub enum ExternalEventKind {
     InvoicePaid,
 }
 
+impl ExternalEventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ExternalEventKind; 4] = [
+        Self::QuoteSent,
+        Self::OrderCreated,
+        Self::OrderFulfilled,
+        Self::InvoicePaid,
+    ];
+}
+
 /// A state change, as recorded in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -135,7 +145,10 @@ pub enum DomainEvent {
         /// Its customer.
         customer: Option<CustomerId>,
     },
-    /// An external event was received for a deal (recorded once per external id).
+    /// An external event was received for a deal. Recorded once per external id, except
+    /// when its mapping could not apply ([`crate::UnchangedReason::is_mapping_problem`]):
+    /// such an event does not claim its id, so a resend after the mapping is fixed applies
+    /// (and is recorded again).
     ExternalEventReceived {
         /// The host's id of the event.
         external_id: String,
@@ -143,6 +156,9 @@ pub enum DomainEvent {
         kind: ExternalEventKind,
         /// The deal.
         deal: DealId,
+        /// Why the deal did not move; `None` when it moved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unchanged: Option<crate::model::UnchangedReason>,
     },
     /// Customers were merged into a survivor (hosts holding customer ids re-point theirs).
     CustomersMerged {

@@ -104,6 +104,10 @@ pub trait CrmStore:
         after: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
+
+    /// Whether the tenant's outbox holds an event that claimed `external_id` (an event
+    /// emitted with [`NewEvent::external_id`] set).
+    async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool>;
 }
 
 /// `ids` as UUIDs, sorted and without repeats: the order [`EntityRead::get_many`] returns
