@@ -126,7 +126,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         &self.config
     }
 
-    /// The underlying store.
+    /// The underlying store. Reads and writes through it bypass the service: the store
+    /// still fences tenants and runs the storage rules, but not the service's validation,
+    /// events or visibility (another author's private note is returned in full). Use it for
+    /// host-level maintenance, never to serve a user.
     pub fn store(&self) -> &S {
         &self.store
     }
