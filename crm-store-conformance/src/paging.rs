@@ -224,30 +224,12 @@ pub async fn limit_out_of_range_is_validation(store: Store) {
     insert(&store, t, company(t, "C")).await;
     for limit in [0, MAX_PAGE_SIZE + 1, u32::MAX] {
         macro_rules! check {
-            ($($ty:ty),*) => {$(
+            ([] $($ty:ident => $name:ident),*) => {$(
                 let q = ListQuery::<$ty>::new().limit(limit);
                 assert_validation(list_page::<$ty>(&store, t, &q).await, "limit");
             )*};
         }
-        check!(
-            Customer,
-            Contact,
-            ContactPoint,
-            Location,
-            Consent,
-            Lead,
-            Pipeline,
-            Deal,
-            StageChange,
-            Activity,
-            Interaction,
-            Note,
-            Tag,
-            TagAssignment,
-            FollowUp,
-            OwnedItem,
-            Attachment
-        );
+        crm_core::for_each_entity!(check);
     }
 }
 

@@ -717,25 +717,10 @@ pub fn covers_all_kinds(refs: &[EntityRef]) -> bool {
 /// selecting that kind's row of a [`Graph`] `g`.
 macro_rules! for_every_kind {
     (|$ty:ident, $field:ident| $body:block) => {{
-        for_every_kind!(@one $ty $field $body; Customer customer);
-        for_every_kind!(@one $ty $field $body; Contact contact);
-        for_every_kind!(@one $ty $field $body; ContactPoint contact_point);
-        for_every_kind!(@one $ty $field $body; Location location);
-        for_every_kind!(@one $ty $field $body; Consent consent);
-        for_every_kind!(@one $ty $field $body; Lead lead);
-        for_every_kind!(@one $ty $field $body; Pipeline pipeline);
-        for_every_kind!(@one $ty $field $body; Deal deal);
-        for_every_kind!(@one $ty $field $body; StageChange stage_change);
-        for_every_kind!(@one $ty $field $body; Activity activity);
-        for_every_kind!(@one $ty $field $body; Interaction interaction);
-        for_every_kind!(@one $ty $field $body; Note note);
-        for_every_kind!(@one $ty $field $body; Tag tag);
-        for_every_kind!(@one $ty $field $body; TagAssignment tag_assignment);
-        for_every_kind!(@one $ty $field $body; FollowUp follow_up);
-        for_every_kind!(@one $ty $field $body; OwnedItem owned_item);
-        for_every_kind!(@one $ty $field $body; Attachment attachment);
-        for_every_kind!(@one $ty $field $body; TenantSettings tenant_settings);
-        for_every_kind!(@one $ty $field $body; MergeRecord merge_record);
+        ::crm_core::for_each_entity!(for_every_kind, @each $ty $field $body)
+    }};
+    ([@each $ty:ident $field:ident $body:block] $($t:ident => $f:ident),* $(,)?) => {{
+        $(for_every_kind!(@one $ty $field $body; $t $f);)*
     }};
     (@one $ty:ident $field:ident $body:block; $t:ident $f:ident) => {{
         #[allow(non_camel_case_types, dead_code)]

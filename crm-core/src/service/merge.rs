@@ -1060,7 +1060,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut versions = HashMap::new();
         for (kind, ids) in by_kind {
             macro_rules! version_of {
-                ($($k:ident),*) => {
+                ([] $($k:ident => $name:ident),*) => {
                     match kind {
                         $(EntityKind::$k => {
                             let ids: Vec<<$k as Entity>::Id> =
@@ -1078,27 +1078,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     }
                 };
             }
-            version_of!(
-                Customer,
-                Contact,
-                ContactPoint,
-                Location,
-                Consent,
-                Lead,
-                Pipeline,
-                Deal,
-                StageChange,
-                Activity,
-                Interaction,
-                Note,
-                Tag,
-                TagAssignment,
-                FollowUp,
-                OwnedItem,
-                Attachment,
-                TenantSettings,
-                MergeRecord
-            );
+            crate::for_each_entity!(version_of);
         }
         Ok(versions)
     }

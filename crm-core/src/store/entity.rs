@@ -130,7 +130,7 @@ impl Display for EntityRef {
 }
 
 macro_rules! records {
-    ($($variant:ident => $name:literal),* $(,)?) => {
+    ([] $($variant:ident => $name:ident),* $(,)?) => {
         /// Every kind of stored entity.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -148,7 +148,7 @@ macro_rules! records {
             /// The snake_case name (also the table name in SQL stores).
             pub const fn name(self) -> &'static str {
                 match self {
-                    $(EntityKind::$variant => $name,)*
+                    $(EntityKind::$variant => stringify!($name),)*
                 }
             }
         }
@@ -220,27 +220,43 @@ macro_rules! records {
     };
 }
 
-records! {
-    Customer => "customer",
-    Contact => "contact",
-    ContactPoint => "contact_point",
-    Location => "location",
-    Consent => "consent",
-    Lead => "lead",
-    Pipeline => "pipeline",
-    Deal => "deal",
-    StageChange => "stage_change",
-    Activity => "activity",
-    Interaction => "interaction",
-    Note => "note",
-    Tag => "tag",
-    TagAssignment => "tag_assignment",
-    FollowUp => "follow_up",
-    OwnedItem => "owned_item",
-    Attachment => "attachment",
-    TenantSettings => "tenant_settings",
-    MergeRecord => "merge_record",
+/// The one list of entity kinds: expands to `$callback! { [$args] Customer => customer,
+/// Contact => contact, ... }` (the type, then its snake_case name, which is also
+/// [`EntityKind::name`] and the SQL table), with whatever tokens follow the callback's name
+/// passed through in brackets. [`EntityKind`], [`Record`], the [`super::CrmStore`] bounds,
+/// the merge's version table, crm-sql's record dispatch and the conformance suite's
+/// per-kind lists all expand from it, so adding an entity is its module plus one line here.
+/// The callback is a `macro_rules!` macro in scope where this is invoked, and the entity
+/// types must be in scope there too.
+#[macro_export]
+macro_rules! for_each_entity {
+    ($callback:ident $(, $($args:tt)*)?) => {
+        $callback! {
+            [$($($args)*)?]
+                Customer => customer,
+                Contact => contact,
+                ContactPoint => contact_point,
+                Location => location,
+                Consent => consent,
+                Lead => lead,
+                Pipeline => pipeline,
+                Deal => deal,
+                StageChange => stage_change,
+                Activity => activity,
+                Interaction => interaction,
+                Note => note,
+                Tag => tag,
+                TagAssignment => tag_assignment,
+                FollowUp => follow_up,
+                OwnedItem => owned_item,
+                Attachment => attachment,
+                TenantSettings => tenant_settings,
+                MergeRecord => merge_record
+        }
+    };
 }
+
+crate::for_each_entity!(records);
 
 impl Display for EntityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

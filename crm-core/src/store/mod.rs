@@ -57,58 +57,45 @@ pub trait EntityRead<E: Entity>: Send + Sync {
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64>;
 }
 
-/// A complete store: reads for every aggregate plus the one atomic write path.
-///
-/// Use it as `Arc<dyn CrmStore>` or as a generic parameter of [`crate::Crm`].
-#[async_trait]
-pub trait CrmStore:
-    EntityRead<Customer>
-    + EntityRead<Contact>
-    + EntityRead<ContactPoint>
-    + EntityRead<Location>
-    + EntityRead<Consent>
-    + EntityRead<Lead>
-    + EntityRead<Pipeline>
-    + EntityRead<Deal>
-    + EntityRead<StageChange>
-    + EntityRead<Activity>
-    + EntityRead<Interaction>
-    + EntityRead<Note>
-    + EntityRead<Tag>
-    + EntityRead<TagAssignment>
-    + EntityRead<FollowUp>
-    + EntityRead<OwnedItem>
-    + EntityRead<Attachment>
-    + EntityRead<TenantSettings>
-    + EntityRead<MergeRecord>
-    + Send
-    + Sync
-    + 'static
-{
-    /// Applies every change of `changes` in order, atomically: either all of them are
-    /// written or, on the first failure, none is and that failure is returned.
-    ///
-    /// Failures: [`crate::CrmError::Conflict`] for an update or delete whose expected
-    /// version is stale, [`crate::CrmError::NotFound`] for an update or delete of a missing
-    /// row or an insert referring to a missing row, [`crate::CrmError::AlreadyExists`] for a
-    /// duplicate id or unique key, [`crate::CrmError::InUse`] for a delete of a row still
-    /// referred to, [`crate::CrmError::Validation`] for a record of another tenant,
-    /// `AlreadyExists` for an event whose external id the tenant's outbox already holds.
-    async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied>;
+/// Declares [`CrmStore`] with an [`EntityRead`] bound per entity kind (from
+/// [`crate::for_each_entity`]).
+macro_rules! crm_store_trait {
+    ([] $($variant:ident => $name:ident),* $(,)?) => {
+        /// A complete store: reads for every aggregate (one [`EntityRead`] per entity
+        /// kind) plus the one atomic write path.
+        ///
+        /// Use it as `Arc<dyn CrmStore>` or as a generic parameter of [`crate::Crm`].
+        #[async_trait]
+        pub trait CrmStore: $(EntityRead<$variant> +)* Send + Sync + 'static
+        {
+            /// Applies every change of `changes` in order, atomically: either all of them are
+            /// written or, on the first failure, none is and that failure is returned.
+            ///
+            /// Failures: [`crate::CrmError::Conflict`] for an update or delete whose expected
+            /// version is stale, [`crate::CrmError::NotFound`] for an update or delete of a missing
+            /// row or an insert referring to a missing row, [`crate::CrmError::AlreadyExists`] for a
+            /// duplicate id or unique key, [`crate::CrmError::InUse`] for a delete of a row still
+            /// referred to, [`crate::CrmError::Validation`] for a record of another tenant,
+            /// `AlreadyExists` for an event whose external id the tenant's outbox already holds.
+            async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied>;
 
-    /// Up to `limit` events of the tenant's outbox with a sequence number above `after`,
-    /// in sequence order.
-    async fn events_after(
-        &self,
-        tenant: TenantId,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>>;
+            /// Up to `limit` events of the tenant's outbox with a sequence number above `after`,
+            /// in sequence order.
+            async fn events_after(
+                &self,
+                tenant: TenantId,
+                after: u64,
+                limit: u32,
+            ) -> Result<Vec<StoredEvent>>;
 
-    /// Whether the tenant's outbox holds an event that claimed `external_id` (an event
-    /// emitted with [`NewEvent::external_id`] set).
-    async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool>;
+            /// Whether the tenant's outbox holds an event that claimed `external_id` (an event
+            /// emitted with [`NewEvent::external_id`] set).
+            async fn external_id_claimed(&self, tenant: TenantId, external_id: &str) -> Result<bool>;
+        }
+    };
 }
+
+crate::for_each_entity!(crm_store_trait);
 
 /// `ids` as UUIDs, sorted and without repeats: the order [`EntityRead::get_many`] returns
 /// rows in (and chunks of it are read in).
