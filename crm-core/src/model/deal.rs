@@ -259,7 +259,7 @@ impl EntityRules for Deal {
                 if self.probability != want {
                     return Err(CrmError::validation(
                         "probability",
-                        format!("a {:?} deal has probability {want}", self.status).to_lowercase(),
+                        format!("a {} deal has probability {want}", self.status),
                     ));
                 }
                 if self.closed_at.is_none() {

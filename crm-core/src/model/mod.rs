@@ -229,3 +229,65 @@ pub type CustomFields = serde_json::Map<String, serde_json::Value>;
 pub(crate) fn opt_ref<I: Into<uuid::Uuid>>(kind: EntityKind, id: Option<I>) -> Option<EntityRef> {
     id.map(|i| EntityRef::new(kind, i.into()))
 }
+
+/// `Display` as the serde name (`ActivityStatus::InProgress` shows as `in_progress`), so a
+/// state is spelled once: in messages and errors exactly as it is stored and serialised.
+macro_rules! display_as_serde_name {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match serde_json::to_value(self) {
+                    Ok(serde_json::Value::String(name)) => f.write_str(&name),
+                    _ => write!(f, "{self:?}"),
+                }
+            }
+        }
+    )*};
+}
+
+display_as_serde_name!(
+    ActivityKind,
+    ActivityStatus,
+    Channel,
+    ContactPointKind,
+    CustomerKind,
+    CustomerStatus,
+    DealStatus,
+    FollowUpOrigin,
+    FollowUpStatus,
+    InteractionDirection,
+    LeadStatus,
+    LifecycleStage,
+    MergeAction,
+    OwnedItemKind,
+    Sentiment,
+    crate::store::ExternalEventKind,
+);
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn states_display_as_their_serde_names() {
+        assert_eq!(ActivityStatus::InProgress.to_string(), "in_progress");
+        assert_eq!(DealStatus::Won.to_string(), "won");
+        assert_eq!(
+            crate::store::ExternalEventKind::QuoteSent.to_string(),
+            "quote_sent"
+        );
+        for s in [
+            LeadStatus::New,
+            LeadStatus::Contacted,
+            LeadStatus::Qualified,
+            LeadStatus::Converted,
+            LeadStatus::Disqualified,
+            LeadStatus::Lost,
+        ] {
+            assert_eq!(
+                serde_json::to_value(s).expect("json"),
+                serde_json::Value::String(s.to_string())
+            );
+        }
+    }
+}

@@ -102,7 +102,7 @@ impl UnchangedReason {
 impl std::fmt::Display for UnchangedReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::NotMapped { kind } => write!(f, "event kind {kind:?} is not mapped"),
+            Self::NotMapped { kind } => write!(f, "event kind {kind} is not mapped"),
             Self::StageNotFound {
                 stage,
                 pipeline_name,
@@ -115,8 +115,8 @@ impl std::fmt::Display for UnchangedReason {
             Self::NoWonStage { pipeline_name, .. } => {
                 write!(f, "pipeline {pipeline_name:?} has no won stage")
             }
-            Self::Ignored { kind } => write!(f, "event kind {kind:?} is mapped to be ignored"),
-            Self::DealClosed { status } => write!(f, "the deal is closed ({status:?})"),
+            Self::Ignored { kind } => write!(f, "event kind {kind} is mapped to be ignored"),
+            Self::DealClosed { status } => write!(f, "the deal is closed ({status})"),
             Self::AtOrPastStage { stage, current } if stage == current => {
                 write!(f, "the deal is already in {stage:?}")
             }

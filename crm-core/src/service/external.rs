@@ -403,7 +403,7 @@ fn entries_problems(
         if twice {
             out.push((
                 format!("{field}[{i}].kind"),
-                format!("{kind:?} is mapped twice"),
+                format!("{kind} is mapped twice"),
             ));
         } else if is_new(i) {
             if let Some(problem) = target_problem(target, pipelines, &format!("{field}[{i}]")) {

@@ -288,7 +288,7 @@ fn lead_points(
 }
 
 fn status_name(s: LeadStatus) -> String {
-    format!("{s:?}").to_lowercase()
+    s.to_string()
 }
 
 /// Whether the lead state machine allows `from -> to`.

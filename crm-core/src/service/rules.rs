@@ -113,8 +113,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                         || old.converted_customer_id != l.converted_customer_id
                     {
                         return Err(CrmError::InvalidTransition {
-                            from: format!("{:?}", old.status).to_lowercase(),
-                            to: format!("{:?}", l.status).to_lowercase(),
+                            from: old.status.to_string(),
+                            to: l.status.to_string(),
                             reason: "a lead's status changes through contact_lead, qualify_lead, disqualify_lead, lose_lead, reopen_lead or convert_lead".into(),
                         });
                     }
@@ -124,7 +124,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 ) {
                     return Err(CrmError::InvalidTransition {
                         from: "new".into(),
-                        to: format!("{:?}", l.status).to_lowercase(),
+                        to: l.status.to_string(),
                         reason: "a lead starts open".into(),
                     });
                 }
@@ -339,7 +339,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             if d.status != DealStatus::Open {
                 return Err(CrmError::InvalidTransition {
                     from: "new".into(),
-                    to: format!("{:?}", d.status).to_lowercase(),
+                    to: d.status.to_string(),
                     reason: "a deal starts open; close it with win_deal or lose_deal".into(),
                 });
             }
@@ -372,8 +372,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             || old.closed_at != d.closed_at;
         if moved {
             return Err(CrmError::InvalidTransition {
-                from: format!("{:?}", old.status).to_lowercase(),
-                to: format!("{:?}", d.status).to_lowercase(),
+                from: old.status.to_string(),
+                to: d.status.to_string(),
                 reason: "stage, status and pipeline change through move_deal_to_stage, win_deal, lose_deal, reopen_deal or move_deal_to_pipeline".into(),
             });
         }

@@ -678,7 +678,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let a = self.get::<Activity>(actor, id).await?;
         if !a.status.is_open() {
             return Err(CrmError::InvalidTransition {
-                from: format!("{:?}", a.status).to_lowercase(),
+                from: a.status.to_string(),
                 to: to.into(),
                 reason: "the activity is already closed".into(),
             });
@@ -798,7 +798,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let f = self.get::<FollowUp>(actor, id).await?;
         if f.status != FollowUpStatus::Pending {
             return Err(CrmError::InvalidTransition {
-                from: format!("{:?}", f.status).to_lowercase(),
+                from: f.status.to_string(),
                 to: to.into(),
                 reason: "only a pending follow-up can change".into(),
             });
@@ -958,7 +958,7 @@ fn moved_to_pipeline(
     now: DateTime<Utc>,
 ) -> Result<Deal> {
     let refuse = |reason: String| CrmError::InvalidTransition {
-        from: format!("{:?}", deal.status).to_lowercase(),
+        from: deal.status.to_string(),
         to: target.name.clone(),
         reason,
     };
