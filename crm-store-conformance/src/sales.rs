@@ -789,7 +789,7 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
         let mut cs = ChangeSet::new();
         cs.changes.extend(plan.changes.iter().take(k).cloned());
         cs.push_update(stale.clone());
-        let e = crm.apply(&a, cs).await.expect_err("poisoned");
+        let e = crm.apply_unchecked(&a, cs).await.expect_err("poisoned");
         assert!(matches!(e, CrmError::Conflict { .. }), "step {k}: {e}");
         assert_eq!(
             crm.count::<Customer>(&a, CustomerFilter::default())
@@ -832,7 +832,7 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
             "step {k}"
         );
     }
-    crm.apply(&a, plan)
+    crm.apply_unchecked(&a, plan)
         .await
         .expect("the unpoisoned plan applies");
     assert_eq!(
@@ -1733,7 +1733,7 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
         let mut cs = ChangeSet::new();
         cs.changes.extend(plan.changes.iter().take(k).cloned());
         cs.push_update(stale.clone());
-        let e = crm.apply(&a, cs).await.expect_err("poisoned");
+        let e = crm.apply_unchecked(&a, cs).await.expect_err("poisoned");
         assert!(matches!(e, CrmError::Conflict { .. }), "step {k}: {e}");
         assert_eq!(contacts_of(&crm, &a, acme.id).await.len(), 1, "step {k}");
         assert!(points_of(&crm, &a, acme.id).await.is_empty(), "step {k}");
@@ -1765,7 +1765,7 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
             "step {k}"
         );
     }
-    crm.apply(&a, plan)
+    crm.apply_unchecked(&a, plan)
         .await
         .expect("the unpoisoned plan applies");
     let contacts = contacts_of(&crm, &a, acme.id).await;

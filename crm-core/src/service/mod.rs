@@ -134,9 +134,19 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         &self.store
     }
 
+    /// Applies a change set as it is, for the actor's tenant, retrying retryable storage
+    /// failures up to [`MAX_RETRIES`] times. This is a way around the service's rules: the
+    /// store fences the tenant and runs the storage rules, but nothing validates the
+    /// records, completes links, checks state machines or emits events. Hosts use it to
+    /// apply a change set a `plan_*` call returned (e.g. [`Crm::plan_conversion`]) or for
+    /// maintenance; everything else goes through the service's calls.
+    pub async fn apply_unchecked(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
+        self.apply(actor, changes).await
+    }
+
     /// Applies a change set for the actor's tenant, retrying retryable storage failures up
-    /// to [`MAX_RETRIES`] times.
-    pub async fn apply(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
+    /// to [`MAX_RETRIES`] times (the service's own write path).
+    pub(crate) async fn apply(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
         let mut attempt = 0;
         loop {
             match self.store.apply(actor.tenant, changes.clone()).await {
