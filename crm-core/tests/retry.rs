@@ -106,6 +106,12 @@ async fn other_failures_are_not_retried() {
     let actor = Actor::new(TenantId::new(), UserId::new());
     let now = Utc::now();
     let c = Customer::company(actor.tenant, "Acme", now).unwrap();
-    assert!(crm.create_customer(&actor, c, now).await.is_err());
+    assert!(matches!(
+        crm.create_customer(&actor, c, now).await,
+        Err(CrmError::Storage {
+            kind: StorageErrorKind::Other,
+            ..
+        })
+    ));
     assert_eq!(store.applies.load(Ordering::SeqCst), 1);
 }

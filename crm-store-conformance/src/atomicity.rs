@@ -263,7 +263,13 @@ pub async fn failed_set_keeps_unique_keys_and_references(store: Store) {
         .delete::<Contact>(w.contact.id, Some(1))
         .delete::<Tag>(w.tag.id, None)
         .insert(contact(t, CustomerId::new(), "Orphan", ""));
-    assert!(store.apply(t, cs).await.is_err());
+    // The first failing change is the delete of the tag, still assigned.
+    match store.apply(t, cs).await {
+        Err(CrmError::InUse { entity, id, .. }) => {
+            assert_eq!((entity, id), ("tag", w.tag.id.to_string()));
+        }
+        other => panic!("expected InUse for the assigned tag, got {other:?}"),
+    }
     w.unchanged(&store, &fresh, &fk, "failed set").await;
 
     // "fresh" was never taken.

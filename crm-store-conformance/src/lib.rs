@@ -177,18 +177,7 @@ macro_rules! conformance_tests {
             ],
             validation: [
                 customer_validation,
-                contact_validation,
-                contact_point_validation,
-                location_validation,
-                consent_validation,
-                lead_validation,
                 pipeline_validation,
-                deal_validation,
-                activity_validation,
-                interaction_and_note_validation,
-                tag_validation,
-                follow_up_validation,
-                owned_item_and_attachment_validation,
                 value_types_validation,
             ],
             edges: [

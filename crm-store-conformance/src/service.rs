@@ -564,10 +564,7 @@ pub async fn private_notes_are_private(store: Store) {
         .await
         .expect("create");
     assert!(crm.get::<Note>(&a, n.id).await.is_ok());
-    assert!(matches!(
-        crm.get::<Note>(&b, n.id).await,
-        Err(CrmError::NotFound { .. })
-    ));
+    crate::support::assert_not_found_of(crm.get::<Note>(&b, n.id).await, "note", n.id);
     let seen: Vec<NoteId> = crm
         .list::<Note>(&b, ListQuery::new())
         .await
@@ -585,14 +582,8 @@ pub async fn private_notes_are_private(store: Store) {
     );
     let mut edit = n.clone();
     edit.body = "hijacked".into();
-    assert!(matches!(
-        crm.update(&b, edit, t(3)).await,
-        Err(CrmError::NotFound { .. })
-    ));
-    assert!(matches!(
-        crm.delete::<Note>(&b, n.id, None).await,
-        Err(CrmError::NotFound { .. })
-    ));
+    crate::support::assert_not_found_of(crm.update(&b, edit, t(3)).await, "note", n.id);
+    crate::support::assert_not_found_of(crm.delete::<Note>(&b, n.id, None).await, "note", n.id);
     let mut forged =
         Note::new(a.tenant, a.user, "forged", Links::customer(c.id), t(4)).expect("valid");
     forged.private = true;
@@ -1172,34 +1163,27 @@ pub async fn service_tenant_isolation(store: Store) {
     let (crm, a) = setup(store);
     let b = Actor::new(TenantId::new(), a.user);
     let (c, ann, d) = populated_customer(&crm, &a).await;
-    assert!(matches!(
-        crm.get_customer(&b, c.id).await,
-        Err(CrmError::NotFound { .. })
-    ));
-    assert!(matches!(
-        crm.get::<Contact>(&b, ann.id).await,
-        Err(CrmError::NotFound { .. })
-    ));
-    assert!(matches!(
-        crm.timeline(&b, c.id, 10, None).await,
-        Err(CrmError::NotFound { .. })
-    ));
-    assert!(matches!(
+    crate::support::assert_not_found_of(crm.get_customer(&b, c.id).await, "customer", c.id);
+    crate::support::assert_not_found_of(crm.get::<Contact>(&b, ann.id).await, "contact", ann.id);
+    crate::support::assert_not_found_of(crm.timeline(&b, c.id, 10, None).await, "customer", c.id);
+    crate::support::assert_not_found_of(
         crm.delete_customer(&b, c.id, None).await,
-        Err(CrmError::NotFound { .. })
-    ));
-    assert!(matches!(
+        "customer",
+        c.id,
+    );
+    crate::support::assert_not_found_of(
         crm.set_primary_contact(&b, ann.id, t(9)).await,
-        Err(CrmError::NotFound { .. })
-    ));
+        "contact",
+        ann.id,
+    );
     let mut stolen = c.clone();
     stolen.name = "Stolen".into();
-    assert!(crm.update(&b, stolen.clone(), t(9)).await.is_err());
-    stolen.tenant_id = b.tenant;
     assert!(matches!(
-        crm.update(&b, stolen, t(9)).await,
-        Err(CrmError::NotFound { .. })
+        crm.update(&b, stolen.clone(), t(9)).await,
+        Err(CrmError::NotFound { entity: "customer", id }) if id == c.id.to_string()
     ));
+    stolen.tenant_id = b.tenant;
+    crate::support::assert_not_found_of(crm.update(&b, stolen, t(9)).await, "customer", c.id);
     let act = Activity::new(
         b.tenant,
         ActivityKind::Call,
@@ -1208,10 +1192,7 @@ pub async fn service_tenant_isolation(store: Store) {
         t(9),
     )
     .expect("a");
-    assert!(matches!(
-        crm.create(&b, act, t(9)).await,
-        Err(CrmError::NotFound { .. })
-    ));
+    crate::support::assert_not_found_of(crm.create(&b, act, t(9)).await, "deal", d.id);
     let act = Activity::new(
         b.tenant,
         ActivityKind::Call,
@@ -1220,10 +1201,7 @@ pub async fn service_tenant_isolation(store: Store) {
         t(9),
     )
     .expect("a");
-    assert!(matches!(
-        crm.create(&b, act, t(9)).await,
-        Err(CrmError::NotFound { .. })
-    ));
+    crate::support::assert_not_found_of(crm.create(&b, act, t(9)).await, "customer", c.id);
     assert_eq!(
         crm.count::<Customer>(&b, CustomerFilter::default())
             .await

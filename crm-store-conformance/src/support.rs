@@ -331,6 +331,17 @@ pub fn assert_validation<T: Debug>(r: Result<T>, field: &str) {
     }
 }
 
+/// Panics unless `r` failed with [`CrmError::NotFound`] for `entity` (its kind name) with
+/// `id`.
+#[track_caller]
+pub fn assert_not_found_of<T: Debug>(r: Result<T>, entity: &str, id: impl std::fmt::Display) {
+    let id = id.to_string();
+    match r {
+        Err(CrmError::NotFound { entity: e, id: i }) if e == entity && i == id => {}
+        other => panic!("expected NotFound of {entity} {id}, got {other:?}"),
+    }
+}
+
 /// Panics unless `r` failed with [`CrmError::Validation`] (any field).
 #[track_caller]
 pub fn assert_any_validation<T: Debug>(r: Result<T>) {
