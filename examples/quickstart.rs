@@ -183,7 +183,8 @@ async fn main() -> Result<(), CrmError> {
                     i.direction,
                     i.subject.as_deref().unwrap_or("")
                 ),
-                TimelineEntry::Activity(a) => format!("activity {:?}: {}", a.kind, a.subject),
+                TimelineEntry::Activity(a) => format!("activity {}: {}", a.kind, a.subject),
+                TimelineEntry::FollowUp(f) => format!("follow-up due {}", f.due_at),
                 TimelineEntry::Note(n) => format!("note: {}", n.title.as_deref().unwrap_or("")),
                 TimelineEntry::StageChange(s) => format!(
                     "deal moved to {} ({})",

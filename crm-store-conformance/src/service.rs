@@ -820,7 +820,9 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     (c, ann, d)
 }
 
-/// Customer 360 gathers exactly the customer's open work, contacts and data.
+/// Customer 360 gathers exactly the customer's open work, contacts and data, its closed
+/// deals, totals per currency, converted leads and attachments, and says which lists are
+/// cut off.
 pub async fn customer_360_view(store: Store) {
     let (crm, a) = setup(store);
     let (c, ann, d) = populated_customer(&crm, &a).await;
@@ -874,6 +876,111 @@ pub async fn customer_360_view(store: Store) {
         vec!["pinned"]
     );
     assert_eq!(v.owned_items.len(), 1);
+    // Closed deals too, and totals per currency.
+    let lost = v.closed_deals.first().expect("the lost deal").clone();
+    assert_eq!((v.closed_deals.len(), lost.status), (1, DealStatus::Lost));
+    let eur = |minor| Money::new(minor, "EUR").expect("eur");
+    assert_eq!(
+        v.totals,
+        vec![DealTotals {
+            currency: d.currency(),
+            open_count: 1,
+            open_amount: eur(5_000),
+            open_weighted: d.weighted_amount().expect("weighted"),
+            won_count: 0,
+            won_amount: eur(0),
+            lost_count: 1,
+        }]
+    );
+    assert!(v.leads.is_empty(), "{:?}", v.leads);
+    let offer = v.attachments.first().expect("the offer").clone();
+    assert_eq!(
+        (v.attachments.len(), offer.file_name.as_str()),
+        (1, "offer.pdf")
+    );
+    assert!(!v.cut_off.any(), "{:?}", v.cut_off);
+
+    // A won deal in another currency, an attachment, a converted lead, and more
+    // interactions than the view carries.
+    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let mut won = Deal::new(
+        a.tenant,
+        "Dollars",
+        &p,
+        p.stages[0].id,
+        Money::new(700, "USD").expect("usd"),
+        t(400),
+    )
+    .expect("deal");
+    won.customer_id = Some(c.id);
+    let won = crm.create(&a, won, t(400)).await.expect("deal");
+    let won = crm.win_deal(&a, won.id, None, t(401)).await.expect("win");
+    let mut file = crate::support::attachment(a.tenant, Links::customer(c.id), "contract.pdf", 10);
+    file.created_at = t(402);
+    let file = crm.create(&a, file, t(402)).await.expect("attachment");
+    let mut lead = Lead::new(a.tenant, t(403));
+    lead.email = Some(Email::parse("orders@acme.example").expect("e"));
+    let lead = crm.create(&a, lead, t(403)).await.expect("lead");
+    crm.convert_lead(
+        &a,
+        lead.id,
+        LeadConversion {
+            into_customer: Some(c.id),
+            ..Default::default()
+        },
+        t(404),
+    )
+    .await
+    .expect("convert");
+    for k in 0..(RECENT_INTERACTIONS as i64 - 2) {
+        let i = Interaction::new(
+            a.tenant,
+            Channel::Email,
+            InteractionDirection::Inbound,
+            Links::customer(c.id),
+            t(500 + k),
+            t(500 + k),
+        )
+        .expect("i");
+        crm.create(&a, i, t(500 + k)).await.expect("i");
+    }
+    let v = crm.customer_360(&a, c.id).await.expect("360");
+    assert_eq!(
+        v.closed_deals.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![won.id, lost.id],
+        "most recently closed first"
+    );
+    assert_eq!(v.totals.len(), 2, "{:?}", v.totals);
+    assert_eq!(v.totals[0].currency.code(), "EUR");
+    let usd = v.totals[1];
+    assert_eq!(
+        (
+            usd.currency.code(),
+            usd.open_count,
+            usd.won_count,
+            usd.won_amount.minor,
+            usd.lost_count
+        ),
+        ("USD", 0, 1, 700, 0)
+    );
+    assert_eq!(
+        v.leads.iter().map(|l| l.id).collect::<Vec<_>>(),
+        vec![lead.id]
+    );
+    assert_eq!(
+        v.attachments.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![file.id, offer.id],
+        "newest first"
+    );
+    assert_eq!(v.recent_interactions.len(), RECENT_INTERACTIONS as usize);
+    assert_eq!(
+        v.cut_off,
+        CutOff {
+            recent_interactions: true,
+            ..CutOff::default()
+        },
+        "21 interactions: the view says it holds only the newest 20"
+    );
     let e = crm
         .customer_360(&Actor::new(TenantId::new(), a.user), c.id)
         .await
@@ -881,7 +988,8 @@ pub async fn customer_360_view(store: Store) {
     assert!(matches!(e, CrmError::NotFound { .. }));
 }
 
-/// The timeline merges interactions, activities, notes and stage changes newest first, and
+/// The timeline merges interactions, activities, follow-ups, notes and stage changes newest
+/// first, and
 /// pages through them without gaps or repeats.
 pub async fn timeline_merges_and_pages(store: Store) {
     let (crm, a) = setup(store);
@@ -897,9 +1005,9 @@ pub async fn timeline_merges_and_pages(store: Store) {
             None => break,
         }
     }
-    // 3 interactions + 2 activities + 2 visible notes + 3 stage changes (open deal created,
-    // lost deal created, lost deal closed).
-    assert_eq!(all.len(), 10, "{all:#?}");
+    // 3 interactions + 2 activities + 1 follow-up + 2 visible notes + 3 stage changes (open
+    // deal created, lost deal created, lost deal closed).
+    assert_eq!(all.len(), 11, "{all:#?}");
     let ids: HashSet<uuid::Uuid> = all.iter().map(TimelineEntry::id).collect();
     assert_eq!(ids.len(), all.len(), "no repeats");
     assert!(
@@ -912,11 +1020,12 @@ pub async fn timeline_merges_and_pages(store: Store) {
         .map(|e| match e {
             TimelineEntry::Interaction(_) => "i",
             TimelineEntry::Activity(_) => "a",
+            TimelineEntry::FollowUp(_) => "f",
             TimelineEntry::Note(_) => "n",
             TimelineEntry::StageChange(_) => "s",
         })
         .collect();
-    assert_eq!(kinds.len(), 4);
+    assert_eq!(kinds.len(), 5);
     assert!(
         !all.iter()
             .any(|e| matches!(e, TimelineEntry::Note(n) if n.private)),

@@ -3,7 +3,8 @@
 use crate::error::Result;
 use crate::id::{Actor, CustomerId};
 use crate::model::*;
-use crate::store::{CrmStore, Direction, Entity, ListQuery};
+use crate::money::{Currency, Money};
+use crate::store::{CrmStore, Direction, Entity, ListQuery, MAX_PAGE_SIZE};
 
 use super::Crm;
 
@@ -27,6 +28,13 @@ pub struct Customer360 {
     pub consent: Vec<Consent>,
     /// Open deals, by expected close date.
     pub open_deals: Vec<Deal>,
+    /// Won and lost deals, most recently closed first.
+    pub closed_deals: Vec<Deal>,
+    /// Deal totals per currency (amounts are never mixed across currencies), by currency
+    /// code.
+    pub totals: Vec<DealTotals>,
+    /// The leads converted into this customer, most recently converted first.
+    pub leads: Vec<Lead>,
     /// Pending and in-progress activities, by due time.
     pub open_activities: Vec<Activity>,
     /// Pending follow-ups, by due time.
@@ -37,6 +45,100 @@ pub struct Customer360 {
     pub pinned_notes: Vec<Note>,
     /// Equipment and products the customer owns.
     pub owned_items: Vec<OwnedItem>,
+    /// Files attached to the customer, newest first.
+    pub attachments: Vec<Attachment>,
+    /// Which of the lists above hold only their first entries: the rest is there to be
+    /// read with `list` (or [`Crm::timeline`]), never silently dropped.
+    pub cut_off: CutOff,
+}
+
+/// The deals of one currency in a [`Customer360`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DealTotals {
+    /// The currency.
+    pub currency: Currency,
+    /// How many deals are open.
+    pub open_count: u32,
+    /// Their expected value.
+    pub open_amount: Money,
+    /// Their expected value weighted by win probability (see [`Deal::weighted_amount`]).
+    pub open_weighted: Money,
+    /// How many deals were won.
+    pub won_count: u32,
+    /// Their value.
+    pub won_amount: Money,
+    /// How many deals were lost.
+    pub lost_count: u32,
+}
+
+/// Which lists of a [`Customer360`] were cut off at their limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CutOff {
+    /// More open activities than [`MAX_PAGE_SIZE`].
+    pub open_activities: bool,
+    /// More pending follow-ups than [`MAX_PAGE_SIZE`].
+    pub open_follow_ups: bool,
+    /// More interactions than [`RECENT_INTERACTIONS`] (the timeline has them all).
+    pub recent_interactions: bool,
+    /// More pinned notes than [`MAX_PAGE_SIZE`].
+    pub pinned_notes: bool,
+    /// More attachments than [`MAX_PAGE_SIZE`].
+    pub attachments: bool,
+}
+
+impl CutOff {
+    /// Whether any list was cut off.
+    pub fn any(&self) -> bool {
+        self.open_activities
+            || self.open_follow_ups
+            || self.recent_interactions
+            || self.pinned_notes
+            || self.attachments
+    }
+}
+
+/// The per-currency totals of `deals`, by currency code. Sums saturate at the ends of
+/// `i64` (no deal set of a real customer gets there; a panic would be worse).
+fn deal_totals(deals: &[Deal]) -> Vec<DealTotals> {
+    let mut out: Vec<DealTotals> = Vec::new();
+    let add = |a: Money, b: Money| Money::of(a.minor.saturating_add(b.minor), a.currency);
+    for d in deals {
+        let currency = d.currency();
+        let i = match out.iter().position(|t| t.currency == currency) {
+            Some(i) => i,
+            None => {
+                let zero = Money::zero(currency);
+                out.push(DealTotals {
+                    currency,
+                    open_count: 0,
+                    open_amount: zero,
+                    open_weighted: zero,
+                    won_count: 0,
+                    won_amount: zero,
+                    lost_count: 0,
+                });
+                out.len() - 1
+            }
+        };
+        let t = &mut out[i];
+        match d.status {
+            DealStatus::Open => {
+                t.open_count = t.open_count.saturating_add(1);
+                t.open_amount = add(t.open_amount, d.amount);
+                // The weighted value of one deal cannot overflow (it is at most the
+                // amount); fall back to the amount's rounding-free part if it did.
+                let w = d.weighted_amount().unwrap_or(Money::zero(currency));
+                t.open_weighted = add(t.open_weighted, w);
+            }
+            DealStatus::Won => {
+                t.won_count = t.won_count.saturating_add(1);
+                t.won_amount = add(t.won_amount, d.amount);
+            }
+            DealStatus::Lost => t.lost_count = t.lost_count.saturating_add(1),
+        }
+    }
+    out.sort_by(|a, b| a.currency.code().cmp(b.currency.code()));
+    out
 }
 
 impl Customer360 {
@@ -52,8 +154,11 @@ impl Customer360 {
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// Reads a customer with its contacts, contact points, locations, consent, open deals,
-    /// open activities and follow-ups, recent interactions and pinned notes.
+    /// Reads a customer with its tags, contacts, contact points, locations, consent, open
+    /// and closed deals with their totals per currency, the leads converted into it, open
+    /// activities and follow-ups, recent interactions, pinned notes, owned items and
+    /// attachments. Lists with a limit say in [`Customer360::cut_off`] when they hold only
+    /// their first entries.
     pub async fn customer_360(&self, actor: &Actor, id: CustomerId) -> Result<Customer360> {
         let customer = self.get_customer(actor, id).await?;
         let links = LinkFilter {
@@ -100,18 +205,33 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 },
             )
             .await?;
-        let mut open_deals = self
+        let deals = self
             .list_all::<Deal>(
                 actor,
                 DealFilter {
                     customer_id: Some(id),
-                    status: Some(DealStatus::Open),
                     ..Default::default()
                 },
             )
             .await?;
+        let totals = deal_totals(&deals);
+        let (mut open_deals, mut closed_deals): (Vec<Deal>, Vec<Deal>) = deals
+            .into_iter()
+            .partition(|d| d.status == DealStatus::Open);
         open_deals.sort_by_key(|d| (d.expected_close.is_none(), d.expected_close, d.created_at));
-        let open_activities = self
+        closed_deals.sort_by_key(|d| std::cmp::Reverse((d.closed_at, d.created_at)));
+        let mut leads = self
+            .list_all::<Lead>(
+                actor,
+                LeadFilter {
+                    converted_customer_id: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        leads.sort_by_key(|l| std::cmp::Reverse((l.converted_at, l.created_at)));
+        let mut cut_off = CutOff::default();
+        let page = self
             .list(
                 actor,
                 ListQuery::filter(ActivityFilter {
@@ -120,11 +240,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     ..Default::default()
                 })
                 .sorted(ActivitySort::DueAt, Direction::Asc)
-                .limit(crate::store::MAX_PAGE_SIZE),
+                .limit(MAX_PAGE_SIZE),
             )
-            .await?
-            .items;
-        let open_follow_ups = self
+            .await?;
+        cut_off.open_activities = page.next.is_some();
+        let open_activities = page.items;
+        let page = self
             .list(
                 actor,
                 ListQuery::filter(FollowUpFilter {
@@ -133,11 +254,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     ..Default::default()
                 })
                 .sorted(FollowUpSort::DueAt, Direction::Asc)
-                .limit(crate::store::MAX_PAGE_SIZE),
+                .limit(MAX_PAGE_SIZE),
             )
-            .await?
-            .items;
-        let recent_interactions = self
+            .await?;
+        cut_off.open_follow_ups = page.next.is_some();
+        let open_follow_ups = page.items;
+        let page = self
             .list(
                 actor,
                 ListQuery::filter(InteractionFilter {
@@ -147,9 +269,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .sorted(InteractionSort::OccurredAt, Direction::Desc)
                 .limit(RECENT_INTERACTIONS),
             )
-            .await?
-            .items;
-        let pinned_notes = self
+            .await?;
+        cut_off.recent_interactions = page.next.is_some();
+        let recent_interactions = page.items;
+        let page = self
             .list(
                 actor,
                 ListQuery::filter(NoteFilter {
@@ -158,10 +281,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     ..Default::default()
                 })
                 .sorted(NoteSort::CreatedAt, Direction::Desc)
-                .limit(crate::store::MAX_PAGE_SIZE),
+                .limit(MAX_PAGE_SIZE),
             )
-            .await?
-            .items;
+            .await?;
+        cut_off.pinned_notes = page.next.is_some();
+        let pinned_notes = page.items;
         let owned_items = self
             .list_all::<OwnedItem>(
                 actor,
@@ -171,6 +295,19 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 },
             )
             .await?;
+        let page = self
+            .list(
+                actor,
+                ListQuery::filter(AttachmentFilter {
+                    links,
+                    ..Default::default()
+                })
+                .sorted(AttachmentSort::CreatedAt, Direction::Desc)
+                .limit(MAX_PAGE_SIZE),
+            )
+            .await?;
+        cut_off.attachments = page.next.is_some();
+        let attachments = page.items;
         Ok(Customer360 {
             customer,
             tags,
@@ -179,11 +316,71 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             locations,
             consent,
             open_deals,
+            closed_deals,
+            totals,
+            leads,
             open_activities,
             open_follow_ups,
             recent_interactions,
             pinned_notes,
             owned_items,
+            attachments,
+            cut_off,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::TenantId;
+    use crate::pipeline::{transition, DealTransition};
+    use chrono::{DateTime, Utc};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).expect("time")
+    }
+
+    /// Totals are kept per currency, weighted by probability, and saturate instead of
+    /// overflowing.
+    #[test]
+    fn totals_per_currency() {
+        let t = TenantId::new();
+        let p = Pipeline::standard(t, now()).expect("pipeline");
+        let deal = |minor: i64, cur: &str, stage: usize| {
+            Deal::new(
+                t,
+                "D",
+                &p,
+                p.stages[stage].id,
+                Money::new(minor, cur).expect("money"),
+                now(),
+            )
+            .expect("deal")
+        };
+        let won = transition(
+            &deal(300, "USD", 0),
+            &p,
+            &DealTransition::Win { reason: None },
+            now(),
+        )
+        .expect("win");
+        let deals = vec![
+            deal(1_000, "EUR", 2),
+            deal(i64::MAX, "EUR", 2),
+            won,
+            deal(500, "USD", 0),
+        ];
+        let totals = deal_totals(&deals);
+        assert_eq!(totals.len(), 2);
+        let (eur, usd) = (totals[0], totals[1]);
+        assert_eq!(eur.currency.code(), "EUR");
+        assert_eq!(eur.open_count, 2);
+        assert_eq!(eur.open_amount.minor, i64::MAX, "saturates");
+        assert_eq!(
+            usd.open_weighted,
+            deals[3].weighted_amount().expect("weighted")
+        );
+        assert_eq!((usd.won_count, usd.won_amount.minor), (1, 300));
     }
 }

@@ -19,7 +19,7 @@ mod rules;
 mod sales;
 mod timeline;
 
-pub use customer360::{Customer360, RECENT_INTERACTIONS};
+pub use customer360::{Customer360, CutOff, DealTotals, RECENT_INTERACTIONS};
 pub use duplicates::{
     customer_person_record, lead_person_record, CheckedCustomer, DuplicateCluster, DuplicateMatch,
     DuplicatePair, DuplicatePolicy, ScanOptions, ScanReport,

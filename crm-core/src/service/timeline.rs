@@ -1,5 +1,5 @@
-//! The unified timeline of a customer: interactions, activities, notes and the stage
-//! changes of its deals, newest first, paged with one cursor across all four sources.
+//! The unified timeline of a customer: interactions, activities, follow-ups, notes and the
+//! stage changes of its deals, newest first, paged with one cursor across all five sources.
 
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
@@ -25,6 +25,8 @@ pub enum TimelineEntry {
     Interaction(Interaction),
     /// An activity (at its creation).
     Activity(Activity),
+    /// A follow-up (at its creation).
+    FollowUp(FollowUp),
     /// A note (at its creation).
     Note(Note),
     /// A deal's stage change (at its `at`).
@@ -37,6 +39,7 @@ impl TimelineEntry {
         match self {
             TimelineEntry::Interaction(i) => i.occurred_at,
             TimelineEntry::Activity(a) => a.created_at,
+            TimelineEntry::FollowUp(f) => f.created_at,
             TimelineEntry::Note(n) => n.created_at,
             TimelineEntry::StageChange(s) => s.at,
         }
@@ -47,6 +50,7 @@ impl TimelineEntry {
         match self {
             TimelineEntry::Interaction(i) => i.id.into(),
             TimelineEntry::Activity(a) => a.id.into(),
+            TimelineEntry::FollowUp(f) => f.id.into(),
             TimelineEntry::Note(n) => n.id.into(),
             TimelineEntry::StageChange(s) => s.id.into(),
         }
@@ -112,6 +116,20 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             )
             .await?;
         entries.extend(a.into_iter().map(TimelineEntry::Activity));
+        more |= m;
+        let (a, m) = self
+            .source(
+                actor,
+                FollowUpFilter {
+                    links,
+                    ..Default::default()
+                },
+                FollowUpSort::CreatedAt,
+                limit,
+                &after,
+            )
+            .await?;
+        entries.extend(a.into_iter().map(TimelineEntry::FollowUp));
         more |= m;
         let (a, m) = self
             .source(
