@@ -245,7 +245,7 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
     assert!(matches!(
         crm.get_customer(&me, twin.id).await,
         Err(CrmError::NotFound {
-            entity: "customer",
+            entity: crm::EntityKind::Customer,
             ..
         })
     ));
@@ -266,7 +266,7 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
     assert!(matches!(
         crm.customer_360(&other, acme.id).await,
         Err(CrmError::NotFound {
-            entity: "customer",
+            entity: crm::EntityKind::Customer,
             ..
         })
     ));

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::store::EntityKind;
+
 /// What kind of storage failure happened; lets callers decide whether to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -53,7 +55,7 @@ pub enum CrmError {
     #[error("{entity} {id} not found")]
     NotFound {
         /// The kind of entity looked for.
-        entity: &'static str,
+        entity: EntityKind,
         /// Its id.
         id: String,
     },
@@ -61,7 +63,7 @@ pub enum CrmError {
     #[error("{entity} {id} was changed concurrently (stale version)")]
     Conflict {
         /// The kind of entity.
-        entity: &'static str,
+        entity: EntityKind,
         /// Its id.
         id: String,
     },
@@ -69,7 +71,7 @@ pub enum CrmError {
     #[error("{entity} already exists: {key}")]
     AlreadyExists {
         /// The kind of entity.
-        entity: &'static str,
+        entity: EntityKind,
         /// The stable name of the key that collided, the same in every store: one of
         /// [`crate::store::keys`] (`customer.external_ref`, `customer.id`, ...).
         key: String,
@@ -79,7 +81,7 @@ pub enum CrmError {
     #[error("{entity} is a likely duplicate of {of} (match probability {probability:.3})")]
     LikelyDuplicate {
         /// The kind of the refused record.
-        entity: &'static str,
+        entity: EntityKind,
         /// The stored record it probably duplicates (the best match).
         of: crate::store::EntityRef,
         /// The match probability of that pair.
@@ -89,11 +91,18 @@ pub enum CrmError {
     #[error("{entity} {id} is still referenced by {by}")]
     InUse {
         /// The kind of entity that was to be deleted.
-        entity: &'static str,
+        entity: EntityKind,
         /// Its id.
         id: String,
         /// What still refers to it.
         by: String,
+    },
+    /// An event with this external id is in the tenant's outbox already (the host's
+    /// replay of an event it sent before); nothing was written.
+    #[error("an event with external id {external_id:?} was received before")]
+    DuplicateExternalEvent {
+        /// The host's id of the event.
+        external_id: String,
     },
     /// A state machine refused a transition.
     #[error("cannot go from {from} to {to}: {reason}")]
@@ -119,6 +128,13 @@ pub enum CrmError {
         /// Why it is invalid.
         reason: String,
     },
+    /// An invariant of the library itself broke (a bug, never a fault of the caller's
+    /// input, which is reported as [`CrmError::Validation`]); nothing was written.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What broke.
+        reason: String,
+    },
     /// The storage backend failed.
     #[error("storage error ({kind}): {source}")]
     Storage {
@@ -140,7 +156,7 @@ impl CrmError {
     }
 
     /// Builds a [`CrmError::NotFound`].
-    pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
+    pub fn not_found(entity: EntityKind, id: impl fmt::Display) -> Self {
         CrmError::NotFound {
             entity,
             id: id.to_string(),
@@ -148,10 +164,17 @@ impl CrmError {
     }
 
     /// Builds a [`CrmError::Conflict`].
-    pub fn conflict(entity: &'static str, id: impl fmt::Display) -> Self {
+    pub fn conflict(entity: EntityKind, id: impl fmt::Display) -> Self {
         CrmError::Conflict {
             entity,
             id: id.to_string(),
+        }
+    }
+
+    /// Builds a [`CrmError::Internal`].
+    pub fn internal(reason: impl Into<String>) -> Self {
+        CrmError::Internal {
+            reason: reason.into(),
         }
     }
 

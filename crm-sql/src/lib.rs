@@ -478,7 +478,7 @@ pub fn finish_page<E: Entity>(mut rows: Vec<E>, query: &ListQuery<E>) -> crm_cor
 
 fn common_values<E: Entity>(e: &E) -> Result<Vec<Value>> {
     let json = serde_json::to_string(e)
-        .map_err(|err| CrmError::validation("data", format!("cannot encode: {err}")))?;
+        .map_err(|err| CrmError::internal(format!("cannot encode a record: {err}")))?;
     Ok(vec![
         uuid_value(e.tenant_id()),
         Value::from(e.id().into()),
@@ -498,7 +498,7 @@ fn insert_typed<E: SqlEntity>(e: &E) -> Result<InsertStatement> {
     let mut stmt = Query::insert();
     stmt.into_table(table(E::KIND)).columns(cols);
     stmt.values(exprs)
-        .map_err(|err| CrmError::validation("data", format!("column mismatch: {err}")))?;
+        .map_err(|err| CrmError::internal(format!("column mismatch: {err}")))?;
     Ok(stmt)
 }
 
@@ -562,7 +562,7 @@ pub fn insert_many(records: &[Record]) -> Result<InsertStatement> {
         }
         let row = dispatch!(r, e => row_values(e))?;
         stmt.values(row)
-            .map_err(|err| CrmError::validation("data", format!("column mismatch: {err}")))?;
+            .map_err(|err| CrmError::internal(format!("column mismatch: {err}")))?;
     }
     Ok(stmt)
 }
@@ -827,8 +827,8 @@ pub fn insert_event(
     seq: u64,
     event: &crm_core::store::NewEvent,
 ) -> Result<InsertStatement> {
-    let data =
-        serde_json::to_string(event).map_err(|e| CrmError::validation("event", e.to_string()))?;
+    let data = serde_json::to_string(event)
+        .map_err(|e| CrmError::internal(format!("cannot encode an event: {e}")))?;
     let mut stmt = Query::insert();
     stmt.into_table(ident(OUTBOX_TABLE))
         .columns(
@@ -852,7 +852,7 @@ pub fn insert_event(
             Expr::val(nanos("at", event.at)?),
             Expr::val(data),
         ])
-        .map_err(|e| CrmError::validation("event", e.to_string()))?;
+        .map_err(|e| CrmError::internal(format!("outbox insert: {e}")))?;
     Ok(stmt)
 }
 

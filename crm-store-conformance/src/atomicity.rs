@@ -266,7 +266,7 @@ pub async fn failed_set_keeps_unique_keys_and_references(store: Store) {
     // The first failing change is the delete of the tag, still assigned.
     match store.apply(t, cs).await {
         Err(CrmError::InUse { entity, id, .. }) => {
-            assert_eq!((entity, id), ("tag", w.tag.id.to_string()));
+            assert_eq!((entity, id), (EntityKind::Tag, w.tag.id.to_string()));
         }
         other => panic!("expected InUse for the assigned tag, got {other:?}"),
     }

@@ -315,7 +315,7 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         matches!(
             blocked,
             Err(CrmError::LikelyDuplicate {
-                entity: "customer",
+                entity: EntityKind::Customer,
                 ..
             })
         ),
@@ -693,7 +693,7 @@ pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
                 matches!(
                     blocked,
                     Err(CrmError::LikelyDuplicate {
-                        entity: "customer",
+                        entity: EntityKind::Customer,
                         ..
                     })
                 ),
@@ -924,7 +924,7 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
             matches!(
                 blocked,
                 Err(CrmError::LikelyDuplicate {
-                    entity: "customer",
+                    entity: EntityKind::Customer,
                     ..
                 })
             ),

@@ -953,6 +953,10 @@ pub async fn unique_key_names_are_stable(store: Store) {
     apply_ok(&store, t, cs, "first event").await;
     let mut cs = ChangeSet::new();
     cs.push_emit(event("ERP-EVENT-1"));
-    let r = store.apply(t, cs).await;
-    assert_already_exists_key(r, "event", keys::EVENT_EXTERNAL_ID);
+    match store.apply(t, cs).await {
+        Err(CrmError::DuplicateExternalEvent { external_id }) => {
+            assert_eq!(external_id, "ERP-EVENT-1");
+        }
+        other => panic!("expected DuplicateExternalEvent, got {other:?}"),
+    }
 }

@@ -1517,7 +1517,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
             .await
             .expect_err("not a customer of the tenant");
         assert!(
-            matches!(&e, CrmError::NotFound { entity: "customer", id } if *id == missing.to_string()),
+            matches!(&e, CrmError::NotFound { entity: EntityKind::Customer, id } if *id == missing.to_string()),
             "{e:?}"
         );
         assert_eq!(counts(crm.clone(), a.clone()).await, before);
@@ -2490,7 +2490,7 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
         .await
     {
         Err(CrmError::NotFound {
-            entity: "contact",
+            entity: EntityKind::Contact,
             id,
         }) => assert_eq!(id, missing.to_string()),
         other => panic!("expected NotFound, got {other:?}"),

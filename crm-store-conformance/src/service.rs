@@ -1289,7 +1289,7 @@ pub async fn service_tenant_isolation(store: Store) {
     stolen.name = "Stolen".into();
     assert!(matches!(
         crm.update(&b, stolen.clone(), t(9)).await,
-        Err(CrmError::NotFound { entity: "customer", id }) if id == c.id.to_string()
+        Err(CrmError::NotFound { entity: EntityKind::Customer, id }) if id == c.id.to_string()
     ));
     stolen.tenant_id = b.tenant;
     crate::support::assert_not_found_of(crm.update(&b, stolen, t(9)).await, "customer", c.id);

@@ -337,7 +337,7 @@ pub fn assert_validation<T: Debug>(r: Result<T>, field: &str) {
 pub fn assert_not_found_of<T: Debug>(r: Result<T>, entity: &str, id: impl std::fmt::Display) {
     let id = id.to_string();
     match r {
-        Err(CrmError::NotFound { entity: e, id: i }) if e == entity && i == id => {}
+        Err(CrmError::NotFound { entity: e, id: i }) if e.name() == entity && i == id => {}
         other => panic!("expected NotFound of {entity} {id}, got {other:?}"),
     }
 }
@@ -383,7 +383,7 @@ pub fn assert_already_exists<T: Debug>(r: Result<T>) {
 #[track_caller]
 pub fn assert_already_exists_key<T: Debug>(r: Result<T>, entity: &str, key: &str) {
     match r {
-        Err(CrmError::AlreadyExists { entity: e, key: k }) if e == entity && k == key => {}
+        Err(CrmError::AlreadyExists { entity: e, key: k }) if e.name() == entity && k == key => {}
         other => panic!("expected AlreadyExists {{ entity: {entity}, key: {key} }}, got {other:?}"),
     }
 }

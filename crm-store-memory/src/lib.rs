@@ -179,7 +179,7 @@ impl Partition {
     fn check_references(&self, rec: &Record) -> Result<()> {
         for parent in rec.references() {
             if !self.exists(parent) {
-                return Err(CrmError::not_found(parent.kind.name(), parent.id));
+                return Err(CrmError::not_found(parent.kind, parent.id));
             }
         }
         Ok(())
@@ -192,7 +192,7 @@ impl Partition {
             if let Some(owner) = self.unique.get(&(me.kind, key)) {
                 if *owner != me.id {
                     return Err(CrmError::AlreadyExists {
-                        entity: me.kind.name(),
+                        entity: me.kind,
                         key: name.to_string(),
                     });
                 }
@@ -208,7 +208,7 @@ impl Partition {
                 let me = rec.entity_ref();
                 if self.exists(me) {
                     return Err(CrmError::AlreadyExists {
-                        entity: me.kind.name(),
+                        entity: me.kind,
                         key: keys::id_key(me.kind),
                     });
                 }
@@ -225,9 +225,9 @@ impl Partition {
                 let me = record.entity_ref();
                 let current = self
                     .get(me)
-                    .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+                    .ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
                 if current.version() != expected_version {
-                    return Err(CrmError::conflict(me.kind.name(), me.id));
+                    return Err(CrmError::conflict(me.kind, me.id));
                 }
                 if Some(record.version()) != expected_version.checked_add(1) {
                     return Err(CrmError::validation(
@@ -239,7 +239,7 @@ impl Partition {
                 self.check_unique(&record)?;
                 let old = self
                     .take(me)
-                    .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+                    .ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
                 self.put(record);
                 undo.push(Undo::Restore(old));
             }
@@ -249,28 +249,27 @@ impl Partition {
             } => {
                 let current = self
                     .get(target)
-                    .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+                    .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
                 if expected_version.is_some_and(|v| v != current.version()) {
-                    return Err(CrmError::conflict(target.kind.name(), target.id));
+                    return Err(CrmError::conflict(target.kind, target.id));
                 }
                 if let Some(by) = self.referrers.get(&target).and_then(|s| s.iter().min()) {
                     return Err(CrmError::InUse {
-                        entity: target.kind.name(),
+                        entity: target.kind,
                         id: target.id.to_string(),
                         by: by.to_string(),
                     });
                 }
                 let old = self
                     .take(target)
-                    .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+                    .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
                 undo.push(Undo::Reinsert(old));
             }
             Change::Emit(event) => {
                 if let Some(x) = &event.external_id {
                     if !self.external_ids.insert(x.clone()) {
-                        return Err(CrmError::AlreadyExists {
-                            entity: "event",
-                            key: keys::EVENT_EXTERNAL_ID.to_string(),
+                        return Err(CrmError::DuplicateExternalEvent {
+                            external_id: x.clone(),
                         });
                     }
                 }

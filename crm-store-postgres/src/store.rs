@@ -224,7 +224,7 @@ async fn execute(
         Ok(done) => Ok(done.rows_affected()),
         Err(sqlx::Error::Database(db)) => match db.kind() {
             sqlx::error::ErrorKind::UniqueViolation => Err(CrmError::AlreadyExists {
-                entity: kind.name(),
+                entity: kind,
                 // The stable name of the violated key, from the constraint's name through
                 // the schema's index declarations; a constraint the schema does not
                 // declare (cannot happen with the shipped migrations) is named by its table.
@@ -260,7 +260,7 @@ async fn check_references(tx: &mut Tx, tenant: TenantId, rec: &Record) -> Result
             .await?
             .is_none()
         {
-            return Err(CrmError::not_found(parent.kind.name(), parent.id));
+            return Err(CrmError::not_found(parent.kind, parent.id));
         }
     }
     Ok(())
@@ -270,8 +270,8 @@ async fn check_references(tx: &mut Tx, tenant: TenantId, rec: &Record) -> Result
 fn missing_reference(rec: &Record) -> CrmError {
     rec.references()
         .first()
-        .map(|p| CrmError::not_found(p.kind.name(), p.id))
-        .unwrap_or_else(|| CrmError::not_found(rec.kind().name(), rec.id()))
+        .map(|p| CrmError::not_found(p.kind, p.id))
+        .unwrap_or_else(|| CrmError::not_found(rec.kind(), rec.id()))
 }
 
 async fn select_searched(
@@ -308,7 +308,7 @@ async fn apply_one(
             let me = rec.entity_ref();
             if version_of(tx, tenant, me, None).await?.is_some() {
                 return Err(CrmError::AlreadyExists {
-                    entity: me.kind.name(),
+                    entity: me.kind,
                     key: crm_core::store::keys::id_key(me.kind),
                 });
             }
@@ -325,9 +325,9 @@ async fn apply_one(
             let me = record.entity_ref();
             let current = version_of(tx, tenant, me, Some(LockType::NoKeyUpdate))
                 .await?
-                .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+                .ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
             if current != expected_version {
-                return Err(CrmError::conflict(me.kind.name(), me.id));
+                return Err(CrmError::conflict(me.kind, me.id));
             }
             if Some(record.version()) != expected_version.checked_add(1) {
                 return Err(CrmError::validation(
@@ -343,7 +343,7 @@ async fn apply_one(
                 crm_sql::update(&record, expected_version)?.build_sqlx(PostgresQueryBuilder);
             let n = execute(tx, sql, values, me.kind, || missing_reference(&record)).await?;
             if n == 0 {
-                return Err(CrmError::conflict(me.kind.name(), me.id));
+                return Err(CrmError::conflict(me.kind, me.id));
             }
             touched.extend(crm_sql::searched_customer(&record));
         }
@@ -353,12 +353,12 @@ async fn apply_one(
         } => {
             let current = version_of(tx, tenant, target, Some(LockType::Update))
                 .await?
-                .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+                .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
             if expected_version.is_some_and(|v| v != current) {
-                return Err(CrmError::conflict(target.kind.name(), target.id));
+                return Err(CrmError::conflict(target.kind, target.id));
             }
             let in_use = |by: &str| CrmError::InUse {
-                entity: target.kind.name(),
+                entity: target.kind,
                 id: target.id.to_string(),
                 by: by.to_string(),
             };
@@ -382,7 +382,7 @@ async fn apply_one(
             })
             .await?;
             if n == 0 {
-                return Err(CrmError::conflict(target.kind.name(), target.id));
+                return Err(CrmError::conflict(target.kind, target.id));
             }
         }
         Change::Emit(event) => {
@@ -394,13 +394,12 @@ async fn apply_one(
             let (sql, values) =
                 crm_sql::insert_event(tenant, seq as u64, &event)?.build_sqlx(PostgresQueryBuilder);
             execute(tx, sql, values, EntityKind::Customer, || {
-                CrmError::validation("event", "unexpected reference")
+                CrmError::internal("an outbox insert reported a foreign-key violation")
             })
             .await
             .map_err(|e| match e {
-                CrmError::AlreadyExists { key, .. } => CrmError::AlreadyExists {
-                    entity: "event",
-                    key,
+                CrmError::AlreadyExists { .. } => CrmError::DuplicateExternalEvent {
+                    external_id: event.external_id.clone().unwrap_or_default(),
                 },
                 other => other,
             })?;

@@ -315,7 +315,7 @@ fn write_error(kind: EntityKind, e: rusqlite::Error) -> CrmError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY {
             return CrmError::AlreadyExists {
-                entity: kind.name(),
+                entity: kind,
                 key: crm_core::store::keys::id_key(kind),
             };
         }
@@ -325,10 +325,7 @@ fn write_error(kind: EntityKind, e: rusqlite::Error) -> CrmError {
                 // migrations): name the table's unknown key rather than leak SQL text.
                 format!("{}.unique", kind.name())
             });
-            return CrmError::AlreadyExists {
-                entity: kind.name(),
-                key,
-            };
+            return CrmError::AlreadyExists { entity: kind, key };
         }
     }
     storage(e)
@@ -366,7 +363,7 @@ fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
 fn check_references(conn: &Connection, tenant: TenantId, rec: &Record) -> Result<()> {
     for parent in rec.references() {
         if version_of(conn, tenant, parent)?.is_none() {
-            return Err(CrmError::not_found(parent.kind.name(), parent.id));
+            return Err(CrmError::not_found(parent.kind, parent.id));
         }
     }
     Ok(())
@@ -384,7 +381,7 @@ fn apply_one(
             let me = rec.entity_ref();
             if version_of(conn, tenant, me)?.is_some() {
                 return Err(CrmError::AlreadyExists {
-                    entity: me.kind.name(),
+                    entity: me.kind,
                     key: crm_core::store::keys::id_key(me.kind),
                 });
             }
@@ -399,10 +396,10 @@ fn apply_one(
         } => {
             check_tenant(tenant, &record)?;
             let me = record.entity_ref();
-            let current = version_of(conn, tenant, me)?
-                .ok_or_else(|| CrmError::not_found(me.kind.name(), me.id))?;
+            let current =
+                version_of(conn, tenant, me)?.ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
             if current != expected_version {
-                return Err(CrmError::conflict(me.kind.name(), me.id));
+                return Err(CrmError::conflict(me.kind, me.id));
             }
             if Some(record.version()) != expected_version.checked_add(1) {
                 return Err(CrmError::validation(
@@ -419,7 +416,7 @@ fn apply_one(
                 crm_sql::update(&record, expected_version)?.build_rusqlite(SqliteQueryBuilder);
             let n = exec(conn, &sql, &values).map_err(|e| write_error(me.kind, e))?;
             if n == 0 {
-                return Err(CrmError::conflict(me.kind.name(), me.id));
+                return Err(CrmError::conflict(me.kind, me.id));
             }
             touched.extend(crm_sql::searched_customer(&record));
         }
@@ -428,14 +425,14 @@ fn apply_one(
             expected_version,
         } => {
             let current = version_of(conn, tenant, target)?
-                .ok_or_else(|| CrmError::not_found(target.kind.name(), target.id))?;
+                .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
             if expected_version.is_some_and(|v| v != current) {
-                return Err(CrmError::conflict(target.kind.name(), target.id));
+                return Err(CrmError::conflict(target.kind, target.id));
             }
             for (by, probe) in crm_sql::referrer_probes(target, tenant) {
                 if query_exists(conn, &probe)? {
                     return Err(CrmError::InUse {
-                        entity: target.kind.name(),
+                        entity: target.kind,
                         id: target.id.to_string(),
                         by: by.name().to_string(),
                     });
@@ -462,9 +459,8 @@ fn apply_one(
             let (sql, values) = crm_sql::insert_event(tenant, seq as u64, &event)?
                 .build_rusqlite(SqliteQueryBuilder);
             exec(conn, &sql, &values).map_err(|e| match write_error(EntityKind::Customer, e) {
-                CrmError::AlreadyExists { key, .. } => CrmError::AlreadyExists {
-                    entity: "event",
-                    key,
+                CrmError::AlreadyExists { .. } => CrmError::DuplicateExternalEvent {
+                    external_id: event.external_id.clone().unwrap_or_default(),
                 },
                 other => other,
             })?;

@@ -937,7 +937,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         if policy == DuplicatePolicy::Block {
             if let Some(best) = duplicates.first() {
                 return Err(CrmError::LikelyDuplicate {
-                    entity: "customer",
+                    entity: crate::store::EntityKind::Customer,
                     of: best.entity,
                     probability: best.probability,
                 });

@@ -234,11 +234,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         cs.push_emit(received);
         match self.apply(actor, cs).await {
-            Err(CrmError::AlreadyExists { key, .. })
-                if key.as_str() == crate::store::keys::EVENT_EXTERNAL_ID =>
-            {
-                Ok(ExternalOutcome::Duplicate)
-            }
+            Err(CrmError::DuplicateExternalEvent { .. }) => Ok(ExternalOutcome::Duplicate),
             Err(e) => Err(e),
             Ok(_) => Ok(match step {
                 Step::Move(mut new) => {

@@ -182,8 +182,8 @@ fn is_empty(v: &Value) -> bool {
 fn to_object(c: &Customer) -> Result<Map<String, Value>> {
     match serde_json::to_value(c) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(CrmError::validation("customer", "not a JSON object")),
-        Err(e) => Err(CrmError::validation("customer", e.to_string())),
+        Ok(_) => Err(CrmError::internal("a customer is not a JSON object")),
+        Err(e) => Err(CrmError::internal(format!("cannot encode a customer: {e}"))),
     }
 }
 
@@ -939,7 +939,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let record =
             crate::store::EntityRead::<MergeRecord>::get(self.store(), actor.tenant, merge)
                 .await?
-                .ok_or_else(|| CrmError::not_found("merge_record", merge))?;
+                .ok_or_else(|| CrmError::not_found(EntityKind::MergeRecord, merge))?;
         if let Some(undone_at) = record.undone_at {
             return Err(CrmError::InvalidTransition {
                 from: "undone".into(),
@@ -985,7 +985,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 }
                 _ => {
                     return Err(CrmError::Conflict {
-                        entity: target.kind.name(),
+                        entity: target.kind,
                         id: target.id.to_string(),
                     })
                 }

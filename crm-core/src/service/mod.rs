@@ -166,7 +166,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     {
         self.find(actor, id)
             .await?
-            .ok_or_else(|| CrmError::not_found(E::KIND.name(), id))
+            .ok_or_else(|| CrmError::not_found(E::KIND, id))
     }
 
     /// Reads one entity if it exists (and is visible to the actor).
@@ -275,11 +275,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let current = self
             .find::<E>(actor, entity.id())
             .await?
-            .ok_or_else(|| CrmError::not_found(E::KIND.name(), entity.id()))?;
+            .ok_or_else(|| CrmError::not_found(E::KIND, entity.id()))?;
         // A version other than the stored one is stale, whatever its value (the store
         // checks again atomically; this answers early and never computes on it).
         if entity.version() != current.version() {
-            return Err(CrmError::conflict(E::KIND.name(), entity.id()));
+            return Err(CrmError::conflict(E::KIND, entity.id()));
         }
         if entity.created_at() != current.created_at() {
             return Err(CrmError::validation(
@@ -307,7 +307,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         S: EntityRead<E>,
     {
         if self.find::<E>(actor, id).await?.is_none() {
-            return Err(CrmError::not_found(E::KIND.name(), id));
+            return Err(CrmError::not_found(E::KIND, id));
         }
         self.apply(actor, ChangeSet::new().delete::<E>(id, expected_version))
             .await
@@ -439,7 +439,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let deals = self.count::<Deal>(actor, deals).await?;
         if deals > 0 {
             return Err(CrmError::InUse {
-                entity: "customer",
+                entity: crate::store::EntityKind::Customer,
                 id: id.to_string(),
                 by: format!("{deals} deal(s)"),
             });
@@ -719,7 +719,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             Err(CrmError::AlreadyExists { .. }) => self
                 .find_tag(actor, name)
                 .await?
-                .ok_or_else(|| CrmError::not_found("tag", name)),
+                .ok_or_else(|| CrmError::not_found(crate::store::EntityKind::Tag, name)),
             other => other,
         }
     }

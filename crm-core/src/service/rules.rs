@@ -108,7 +108,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 if !insert {
                     let old = EntityRead::<Lead>::get(self.store(), actor.tenant, l.id)
                         .await?
-                        .ok_or_else(|| CrmError::not_found("lead", l.id))?;
+                        .ok_or_else(|| CrmError::not_found(crate::store::EntityKind::Lead, l.id))?;
                     if old.status != l.status
                         || old.converted_customer_id != l.converted_customer_id
                     {
@@ -364,7 +364,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         let old = EntityRead::<Deal>::get(self.store(), actor.tenant, d.id)
             .await?
-            .ok_or_else(|| CrmError::not_found("deal", d.id))?;
+            .ok_or_else(|| CrmError::not_found(crate::store::EntityKind::Deal, d.id))?;
         let moved = old.stage_id != d.stage_id
             || old.status != d.status
             || old.pipeline_id != d.pipeline_id
@@ -403,7 +403,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .items
                 .into_iter()
                 .next()
-                .ok_or_else(|| CrmError::not_found("pipeline", "default")),
+                .ok_or_else(|| CrmError::not_found(crate::store::EntityKind::Pipeline, "default")),
             other => other,
         }
     }

@@ -286,7 +286,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .stages
             .iter_mut()
             .find(|s| s.id == stage.id)
-            .ok_or_else(|| CrmError::not_found("stage", stage.id))?;
+            .ok_or_else(|| {
+                CrmError::validation(
+                    "stage.id",
+                    format!("{} is not a stage of pipeline {pipeline}", stage.id),
+                )
+            })?;
         let flags_changed =
             slot.closed_won != stage.closed_won || slot.closed_lost != stage.closed_lost;
         *slot = stage.clone();
@@ -367,10 +372,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         now: DateTime<Utc>,
     ) -> Result<Pipeline> {
         let mut p = self.get::<Pipeline>(actor, pipeline).await?;
-        let removed = p
-            .stage(stage)
-            .cloned()
-            .ok_or_else(|| CrmError::not_found("stage", stage))?;
+        let removed = p.stage(stage).cloned().ok_or_else(|| {
+            CrmError::validation(
+                "stage",
+                format!("{stage} is not a stage of pipeline {:?}", p.name),
+            )
+        })?;
         let deals = self
             .list_all::<Deal>(
                 actor,

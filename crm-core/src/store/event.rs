@@ -220,7 +220,8 @@ impl NewEvent {
 
     /// The event as stored: its JSON payload.
     pub fn payload(&self) -> Result<String> {
-        serde_json::to_string(&self.event).map_err(|e| CrmError::validation("event", e.to_string()))
+        serde_json::to_string(&self.event)
+            .map_err(|e| CrmError::internal(format!("cannot encode an event: {e}")))
     }
 }
 

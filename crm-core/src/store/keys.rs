@@ -41,7 +41,8 @@ pub const TAG_NAME: &str = "tag.name";
 pub const TAG_ASSIGNMENT_TARGET: &str = "tag_assignment.target";
 /// `tenant_settings.singleton`: one settings row per tenant.
 pub const TENANT_SETTINGS_SINGLETON: &str = "tenant_settings.singleton";
-/// `event.external_id`: the external id of an outbox event.
+/// `event.external_id`: the external id of an outbox event (its violation is reported as
+/// [`crate::CrmError::DuplicateExternalEvent`], not as `AlreadyExists`).
 pub const EVENT_EXTERNAL_ID: &str = "event.external_id";
 
 /// The key name of a duplicate id of `kind`: `<kind>.id`.

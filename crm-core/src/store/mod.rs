@@ -76,7 +76,8 @@ macro_rules! crm_store_trait {
             /// row or an insert referring to a missing row, [`crate::CrmError::AlreadyExists`] for a
             /// duplicate id or unique key, [`crate::CrmError::InUse`] for a delete of a row still
             /// referred to, [`crate::CrmError::Validation`] for a record of another tenant,
-            /// `AlreadyExists` for an event whose external id the tenant's outbox already holds.
+            /// [`crate::CrmError::DuplicateExternalEvent`] for an event whose external id the
+            /// tenant's outbox already holds.
             async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied>;
 
             /// Up to `limit` events of the tenant's outbox with a sequence number above `after`,
