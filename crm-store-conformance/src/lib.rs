@@ -215,6 +215,7 @@ macro_rules! conformance_tests {
                 private_notes_are_private,
                 tagging,
                 customer_360_view,
+                nested_create_is_atomic_and_whole,
                 timeline_merges_and_pages,
                 delete_customer_cascades,
                 delete_customer_with_deals_is_refused,

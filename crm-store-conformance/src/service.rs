@@ -1365,3 +1365,170 @@ pub async fn service_update_keeps_created_at(store: Store) {
     let stored = crm.update(&a, kept, t(2)).await.expect("update");
     assert_eq!((stored.version, stored.created_at), (2, c.created_at));
 }
+
+/// A customer with its contacts, points, locations, tags and consent is created in one
+/// call and one change set: primaries set, phones read in the primary location's country,
+/// existing tags reused and missing ones created; a failure anywhere (a bad point deep in
+/// a contact, two primaries, a taken external reference) names its path and writes
+/// nothing.
+pub async fn nested_create_is_atomic_and_whole(store: Store) {
+    let (crm, a) = setup(store);
+    let vip = crm.ensure_tag(&a, "VIP", None, t(0)).await.expect("tag");
+    let person = |first: &str, last: &str| {
+        Contact::new(a.tenant, CustomerId::new(), first, last, t(0)).expect("contact")
+    };
+    let mut new = NewCustomer::new(Customer::company(a.tenant, "Müller GmbH", t(1)).expect("c"));
+    new.customer.external_ref = Some("ERP-77".into());
+    new.points = vec![
+        NewPoint::new(ContactPointKind::Email, "Info@Mueller.example"),
+        NewPoint::new(ContactPointKind::Phone, "030 1234567"),
+    ];
+    new.locations = vec![
+        Location::new(
+            a.tenant,
+            CustomerId::new(),
+            Some("Hauptstr. 1"),
+            Some("10115"),
+            Some("Berlin"),
+            Some("DE"),
+            t(0),
+        )
+        .expect("loc"),
+        Location::new(
+            a.tenant,
+            CustomerId::new(),
+            None,
+            None,
+            Some("Wien"),
+            Some("AT"),
+            t(0),
+        )
+        .expect("loc"),
+    ];
+    let mut eva = NewContact::new(person("Eva", "Müller"));
+    eva.points = vec![
+        NewPoint::new(ContactPointKind::Email, "eva@mueller.example"),
+        NewPoint::new(ContactPointKind::Mobile, "0171 2345678"),
+    ];
+    eva.consent = Some(Consent::new(a.tenant, CustomerId::new(), None, t(0)));
+    let mut max = NewContact::new(person("Max", "Müller"));
+    max.contact.is_primary = true;
+    new.contacts = vec![eva, max];
+    new.tags = vec!["vip".into(), "Key account".into(), "VIP".into()];
+    new.consent = Some(Consent::new(a.tenant, CustomerId::new(), None, t(0)));
+
+    // Failures first: each names its path and writes nothing.
+    let customers = || async {
+        crm.count::<Customer>(&a, CustomerFilter::default())
+            .await
+            .expect("count")
+    };
+    let mut bad = new.clone();
+    bad.contacts[1].points = vec![NewPoint::new(ContactPointKind::Email, "not an address")];
+    crate::support::assert_validation(
+        crm.create_customer_with(&a, bad, t(1)).await,
+        "contacts[1].points[0].value.email",
+    );
+    let mut bad = new.clone();
+    bad.locations[1].primary = true;
+    bad.locations[0].primary = true;
+    crate::support::assert_validation(
+        crm.create_customer_with(&a, bad, t(1)).await,
+        "locations[1].primary",
+    );
+    let mut bad = new.clone();
+    bad.tags.push(" ".into());
+    crate::support::assert_validation(
+        crm.create_customer_with(&a, bad, t(1)).await,
+        "tags[3].name",
+    );
+    let mut bad = new.clone();
+    bad.customer.tenant_id = TenantId::new();
+    crate::support::assert_validation(
+        crm.create_customer_with(&a, bad, t(1)).await,
+        "customer.tenant_id",
+    );
+    let mut taken = Customer::company(a.tenant, "Other", t(0)).expect("c");
+    taken.external_ref = Some("ERP-77".into());
+    let taken = crm.create_customer(&a, taken, t(0)).await.expect("other");
+    match crm.create_customer_with(&a, new.clone(), t(1)).await {
+        Err(CrmError::AlreadyExists { entity, key }) => {
+            assert_eq!(
+                (entity, key.as_str()),
+                (EntityKind::Customer, "customer.external_ref")
+            );
+        }
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    assert_eq!(customers().await, 1, "only the other customer");
+    assert!(
+        crm.find_tag(&a, "Key account")
+            .await
+            .expect("find")
+            .is_none(),
+        "no tag written"
+    );
+    crm.delete_customer(&a, taken.id, None)
+        .await
+        .expect("delete");
+
+    // The whole customer in one call.
+    let made = crm
+        .create_customer_with(&a, new, t(1))
+        .await
+        .expect("create");
+    let c = made.customer.id;
+    assert_eq!(made.contacts.len(), 2);
+    assert!(
+        !made.contacts[0].is_primary && made.contacts[1].is_primary,
+        "Max was marked"
+    );
+    assert!(
+        made.locations[0].primary && !made.locations[1].primary,
+        "the first location"
+    );
+    assert_eq!(made.tags.len(), 2, "repeats folded");
+    assert_eq!(made.tags[0].id, vip.id, "the existing tag is reused");
+    assert_eq!(made.consent.len(), 2);
+    let v = crm.customer_360(&a, c).await.expect("360");
+    assert_eq!(v.customer.external_ref.as_deref(), Some("ERP-77"));
+    assert_eq!(
+        v.primary_contact().map(|x| x.first_name.as_str()),
+        Some("Max")
+    );
+    assert_eq!(v.locations.len(), 2);
+    assert_eq!(v.consent.len(), 2);
+    let mut tags: Vec<&str> = v.tags.iter().map(|t| t.name.as_str()).collect();
+    tags.sort();
+    assert_eq!(tags, vec!["Key account", "VIP"]);
+    let values: Vec<(Option<bool>, &str, bool)> = v
+        .contact_points
+        .iter()
+        .map(|p| (p.contact_id.map(|_| true), p.value.as_str(), p.primary))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            (None, "info@mueller.example", true),
+            (None, "+49301234567", true),
+            (Some(true), "eva@mueller.example", true),
+            (Some(true), "+491712345678", true),
+        ],
+        "phones read in Germany (the primary location), each the first of its kind"
+    );
+    // It is found by what was created with it.
+    let found = crm
+        .list::<Customer>(
+            &a,
+            ListQuery::filter(CustomerFilter {
+                text: Some("eva@mueller.example".into()),
+                ..CustomerFilter::default()
+            }),
+        )
+        .await
+        .expect("search");
+    assert_eq!(
+        found.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![c]
+    );
+}

@@ -15,6 +15,7 @@ mod duplicates;
 mod external;
 mod leads;
 mod merge;
+mod onboarding;
 mod rules;
 mod sales;
 mod timeline;
@@ -32,6 +33,7 @@ pub use merge::{
     CustomFieldRule, FieldCandidates, FieldRule, MergeMove, MergeOptions, MergeOutcome, MoveAction,
     SurvivorRule, MAX_MERGE_RECORDS,
 };
+pub use onboarding::{CreatedCustomer, NewContact, NewCustomer, NewPoint};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 
@@ -236,8 +238,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 Err(CrmError::Conflict { .. }) if attempt < MAX_RETRIES => attempt += 1,
                 Err(e) => return Err(e),
                 Ok(_) => {
-                    return E::from_record(stored)
-                        .ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+                    return E::from_record(stored).ok_or_else(|| {
+                        CrmError::internal("a write returned another kind of record")
+                    })
                 }
             }
         }
@@ -261,7 +264,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .plan_write(actor, entity.into_record(), false, now)
             .await?;
         self.apply(actor, changes).await?;
-        E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+        E::from_record(stored)
+            .ok_or_else(|| CrmError::internal("a write returned another kind of record"))
     }
 
     /// What every update checks before planning: the entity exists and is visible to the
@@ -333,7 +337,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         changes.push_emit(NewEvent::new(stored.entity_ref(), now, event));
         self.apply(actor, changes).await?;
-        E::from_record(stored).ok_or_else(|| CrmError::validation("kind", "wrong record kind"))
+        E::from_record(stored)
+            .ok_or_else(|| CrmError::internal("a write returned another kind of record"))
     }
 
     /// Up to `limit` (1..=1000) events of the actor's tenant after sequence number `after`,
