@@ -239,6 +239,7 @@ macro_rules! conformance_tests {
                 lead_conversion_contact_choice_and_concurrency,
                 external_events_report_why_unchanged,
                 external_mapping_is_validated_on_save,
+                pipeline_edits_emit_deal_events,
             ],
         }
     };

@@ -897,7 +897,19 @@ pub async fn outbox_records_state_changes(store: Store) {
     ));
 
     let all = crm.drain_events(&a, 0, 1000).await.expect("drain");
-    let types: Vec<String> = all.iter().map(|e| e.event.event.type_name()).collect();
+    let is_record = |e: &DomainEvent| {
+        matches!(
+            e,
+            DomainEvent::RecordCreated { .. }
+                | DomainEvent::RecordUpdated { .. }
+                | DomainEvent::RecordDeleted { .. }
+        )
+    };
+    let types: Vec<String> = all
+        .iter()
+        .filter(|e| !is_record(&e.event.event))
+        .map(|e| e.event.event.type_name())
+        .collect();
     assert_eq!(
         types,
         vec![
@@ -909,18 +921,69 @@ pub async fn outbox_records_state_changes(store: Store) {
             "deal_won"
         ]
     );
+    let n = all.len() as u64;
     assert_eq!(
         all.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        (1..=6).collect::<Vec<u64>>()
+        (1..=n).collect::<Vec<u64>>()
     );
     assert!(all.iter().all(|e| e.tenant == a.tenant));
+    let converted = all
+        .iter()
+        .find(|e| matches!(e.event.event, DomainEvent::LeadConverted { .. }))
+        .expect("converted");
     assert!(
-        matches!(all[2].event.event, DomainEvent::LeadConverted { lead: l, deal: Some(d), .. } if l == lead.id && d == deal)
+        matches!(converted.event.event, DomainEvent::LeadConverted { lead: l, deal: Some(d), .. } if l == lead.id && d == deal)
+    );
+    // Every row written has its record event, updates with the fields that changed.
+    let created = |kind: EntityKind| {
+        all.iter()
+            .filter(|e| matches!(&e.event.event, DomainEvent::RecordCreated { record, .. } if record.kind == kind))
+            .count()
+    };
+    assert_eq!(created(EntityKind::Pipeline), 1, "the default pipeline");
+    assert_eq!(created(EntityKind::Lead), 1);
+    assert_eq!(created(EntityKind::Customer), 1);
+    assert_eq!(created(EntityKind::Contact), 1);
+    assert_eq!(
+        created(EntityKind::ContactPoint),
+        2,
+        "the lead's e-mail and phone"
+    );
+    assert_eq!(created(EntityKind::Deal), 1);
+    assert_eq!(created(EntityKind::StageChange), 3, "created, moved, won");
+    assert_eq!(created(EntityKind::Interaction), 1);
+    let updates = |id: uuid::Uuid| -> Vec<Vec<String>> {
+        all.iter()
+            .filter_map(|e| match &e.event.event {
+                DomainEvent::RecordUpdated { record, fields, .. } if record.id == id => {
+                    Some(fields.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let lead_updates = updates(lead.id.into());
+    assert_eq!(lead_updates[0], vec!["status".to_string()], "qualified");
+    assert!(lead_updates[1].contains(&"converted_deal_id".to_string()));
+    let deal_updates = updates(deal.into());
+    assert!(
+        deal_updates[0].contains(&"stage_id".to_string()),
+        "{deal_updates:?}"
+    );
+    assert!(
+        deal_updates
+            .iter()
+            .any(|f| f.contains(&"status".to_string())),
+        "won"
+    );
+    assert!(
+        all.iter().all(|e| !matches!(&e.event.event, DomainEvent::RecordUpdated { fields, .. } if fields.iter().any(|f| f == "version" || f == "updated_at"))),
+        "bookkeeping fields are left out"
     );
     // Paging: after 2, two at a time.
     let page = crm.drain_events(&a, 2, 2).await.expect("page");
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
-    assert!(crm.drain_events(&a, 6, 10).await.expect("end").is_empty());
+    assert!(crm.drain_events(&a, n, 10).await.expect("end").is_empty());
     assert!(matches!(
         crm.drain_events(&a, 0, 0).await,
         Err(CrmError::Validation { .. })
@@ -2562,4 +2625,105 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
             .len(),
         1
     );
+}
+
+/// Pipeline edits that move deals or change their probability say so in the outbox: a
+/// stage's new probability (`DealProbabilityChanged`), a removed stage and a deleted
+/// pipeline (`DealStageChanged` per deal, closed ones included), each with its record
+/// event.
+pub async fn pipeline_edits_emit_deal_events(store: Store) {
+    let (crm, a) = setup(store);
+    let sales = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let service = crm
+        .create_pipeline(
+            &a,
+            "Service",
+            vec![
+                Stage::open("A", 10).expect("s"),
+                Stage::open("B", 40).expect("s"),
+                Stage::won("Done"),
+                Stage::lost("Dropped"),
+            ],
+            t(0),
+        )
+        .await
+        .expect("service");
+    let d1 = deal(&crm, &a, &service, "A", "One", t(1)).await;
+    let d2 = deal(&crm, &a, &service, "B", "Two", t(1)).await;
+    let d3 = deal(&crm, &a, &service, "A", "Three", t(1)).await;
+    crm.win_deal(&a, d3.id, None, t(2)).await.expect("win");
+    let after = crm.drain_events(&a, 0, 1000).await.expect("drain").len() as u64;
+    let events_since = |from: u64| {
+        let crm = crm.clone();
+        let a = a.clone();
+        async move {
+            crm.drain_events(&a, from, 1000)
+                .await
+                .expect("drain")
+                .into_iter()
+                .map(|e| e.event.event)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let mut a_stage = service.stage_named("A").expect("s").clone();
+    a_stage.probability = Percent::new(20, "probability").expect("p");
+    crm.update_stage(&a, service.id, a_stage, t(3))
+        .await
+        .expect("update");
+    let events = events_since(after).await;
+    let changed: Vec<(DealId, u8, u8)> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::DealProbabilityChanged { deal, from, to } => {
+                Some((*deal, from.get(), to.get()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed, vec![(d1.id, 10, 20)], "only the open deal in A");
+    assert!(events.iter().any(|e| matches!(e,
+        DomainEvent::RecordUpdated { record, fields, .. }
+            if record.id == uuid::Uuid::from(d1.id) && fields.contains(&"probability".to_string()))));
+
+    let after = after + events.len() as u64;
+    let a_id = service.stage_named("A").expect("s").id;
+    let b_id = service.stage_named("B").expect("s").id;
+    crm.remove_stage(&a, service.id, b_id, Some(a_id), t(4))
+        .await
+        .expect("remove");
+    let events = events_since(after).await;
+    let moved = |events: &[DomainEvent]| -> Vec<(DealId, StageId, StageId)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                DomainEvent::DealStageChanged { deal, from, to } => Some((*deal, *from, *to)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(moved(&events), vec![(d2.id, b_id, a_id)]);
+
+    let after = after + events.len() as u64;
+    crm.delete_pipeline(&a, service.id, Some(sales.id), t(5))
+        .await
+        .expect("delete");
+    let events = events_since(after).await;
+    let mut got = moved(&events);
+    got.sort();
+    let first = sales.first_open_stage().expect("open").id;
+    let won = sales.won_stage().expect("won").id;
+    let done = service.stage_named("Done").expect("s").id;
+    let mut want = vec![
+        (d1.id, a_id, first),
+        (d2.id, a_id, first),
+        (d3.id, done, won),
+    ];
+    want.sort();
+    assert_eq!(
+        got, want,
+        "every deal of the deleted pipeline, the won one too"
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        DomainEvent::RecordDeleted { record, .. } if record.id == uuid::Uuid::from(service.id))));
 }

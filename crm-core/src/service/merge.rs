@@ -1053,33 +1053,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         targets: &[EntityRef],
     ) -> Result<HashMap<EntityRef, u64>> {
-        let mut by_kind: BTreeMap<EntityKind, Vec<uuid::Uuid>> = BTreeMap::new();
-        for t in targets {
-            by_kind.entry(t.kind).or_default().push(t.id);
-        }
-        let mut versions = HashMap::new();
-        for (kind, ids) in by_kind {
-            macro_rules! version_of {
-                ([] $($k:ident => $name:ident),*) => {
-                    match kind {
-                        $(EntityKind::$k => {
-                            let ids: Vec<<$k as Entity>::Id> =
-                                ids.into_iter().map(Into::into).collect();
-                            for e in crate::store::EntityRead::<$k>::get_many(
-                                self.store(),
-                                actor.tenant,
-                                &ids,
-                            )
-                            .await?
-                            {
-                                versions.insert(EntityRef::new(kind, e.id().into()), e.version);
-                            }
-                        })*
-                    }
-                };
-            }
-            crate::for_each_entity!(version_of);
-        }
-        Ok(versions)
+        Ok(self
+            .current_records(actor, targets)
+            .await?
+            .into_iter()
+            .map(|(k, r)| (k, r.version()))
+            .collect())
     }
 }

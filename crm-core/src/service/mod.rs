@@ -16,6 +16,7 @@ mod external;
 mod leads;
 mod merge;
 mod onboarding;
+mod record_events;
 mod rules;
 mod sales;
 mod timeline;
@@ -143,12 +144,19 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// apply a change set a `plan_*` call returned (e.g. [`Crm::plan_conversion`]) or for
     /// maintenance; everything else goes through the service's calls.
     pub async fn apply_unchecked(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
-        self.apply(actor, changes).await
+        self.apply_raw(actor, changes).await
     }
 
-    /// Applies a change set for the actor's tenant, retrying retryable storage failures up
-    /// to [`MAX_RETRIES`] times (the service's own write path).
+    /// Applies a change set for the actor's tenant with its record events (see
+    /// [`DomainEvent::RecordCreated`]) appended, retrying retryable storage failures up to
+    /// [`MAX_RETRIES`] times: the service's own write path.
     pub(crate) async fn apply(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
+        let changes = self.with_record_events(actor, changes).await?;
+        self.apply_raw(actor, changes).await
+    }
+
+    /// Applies a change set as it is, retrying retryable storage failures.
+    async fn apply_raw(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
         let mut attempt = 0;
         loop {
             match self.store.apply(actor.tenant, changes.clone()).await {
@@ -344,7 +352,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Up to `limit` (1..=1000) events of the actor's tenant after sequence number `after`,
     /// oldest first. Delivery is at-least-once: a host stores the last `seq` it handled
     /// and passes it as `after` next time; events of one tenant are numbered 1, 2, 3, ...
-    /// in commit order with no gaps.
+    /// in commit order with no gaps. Every write through the service appends a
+    /// [`DomainEvent::RecordCreated`] / [`DomainEvent::RecordUpdated`] (naming the changed
+    /// fields) / [`DomainEvent::RecordDeleted`] per row besides its domain events. Events
+    /// about another author's private note are left out (the numbers the actor sees then
+    /// skip them); a page full of such events is read past, so an empty result always
+    /// means the end.
     pub async fn drain_events(
         &self,
         actor: &Actor,
@@ -357,7 +370,25 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 format!("{limit} is outside 1..={}", crate::store::MAX_PAGE_SIZE),
             ));
         }
-        self.store.events_after(actor.tenant, after, limit).await
+        // Events about a private note are the author's only. Read on past them, so a full
+        // page of hidden events never looks like the end of the outbox.
+        let mut out = Vec::new();
+        let mut after = after;
+        loop {
+            let batch = self.store.events_after(actor.tenant, after, limit).await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return Ok(out);
+            };
+            for e in batch {
+                if e.event.event.visible_to(actor.user) {
+                    out.push(e);
+                    if out.len() == limit as usize {
+                        return Ok(out);
+                    }
+                }
+            }
+            after = last;
+        }
     }
 
     /// The tenant's settings: the saved ones, or the defaults (not saved) until

@@ -318,8 +318,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .filter(|d| d.status == DealStatus::Open && !d.probability_manual)
         {
             if d.probability != stage.probability {
+                let event = DomainEvent::DealProbabilityChanged {
+                    deal: d.id,
+                    from: d.probability,
+                    to: stage.probability,
+                };
                 d.probability = stage.probability;
                 d.touch(now);
+                cs.push_emit(crate::store::NewEvent::new(d.entity_ref(), now, event));
                 cs.push_update(d);
             }
         }
@@ -423,6 +429,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     Some(actor.user),
                     now,
                 );
+                let event = DomainEvent::DealStageChanged {
+                    deal: d.id,
+                    from: old.stage_id,
+                    to: d.stage_id,
+                };
+                cs.push_emit(crate::store::NewEvent::new(d.entity_ref(), now, event));
                 cs.push_update(d);
                 cs.push_insert(change);
             }
@@ -489,6 +501,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     Some(actor.user),
                     now,
                 );
+                let event = DomainEvent::DealStageChanged {
+                    deal: d.id,
+                    from: old.stage_id,
+                    to: d.stage_id,
+                };
+                cs.push_emit(crate::store::NewEvent::new(d.entity_ref(), now, event));
                 cs.push_update(d);
                 cs.push_insert(change);
             }

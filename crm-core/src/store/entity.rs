@@ -186,6 +186,12 @@ macro_rules! records {
                     $(Record::$variant(e) => e.tenant_id(),)*
                 }
             }
+            /// The wrapped entity's last update time.
+            pub fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+                match self {
+                    $(Record::$variant(e) => e.updated_at(),)*
+                }
+            }
             /// The wrapped entity's version.
             pub fn version(&self) -> u64 {
                 match self {

@@ -14,7 +14,7 @@ use super::entity::EntityRef;
 use crate::error::{CrmError, Result};
 use crate::id::{
     ActivityId, ContactId, CustomerId, DealId, FollowUpId, InteractionId, LeadId, MergeId, StageId,
-    TenantId,
+    TenantId, UserId,
 };
 use crate::model::LeadStatus;
 use crate::money::Money;
@@ -48,6 +48,38 @@ impl ExternalEventKind {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DomainEvent {
+    /// A record of any kind was created through the service (one per inserted row, in the
+    /// same change set): with [`DomainEvent::RecordUpdated`] and
+    /// [`DomainEvent::RecordDeleted`] what a host needs to keep its own copy of the master
+    /// data in sync from the outbox alone.
+    RecordCreated {
+        /// The record.
+        record: EntityRef,
+        /// The only user who may see the record (the author of a private note), if any:
+        /// [`crate::Crm::drain_events`] leaves the event out for everyone else.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        private_to: Option<UserId>,
+    },
+    /// A record was updated through the service; `fields` names its changed top-level
+    /// fields (their serde names, e.g. `name`, `custom_fields`; `version` and `updated_at`
+    /// left out), sorted.
+    RecordUpdated {
+        /// The record.
+        record: EntityRef,
+        /// The fields that changed.
+        fields: Vec<String>,
+        /// As for [`DomainEvent::RecordCreated`] (private before or after the update).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        private_to: Option<UserId>,
+    },
+    /// A record was deleted through the service (a cascade emits one per row).
+    RecordDeleted {
+        /// The record.
+        record: EntityRef,
+        /// As for [`DomainEvent::RecordCreated`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        private_to: Option<UserId>,
+    },
     /// A deal was created in a stage.
     DealCreated {
         /// The deal.
@@ -55,7 +87,9 @@ pub enum DomainEvent {
         /// Its first stage.
         stage: StageId,
     },
-    /// An open deal moved to another open stage (or pipeline).
+    /// A deal moved to another stage: an open deal to another open stage or pipeline, or
+    /// any deal whose stage was removed ([`crate::Crm::remove_stage`]) or whose pipeline
+    /// was deleted ([`crate::Crm::delete_pipeline`]).
     DealStageChanged {
         /// The deal.
         deal: DealId,
@@ -63,6 +97,16 @@ pub enum DomainEvent {
         from: StageId,
         /// Stage after.
         to: StageId,
+    },
+    /// An open deal's win probability followed its stage's new probability
+    /// ([`crate::Crm::update_stage`]).
+    DealProbabilityChanged {
+        /// The deal.
+        deal: DealId,
+        /// The probability before.
+        from: crate::values::Percent,
+        /// The probability after.
+        to: crate::values::Percent,
     },
     /// A deal was won.
     DealWon {
@@ -182,6 +226,18 @@ pub enum DomainEvent {
 
 impl DomainEvent {
     /// The event's type name (`deal_won`, ...).
+    /// Whether `user` may see the event: not when it is about another author's private
+    /// note (see [`DomainEvent::RecordCreated::private_to`]).
+    pub fn visible_to(&self, user: UserId) -> bool {
+        match self {
+            Self::RecordCreated { private_to, .. }
+            | Self::RecordUpdated { private_to, .. }
+            | Self::RecordDeleted { private_to, .. } => private_to.is_none_or(|u| u == user),
+            _ => true,
+        }
+    }
+
+    /// The event's type name (its serde tag), e.g. `deal_won`.
     pub fn type_name(&self) -> String {
         serde_json::to_value(self)
             .ok()
