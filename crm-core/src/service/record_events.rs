@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::error::{CrmError, Result};
 use crate::id::Actor;
@@ -18,19 +18,6 @@ use super::Crm;
 /// Fields left out of [`DomainEvent::RecordUpdated::fields`]: every update changes them.
 const BOOKKEEPING: [&str; 2] = ["version", "updated_at"];
 
-/// The record's fields as a JSON object.
-fn fields_of(r: &Record) -> Result<Map<String, Value>> {
-    match serde_json::to_value(r) {
-        // A record serialises as `{ "<Kind>": { ...fields } }`.
-        Ok(Value::Object(outer)) => match outer.into_iter().next() {
-            Some((_, Value::Object(fields))) => Ok(fields),
-            _ => Err(CrmError::internal("a record is not a JSON object")),
-        },
-        Ok(_) => Err(CrmError::internal("a record is not a JSON object")),
-        Err(e) => Err(CrmError::internal(format!("cannot encode a record: {e}"))),
-    }
-}
-
 /// The one user who may see `r` (the author of a private note), if any.
 fn private_to(r: &Record) -> Option<crate::id::UserId> {
     match r {
@@ -39,14 +26,34 @@ fn private_to(r: &Record) -> Option<crate::id::UserId> {
     }
 }
 
+/// A record serialised as `{ "<Kind>": { ...fields } }`, its fields kept as raw JSON text
+/// (compared as text, without building value trees: this runs on every update).
+type RawFields<'a> = HashMap<String, HashMap<String, &'a RawValue>>;
+
+/// The record as JSON text.
+fn json_of(r: &Record) -> Result<String> {
+    serde_json::to_string(r).map_err(|e| CrmError::internal(format!("cannot encode a record: {e}")))
+}
+
+/// The fields of a record's JSON text.
+fn fields_of(json: &str) -> Result<HashMap<String, &RawValue>> {
+    let outer: RawFields<'_> = serde_json::from_str(json)
+        .map_err(|e| CrmError::internal(format!("cannot read back a record: {e}")))?;
+    outer
+        .into_values()
+        .next()
+        .ok_or_else(|| CrmError::internal("a record is not a JSON object"))
+}
+
 /// The top-level fields that differ between `old` and `new`, sorted (bookkeeping left out).
 pub(crate) fn changed_fields(old: &Record, new: &Record) -> Result<Vec<String>> {
-    let (a, b) = (fields_of(old)?, fields_of(new)?);
+    let (ja, jb) = (json_of(old)?, json_of(new)?);
+    let (a, b) = (fields_of(&ja)?, fields_of(&jb)?);
     let mut out: Vec<String> = a
         .keys()
         .chain(b.keys())
         .filter(|k| !BOOKKEEPING.contains(&k.as_str()))
-        .filter(|k| a.get(*k) != b.get(*k))
+        .filter(|k| a.get(*k).map(|v| v.get()) != b.get(*k).map(|v| v.get()))
         .cloned()
         .collect();
     out.sort();
