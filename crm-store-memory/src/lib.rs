@@ -397,6 +397,7 @@ fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
 
 #[async_trait]
 impl<E: Entity> EntityRead<E> for MemoryStore {
+    #[tracing::instrument(name = "store.get", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND), err(level = "debug"))]
     async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>> {
         let guard = self.inner.read();
         Ok(guard
@@ -406,6 +407,7 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
             .cloned())
     }
 
+    #[tracing::instrument(name = "store.get_many", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND, ids = ids.len()), err(level = "debug"))]
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
         let ids = crm_core::store::distinct_ids(ids);
         let guard = self.inner.read();
@@ -420,6 +422,7 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
             .collect())
     }
 
+    #[tracing::instrument(name = "store.list", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND, limit = query.limit), err(level = "debug"))]
     async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
         query.validate()?;
         let guard = self.inner.read();
@@ -429,6 +432,7 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
         Ok(paginate(p.candidates::<E>(&query.filter)?, query))
     }
 
+    #[tracing::instrument(name = "store.count", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND), err(level = "debug"))]
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
         filter.validate()?;
         let guard = self.inner.read();
@@ -444,6 +448,7 @@ impl<E: Entity> EntityRead<E> for MemoryStore {
 
 #[async_trait]
 impl CrmStore for MemoryStore {
+    #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
         for change in &changes.changes {
@@ -461,6 +466,7 @@ impl CrmStore for MemoryStore {
         Ok(Applied { changes: n })
     }
 
+    #[tracing::instrument(name = "store.events_after", level = "debug", skip_all, fields(tenant = %tenant, after, limit), err(level = "debug"))]
     async fn events_after(
         &self,
         tenant: TenantId,

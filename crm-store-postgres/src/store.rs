@@ -572,6 +572,7 @@ async fn refresh_search_many(
 
 #[async_trait]
 impl CrmStore for PgStore {
+    #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
         for change in &changes.changes {
@@ -595,6 +596,7 @@ impl CrmStore for PgStore {
         Ok(Applied { changes: n })
     }
 
+    #[tracing::instrument(name = "store.events_after", level = "debug", skip_all, fields(tenant = %tenant, after, limit), err(level = "debug"))]
     async fn events_after(
         &self,
         tenant: TenantId,
@@ -633,6 +635,7 @@ impl CrmStore for PgStore {
 
 #[async_trait]
 impl<E: SqlEntity> EntityRead<E> for PgStore {
+    #[tracing::instrument(name = "store.get", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND), err(level = "debug"))]
     async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>> {
         let mut tx = self.begin_tenant(tenant).await?;
         let rows = fetch_strings(&mut tx, &crm_sql::select_one(E::KIND, tenant, id.into())).await?;
@@ -640,6 +643,7 @@ impl<E: SqlEntity> EntityRead<E> for PgStore {
         rows.first().map(|j| crm_sql::decode::<E>(j)).transpose()
     }
 
+    #[tracing::instrument(name = "store.get_many", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND, ids = ids.len()), err(level = "debug"))]
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
         let ids = crm_core::store::distinct_ids(ids);
         let mut tx = self.begin_tenant(tenant).await?;
@@ -652,6 +656,7 @@ impl<E: SqlEntity> EntityRead<E> for PgStore {
         rows.iter().map(|j| crm_sql::decode::<E>(j)).collect()
     }
 
+    #[tracing::instrument(name = "store.list", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND, limit = query.limit), err(level = "debug"))]
     async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
         let stmt = crm_sql::select_page(tenant, query, Dialect::Postgres)?;
         let mut tx = self.begin_tenant(tenant).await?;
@@ -664,6 +669,7 @@ impl<E: SqlEntity> EntityRead<E> for PgStore {
         Ok(crm_sql::finish_page(rows, query))
     }
 
+    #[tracing::instrument(name = "store.count", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND), err(level = "debug"))]
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
         let (sql, values) = crm_sql::select_count::<E>(tenant, filter, Dialect::Postgres)?
             .build_sqlx(PostgresQueryBuilder);

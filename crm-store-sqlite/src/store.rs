@@ -534,6 +534,7 @@ fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result
 
 #[async_trait]
 impl CrmStore for SqliteStore {
+    #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
         for change in &changes.changes {
@@ -556,6 +557,7 @@ impl CrmStore for SqliteStore {
         .await
     }
 
+    #[tracing::instrument(name = "store.events_after", level = "debug", skip_all, fields(tenant = %tenant, after, limit), err(level = "debug"))]
     async fn events_after(
         &self,
         tenant: TenantId,
@@ -593,6 +595,7 @@ impl CrmStore for SqliteStore {
 
 #[async_trait]
 impl<E: SqlEntity> EntityRead<E> for SqliteStore {
+    #[tracing::instrument(name = "store.get", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND), err(level = "debug"))]
     async fn get(&self, tenant: TenantId, id: E::Id) -> Result<Option<E>> {
         let stmt = crm_sql::select_one(E::KIND, tenant, id.into());
         self.read(move |conn| {
@@ -604,6 +607,7 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
         .await
     }
 
+    #[tracing::instrument(name = "store.get_many", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND, ids = ids.len()), err(level = "debug"))]
     async fn get_many(&self, tenant: TenantId, ids: &[E::Id]) -> Result<Vec<E>> {
         let ids = crm_core::store::distinct_ids(ids);
         self.read(move |conn| {
@@ -619,6 +623,7 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
         .await
     }
 
+    #[tracing::instrument(name = "store.list", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND, limit = query.limit), err(level = "debug"))]
     async fn list(&self, tenant: TenantId, query: &ListQuery<E>) -> Result<Page<E>> {
         let stmt = crm_sql::select_page(tenant, query, Dialect::Sqlite)?;
         let query = query.clone();
@@ -632,6 +637,7 @@ impl<E: SqlEntity> EntityRead<E> for SqliteStore {
         .await
     }
 
+    #[tracing::instrument(name = "store.count", level = "debug", skip_all, fields(tenant = %tenant, kind = %E::KIND), err(level = "debug"))]
     async fn count(&self, tenant: TenantId, filter: &E::Filter) -> Result<u64> {
         let stmt = crm_sql::select_count::<E>(tenant, filter, Dialect::Sqlite)?;
         self.read(move |conn| {

@@ -159,6 +159,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// activities and follow-ups, recent interactions, pinned notes, owned items and
     /// attachments. Lists with a limit say in [`Customer360::cut_off`] when they hold only
     /// their first entries.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn customer_360(&self, actor: &Actor, id: CustomerId) -> Result<Customer360> {
         let customer = self.get_customer(actor, id).await?;
         let links = LinkFilter {

@@ -459,6 +459,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// contacts, open leads naming a person), read from the store in pages. Company
     /// customers and leads naming only a company are in
     /// [`Crm::company_duplicate_candidates`].
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn duplicate_candidates(
         &self,
         actor: &Actor,
@@ -469,6 +470,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// The tenant's records of `kinds` that are compared as companies (company customers,
     /// open leads naming a company), read from the store in pages.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn company_duplicate_candidates(
         &self,
         actor: &Actor,
@@ -595,6 +597,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// trained now (and saved, from enough records), or the documented prior model when
     /// there is too little data (see the module docs); the report says which. Refreshes the
     /// tenant's duplicate indexes.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn scan_duplicates(
         &self,
         actor: &Actor,
@@ -724,6 +727,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Rebuilds the tenant's duplicate indexes from the store (with the saved model, or a
     /// newly trained and saved one, or the prior model).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn refresh_duplicate_index(&self, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
         self.duplicate_indexes().forget(actor.tenant)?;
         self.tenant_index(actor, now).await.map(|_| ())
@@ -802,6 +806,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// person's name that names a company (as [`customer_person_record`] writes a company
     /// customer) is looked up as a company ([`Crm::company_matches_for`]). The first call
     /// of a tenant builds its indexes from the store.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn matches_for(
         &self,
         actor: &Actor,
@@ -826,6 +831,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Stored company customers and open company leads that probably are the same company
     /// as `candidate`, best first, at or above the company model's threshold.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn company_matches_for(
         &self,
         actor: &Actor,
@@ -889,6 +895,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// looking for likely duplicates per `policy`: persons among persons, companies among
     /// companies. Under [`DuplicatePolicy::Warn`] the result also lists review candidates
     /// (a shared e-mail address or domain under another name), which never block.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn create_customer_checked(
         &self,
         actor: &Actor,

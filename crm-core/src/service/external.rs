@@ -190,6 +190,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// else [`default_external_mapping`]. A tenant-wide mapping replaces the service's as a
     /// whole (a kind it does not list is not mapped); a per-pipeline mapping overrides it
     /// kind by kind.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn handle_external_event(
         &self,
         actor: &Actor,
@@ -253,6 +254,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// default mapping's "Proposal" in a custom pipeline), a closed stage, or "won" in a
     /// pipeline without a won stage. Kinds mapped to [`ExternalTarget::Ignore`] are not
     /// problems. Ordered by pipeline name, then kind.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn external_mapping_problems(
         &self,
         actor: &Actor,

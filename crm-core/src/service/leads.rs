@@ -339,6 +339,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Marks a new lead as contacted.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn contact_lead(
         &self,
         actor: &Actor,
@@ -352,6 +353,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Marks a new or contacted lead as qualified.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn qualify_lead(
         &self,
         actor: &Actor,
@@ -365,6 +367,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Disqualifies an open lead with a reason (recorded with who and when).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn disqualify_lead(
         &self,
         actor: &Actor,
@@ -384,6 +387,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Marks an open lead as lost.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn lose_lead(&self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::Lost).await?;
         let from = lead.status;
@@ -392,6 +396,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Reopens a disqualified or lost lead as new.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reopen_lead(&self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
         let mut lead = self.lead_to(actor, id, LeadStatus::New).await?;
         let from = lead.status;
@@ -415,6 +420,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// An existing customer owning a contact point with the lead's normalised e-mail (or,
     /// failing that, phone), if any.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn find_customer_for_lead(
         &self,
         actor: &Actor,
@@ -505,6 +511,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Plans a conversion without writing: the change set and what it creates or links (see
     /// [`LeadConversion`] for the rules). Used by [`Crm::convert_lead`]; exposed so hosts (and
     /// the conformance suite) can inspect it.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn plan_conversion(
         &self,
         actor: &Actor,
@@ -751,6 +758,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// `InvalidTransition`. A change set that conflicts with a concurrent write (e.g. a
     /// primary contact added meanwhile) is planned again from fresh reads, up to
     /// [`MAX_RETRIES`] times.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn convert_lead(
         &self,
         actor: &Actor,

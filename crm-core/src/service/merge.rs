@@ -451,6 +451,7 @@ fn same_point(a: &ContactPoint, b: &ContactPoint) -> bool {
 impl<S: CrmStore + ?Sized> Crm<S> {
     /// Plans the merge of `ids` (two or more customers of the actor's tenant) without
     /// writing anything: the survivor as it would be and every move (a dry run).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn plan_customer_merge(
         &self,
         actor: &Actor,
@@ -469,6 +470,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// atomic change set, re-pointing every related row, and records the merge for
     /// [`Crm::unmerge`]. Customers of another tenant are not found (`NotFound`); a row
     /// changed concurrently makes the merge re-plan, up to [`MAX_RETRIES`] times.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn merge_customers(
         &self,
         actor: &Actor,
@@ -928,6 +930,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// the merge was already undone, and with `Conflict` when any row it touched has changed
     /// since (nothing is written then). The result shows only the before-images the actor
     /// may read (see [`MergeRecord::redact_for`]); the restore itself is complete.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn unmerge(
         &self,
         actor: &Actor,
@@ -1027,6 +1030,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// The merge records of the actor's tenant that merged into `survivor`, newest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn merges_into(
         &self,
         actor: &Actor,

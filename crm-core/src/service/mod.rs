@@ -143,6 +143,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// records, completes links, checks state machines or emits events. Hosts use it to
     /// apply a change set a `plan_*` call returned (e.g. [`Crm::plan_conversion`]) or for
     /// maintenance; everything else goes through the service's calls.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn apply_unchecked(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
         self.apply_raw(actor, changes).await
     }
@@ -156,12 +157,19 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Applies a change set as it is, retrying retryable storage failures.
+    #[tracing::instrument(name = "crm.apply", level = "debug", skip_all, fields(tenant = %actor.tenant, changes = changes.changes.len(), attempts), err(level = "debug"))]
     async fn apply_raw(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
         let mut attempt = 0;
         loop {
             match self.store.apply(actor.tenant, changes.clone()).await {
-                Err(e) if e.is_retryable() && attempt < MAX_RETRIES => attempt += 1,
-                other => return other,
+                Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
+                    tracing::debug!(attempt, error = %e, "retrying a retryable storage error");
+                    attempt += 1
+                }
+                other => {
+                    tracing::Span::current().record("attempts", attempt + 1);
+                    return other;
+                }
             }
         }
     }
@@ -170,6 +178,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Reads one entity; `NotFound` if it does not exist in the actor's tenant (or is a
     /// private note of another author).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn get<E: Entity>(&self, actor: &Actor, id: E::Id) -> Result<E>
     where
         S: EntityRead<E>,
@@ -180,6 +189,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Reads one entity if it exists (and is visible to the actor).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn find<E: Entity>(&self, actor: &Actor, id: E::Id) -> Result<Option<E>>
     where
         S: EntityRead<E>,
@@ -190,6 +200,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Lists entities of the actor's tenant (private notes of other authors are never
     /// returned).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn list<E: Entity>(&self, actor: &Actor, mut query: ListQuery<E>) -> Result<Page<E>>
     where
         S: EntityRead<E>,
@@ -205,6 +216,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Counts entities of the actor's tenant matching `filter`.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn count<E: Entity>(&self, actor: &Actor, mut filter: E::Filter) -> Result<u64>
     where
         S: EntityRead<E>,
@@ -215,6 +227,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Every entity matching `filter`, following pages (for bounded sets such as the
     /// contacts of one customer).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn list_all<E: Entity>(&self, actor: &Actor, filter: E::Filter) -> Result<Vec<E>>
     where
         S: EntityRead<E>,
@@ -224,6 +237,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Creates an entity after validating it and applying its rules (e.g. a new primary
     /// contact demotes the old one in the same change set). Returns what was stored.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn create<E: Entity>(
         &self,
         actor: &Actor,
@@ -257,6 +271,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Updates an entity; `entity.version` must be the version that was read, else
     /// `Conflict`, and `created_at` must be unchanged, else a `Validation` error on
     /// `created_at`. Returns the stored state (version + 1).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn update<E: Entity>(
         &self,
         actor: &Actor,
@@ -309,6 +324,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Deletes an entity, guarded by the version the caller read (`None`: any version).
     /// Fails with `InUse` while other rows refer to it; see [`Crm::delete_customer`] for a
     /// cascading delete.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn delete<E: Entity>(
         &self,
         actor: &Actor,
@@ -358,6 +374,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// about another author's private note are left out (the numbers the actor sees then
     /// skip them); a page full of such events is read past, so an empty result always
     /// means the end.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn drain_events(
         &self,
         actor: &Actor,
@@ -393,6 +410,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// The tenant's settings: the saved ones, or the defaults (not saved) until
     /// [`Crm::save_tenant_settings`] is called.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn tenant_settings(
         &self,
         actor: &Actor,
@@ -421,6 +439,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// checked again, so a later stage rename (or an entry saved before these checks) does
     /// not block saving other settings; [`Crm::external_mapping_problems`] lists what
     /// cannot apply, and the event reports [`crate::UnchangedReason::StageNotFound`].
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn save_tenant_settings(
         &self,
         actor: &Actor,
@@ -442,6 +461,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     // ----- customers ----------------------------------------------------------------
 
     /// Creates a customer.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn create_customer(
         &self,
         actor: &Actor,
@@ -452,6 +472,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Reads a customer.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn get_customer(&self, actor: &Actor, id: CustomerId) -> Result<Customer> {
         self.get(actor, id).await
     }
@@ -461,6 +482,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// interactions, notes, follow-ups and attachments linked to it or its contacts), in one
     /// atomic change set. Deals and converted leads are kept: while any refers to the
     /// customer the delete fails with `InUse` and nothing is removed.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn delete_customer(
         &self,
         actor: &Actor,
@@ -643,6 +665,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Makes `contact` its customer's primary contact, demoting the previous one in the
     /// same change set.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn set_primary_contact(
         &self,
         actor: &Actor,
@@ -656,6 +679,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Makes a contact point the primary one of its kind for its owner, demoting the
     /// previous one in the same change set.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn set_primary_contact_point(
         &self,
         actor: &Actor,
@@ -668,6 +692,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Makes a location its customer's primary address, demoting the previous one.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn set_primary_location(
         &self,
         actor: &Actor,
@@ -685,6 +710,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// region; an e-mail typed with a display name keeps the address as the value and the
     /// name as [`ContactPoint::display_name`]. The first point of a kind for its owner
     /// becomes that owner's primary one; use [`Crm::set_primary_contact_point`] to switch.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn add_contact_point(
         &self,
         actor: &Actor,
@@ -728,6 +754,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     // ----- tags ---------------------------------------------------------------------
 
     /// The tag with this name (case-insensitive), if any.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn find_tag(&self, actor: &Actor, name: &str) -> Result<Option<Tag>> {
         let filter = TagFilter {
             name: Some(name.trim().to_string()),
@@ -739,6 +766,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// The tag with this name (case-insensitive), created with `colour` if missing.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn ensure_tag(
         &self,
         actor: &Actor,
@@ -762,6 +790,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Puts a tag on a customer, contact, lead or deal. Tagging twice is a no-op that
     /// returns the existing assignment.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn tag(
         &self,
         actor: &Actor,
@@ -777,6 +806,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Removes a tag from a target; returns whether it was there.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn untag(&self, actor: &Actor, tag: TagId, target: EntityRef) -> Result<bool> {
         match self.assignment(actor, tag, target).await? {
             Some(a) => {
@@ -788,6 +818,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// The tags on a target, by name.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn tags_of(&self, actor: &Actor, target: EntityRef) -> Result<Vec<Tag>> {
         let assignments = self
             .list_all::<TagAssignment>(
@@ -809,6 +840,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Deletes a tag and all its assignments atomically.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn delete_tag(&self, actor: &Actor, tag: TagId) -> Result<()> {
         let t = self.get::<Tag>(actor, tag).await?;
         let mut cs = ChangeSet::new();

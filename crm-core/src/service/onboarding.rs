@@ -137,6 +137,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// prefix read in the country of the primary location (else the service default), and
     /// missing tags created. A failure anywhere writes nothing. Concurrent creation of the
     /// same new tag is planned again (up to [`MAX_RETRIES`] times) and uses the other's.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn create_customer_with(
         &self,
         actor: &Actor,

@@ -13,6 +13,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// derived fields, and returns the stored state together with the complete change set
     /// (side changes such as demoting a previous primary, recording a deal's stage change,
     /// or moving a customer's last-contact date are part of it).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn plan_write(
         &self,
         actor: &Actor,
@@ -387,6 +388,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// The tenant's default pipeline, created with the standard stages on first use.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn default_pipeline(&self, actor: &Actor, now: DateTime<Utc>) -> Result<Pipeline> {
         let q = ListQuery::<Pipeline>::filter(PipelineFilter {
             is_default: Some(true),

@@ -73,6 +73,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// (from, to, at, by, amount and probability), atomically. A transition the machine
     /// forbids fails with `InvalidTransition` and changes nothing; moving a deal to the
     /// stage it is in is a no-op.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn transition_deal(
         &self,
         actor: &Actor,
@@ -147,6 +148,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Moves an open deal to another open stage of its pipeline.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn move_deal_to_stage(
         &self,
         actor: &Actor,
@@ -159,6 +161,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Wins an open deal: won stage, probability 100, closed now.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn win_deal(
         &self,
         actor: &Actor,
@@ -173,6 +176,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Loses an open deal: lost stage, probability 0, closed now, with a reason, the
     /// competitor it went to and notes.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn lose_deal(
         &self,
         actor: &Actor,
@@ -201,6 +205,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Reopens a won or lost deal into `stage` (its pipeline's first open stage if `None`).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reopen_deal(
         &self,
         actor: &Actor,
@@ -214,6 +219,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Moves an open deal into an open stage of another pipeline (recorded like a stage
     /// move).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn move_deal_to_pipeline(
         &self,
         actor: &Actor,
@@ -232,6 +238,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     // ----- pipeline configuration ---------------------------------------------------
 
     /// Creates a pipeline with the given stages.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn create_pipeline(
         &self,
         actor: &Actor,
@@ -244,6 +251,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Renames a pipeline (names are unique per tenant, case-insensitive).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn rename_pipeline(
         &self,
         actor: &Actor,
@@ -257,6 +265,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Inserts a stage at `position` (clamped to the end).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn add_stage(
         &self,
         actor: &Actor,
@@ -274,6 +283,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Replaces a stage's settings (name, probability, rotting days, colour). Its closed
     /// flags cannot change while deals are in it. Open deals in it that follow the stage
     /// probability take the new one, in the same change set.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn update_stage(
         &self,
         actor: &Actor,
@@ -337,6 +347,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Reorders the stages: `order` must list every stage id exactly once.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reorder_stages(
         &self,
         actor: &Actor,
@@ -369,6 +380,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Removes a stage. Deals in it move to `target` (a stage of the same pipeline with the
     /// same open/won/lost kind) in the same change set, each move recorded; without a
     /// target a stage with deals cannot be removed.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn remove_stage(
         &self,
         actor: &Actor,
@@ -454,6 +466,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// ([`crate::TenantSettings::pipeline_external_mappings`]) is removed in the same change
     /// set. Without `move_to` a pipeline with deals cannot be deleted, and the default
     /// pipeline never can.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn delete_pipeline(
         &self,
         actor: &Actor,
@@ -536,6 +549,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Open deals idle in their stage past the stage's rotting days: no stage change,
     /// activity or interaction for that long. Oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn rotting_deals(
         &self,
         actor: &Actor,
@@ -608,6 +622,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Stage-to-stage conversion of a pipeline from its history: for every stage, how
     /// many deals entered it and how many of those later moved further along, were won or
     /// were lost.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn stage_conversion(
         &self,
         actor: &Actor,
@@ -668,6 +683,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Pipeline velocity: the average days deals spent in each stage before leaving it.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn pipeline_velocity(
         &self,
         actor: &Actor,
@@ -713,6 +729,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Completes a pending or in-progress activity with an outcome; a linked deal's last
     /// activity moves to `now` (resetting its rotting clock).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn complete_activity(
         &self,
         actor: &Actor,
@@ -746,6 +763,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Cancels a pending or in-progress activity.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn cancel_activity(
         &self,
         actor: &Actor,
@@ -759,6 +777,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Moves an open activity's due time (and reminder).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reschedule_activity(
         &self,
         actor: &Actor,
@@ -774,6 +793,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Gives an open activity to another user.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reassign_activity(
         &self,
         actor: &Actor,
@@ -787,6 +807,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Open activities due before `now` (of `assignee`, if given), most overdue first.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn overdue_activities(
         &self,
         actor: &Actor,
@@ -806,6 +827,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// Open activities whose reminder time has come (`reminder_at <= now`), for the host to
     /// deliver; oldest reminder first.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn due_reminders(&self, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Activity>> {
         let filter = ActivityFilter {
             open_only: true,
@@ -832,6 +854,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Completes a pending follow-up.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn complete_follow_up(
         &self,
         actor: &Actor,
@@ -846,6 +869,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Cancels a pending follow-up.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn cancel_follow_up(
         &self,
         actor: &Actor,
@@ -859,6 +883,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Moves a pending follow-up's due time.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reschedule_follow_up(
         &self,
         actor: &Actor,
@@ -872,6 +897,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Gives a pending follow-up to another user.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn reassign_follow_up(
         &self,
         actor: &Actor,
@@ -885,6 +911,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Pending follow-ups due before `now` (of `assignee`, if given), most overdue first.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn overdue_follow_ups(
         &self,
         actor: &Actor,
@@ -905,6 +932,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Pending follow-ups that came due (`due_at <= now`) and were not announced yet: each
     /// is stamped `due_notified_at = now` and gets a `FollowUpDue` event, in one change set,
     /// so a follow-up is announced exactly once however often this runs. Returns them.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn notify_due_follow_ups(
         &self,
         actor: &Actor,
@@ -947,6 +975,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// ([`TenantSettings::follow_up_grace_hours`]), in one change set with a
     /// `FollowUpExpired` event each; returns how many expired. Idempotent: a second call
     /// at the same `now` expires nothing more.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn expire_overdue(&self, actor: &Actor, now: DateTime<Utc>) -> Result<usize> {
         let hours = self
             .tenant_settings(actor, now)

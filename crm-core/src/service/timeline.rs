@@ -64,6 +64,7 @@ impl TimelineEntry {
 impl<S: CrmStore + ?Sized> Crm<S> {
     /// One page (`limit` entries, newest first) of the customer's timeline, continuing after
     /// `after` (the `next` of the previous page).
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn timeline(
         &self,
         actor: &Actor,
