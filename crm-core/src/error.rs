@@ -128,6 +128,13 @@ pub enum CrmError {
         /// Why it is invalid.
         reason: String,
     },
+    /// A long operation was cancelled by its progress callback ([`crate::Control::Cancel`])
+    /// between two batches; nothing was written.
+    #[error("{operation} was cancelled")]
+    Cancelled {
+        /// The operation, e.g. `scan_duplicates`.
+        operation: String,
+    },
     /// An invariant of the library itself broke (a bug, never a fault of the caller's
     /// input, which is reported as [`CrmError::Validation`]); nothing was written.
     #[error("internal error: {reason}")]

@@ -1271,3 +1271,114 @@ pub async fn model_saves_beside_stale_settings(store: Store) {
         "external_mapping[2].stage",
     );
 }
+
+/// Long operations report where they stand and stop when the host says so: a scan reports
+/// every page read and each comparison batch, a merge each merged customer; cancelling
+/// returns `Cancelled` and writes nothing (no model saved, no customer merged).
+pub async fn scans_and_merges_report_progress_and_cancel(store: Store) {
+    use std::sync::{Arc, Mutex};
+    let a = Actor::new(TenantId::new(), UserId::new());
+    let planted = seed(&store, a.tenant).await;
+    let crm = Crm::from_arc(store.clone()).with_config(CrmConfig {
+        dedupe_min_training_records: 50,
+        ..Default::default()
+    });
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let recorder = {
+        let seen = Arc::clone(&seen);
+        ProgressCallback::new(move |p| {
+            seen.lock().expect("lock").push(p);
+            Control::Continue
+        })
+    };
+    let report = crm
+        .scan_duplicates(
+            &a,
+            &ScanOptions {
+                progress: Some(recorder.clone()),
+                ..ScanOptions::default()
+            },
+            at(100),
+        )
+        .await
+        .expect("scan");
+    assert!(report.model_saved);
+    let got = seen.lock().expect("lock").clone();
+    assert!(
+        got.iter().any(
+            |p| matches!(p, Progress::Reading { kind: EntityKind::Customer, rows } if *rows == 66)
+        ),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(|p| matches!(p, Progress::Comparing { .. })),
+        "{got:?}"
+    );
+
+    // Cancelled at the first comparison: nothing is saved.
+    let b = Actor::new(TenantId::new(), a.user);
+    seed(&store, b.tenant).await;
+    let cancel_comparing = ProgressCallback::new(|p| match p {
+        Progress::Comparing { .. } => Control::Cancel,
+        _ => Control::Continue,
+    });
+    match crm
+        .scan_duplicates(
+            &b,
+            &ScanOptions {
+                progress: Some(cancel_comparing.clone()),
+                ..ScanOptions::default()
+            },
+            at(100),
+        )
+        .await
+    {
+        Err(CrmError::Cancelled { operation }) => assert_eq!(operation, "scan_duplicates"),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    let settings = crm.tenant_settings(&b, at(100)).await.expect("settings");
+    assert!(
+        settings.dedupe_model.is_none(),
+        "a cancelled scan saves no model"
+    );
+
+    // A merge reports each merged customer and can be stopped before writing.
+    let (x, y) = &planted[0];
+    seen.lock().expect("lock").clear();
+    let stop = ProgressCallback::new(|_| Control::Cancel);
+    match crm
+        .merge_customers(
+            &a,
+            &[x.id, y.id],
+            &MergeOptions {
+                survivor: SurvivorRule::Given(x.id),
+                progress: Some(stop),
+                ..MergeOptions::default()
+            },
+            at(200),
+        )
+        .await
+    {
+        Err(CrmError::Cancelled { operation }) => assert_eq!(operation, "merge_customers"),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    assert!(crm.get_customer(&a, y.id).await.is_ok(), "nothing merged");
+    let done = crm
+        .merge_customers(
+            &a,
+            &[x.id, y.id],
+            &MergeOptions {
+                survivor: SurvivorRule::Given(x.id),
+                progress: Some(recorder),
+                ..MergeOptions::default()
+            },
+            at(201),
+        )
+        .await
+        .expect("merge");
+    assert_eq!(done.merged, vec![y.id]);
+    assert_eq!(
+        seen.lock().expect("lock").clone(),
+        vec![Progress::Merging { done: 0, of: 1 }]
+    );
+}

@@ -191,6 +191,7 @@ macro_rules! conformance_tests {
             duplicates: [
                 scan_finds_duplicates_and_saves_model,
                 model_saves_beside_stale_settings,
+                scans_and_merges_report_progress_and_cancel,
                 lookups_checked_create_conversion_and_merge,
                 small_tenants_find_an_obvious_duplicate,
                 companies_pair_by_name_domain_and_phone,

@@ -173,6 +173,9 @@ pub struct ScanOptions {
     pub threshold: Option<f64>,
     /// Worker threads of the engine (0 = available parallelism; scoped, ended on return).
     pub threads: usize,
+    /// Called after every page read and before each comparison batch; answering
+    /// [`super::Control::Cancel`] stops the scan with `Cancelled` (nothing is saved).
+    pub progress: Option<super::ProgressCallback>,
 }
 
 impl Default for ScanOptions {
@@ -182,6 +185,7 @@ impl Default for ScanOptions {
             retrain: false,
             threshold: None,
             threads: 1,
+            progress: None,
         }
     }
 }
@@ -440,14 +444,29 @@ struct Records {
 
 impl<S: CrmStore + ?Sized> Crm<S> {
     /// Every row of `E` in the tenant, page by page, handed to `each`.
-    async fn each_page<E: Entity>(&self, actor: &Actor, mut each: impl FnMut(Vec<E>)) -> Result<()>
+    async fn each_page<E: Entity>(
+        &self,
+        actor: &Actor,
+        progress: Option<&super::ProgressCallback>,
+        mut each: impl FnMut(Vec<E>),
+    ) -> Result<()>
     where
         S: EntityRead<E>,
     {
         let mut query = ListQuery::<E>::new().limit(crate::store::MAX_PAGE_SIZE);
+        let mut rows = 0u64;
         loop {
             let page = EntityRead::<E>::list(self.store(), actor.tenant, &query).await?;
+            rows = rows.saturating_add(page.items.len() as u64);
             each(page.items);
+            super::progress::report(
+                progress,
+                "scan_duplicates",
+                super::Progress::Reading {
+                    kind: E::KIND,
+                    rows,
+                },
+            )?;
             match page.next {
                 Some(c) => query.after = Some(c),
                 None => return Ok(()),
@@ -465,7 +484,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         kinds: &[EntityKind],
     ) -> Result<Vec<PersonRecord>> {
-        Ok(self.read_records(actor, kinds).await?.persons)
+        Ok(self.read_records(actor, kinds, None).await?.persons)
     }
 
     /// The tenant's records of `kinds` that are compared as companies (company customers,
@@ -476,11 +495,16 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         kinds: &[EntityKind],
     ) -> Result<Vec<CompanyRecord>> {
-        Ok(self.read_records(actor, kinds).await?.companies)
+        Ok(self.read_records(actor, kinds, None).await?.companies)
     }
 
     /// Reads the tenant's records of `kinds` as person and company records.
-    async fn read_records(&self, actor: &Actor, kinds: &[EntityKind]) -> Result<Records> {
+    async fn read_records(
+        &self,
+        actor: &Actor,
+        kinds: &[EntityKind],
+        progress: Option<&super::ProgressCallback>,
+    ) -> Result<Records> {
         for k in kinds {
             if !matches!(
                 k,
@@ -496,7 +520,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let want = |k: EntityKind| kinds.contains(&k);
         if want(EntityKind::Customer) || want(EntityKind::Contact) {
             let mut points: HashMap<Uuid, Vec<ContactPoint>> = HashMap::new();
-            self.each_page::<ContactPoint>(actor, |page| {
+            self.each_page::<ContactPoint>(actor, progress, |page| {
                 for p in page {
                     let owner: Uuid = p.contact_id.map_or(p.customer_id.into(), Into::into);
                     points.entry(owner).or_default().push(p);
@@ -506,7 +530,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             let mut companies: HashMap<CustomerId, Option<String>> = HashMap::new();
             let mut locations: HashMap<CustomerId, Vec<Location>> = HashMap::new();
             if want(EntityKind::Customer) {
-                self.each_page::<Location>(actor, |page| {
+                self.each_page::<Location>(actor, progress, |page| {
                     for l in page {
                         locations.entry(l.customer_id).or_default().push(l);
                     }
@@ -515,7 +539,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
             // One pass over the customers: their own records and, for contacts, the
             // company each contact works for.
-            self.each_page::<Customer>(actor, |page| {
+            self.each_page::<Customer>(actor, progress, |page| {
                 for c in page {
                     if want(EntityKind::Contact) {
                         let company = match c.kind {
@@ -540,7 +564,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             })
             .await?;
             if want(EntityKind::Contact) {
-                self.each_page::<Contact>(actor, |page| {
+                self.each_page::<Contact>(actor, progress, |page| {
                     for c in page {
                         let pts = points.get(&c.id.into()).map_or(&[][..], Vec::as_slice);
                         let company = companies.get(&c.customer_id).cloned().flatten();
@@ -551,7 +575,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
         }
         if want(EntityKind::Lead) {
-            self.each_page::<Lead>(actor, |page| {
+            self.each_page::<Lead>(actor, progress, |page| {
                 for l in page.iter().filter(|l| lead_is_open(l)) {
                     if lead_names_person(l) {
                         out.persons.push(lead_person_record(l));
@@ -604,7 +628,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         options: &ScanOptions,
         now: DateTime<Utc>,
     ) -> Result<ScanReport> {
-        let records = self.read_records(actor, &options.kinds).await?;
+        let progress = options.progress.as_ref();
+        let records = self.read_records(actor, &options.kinds, progress).await?;
         let settings = self.tenant_settings(actor, now).await?;
         let saved = if options.retrain {
             None
@@ -615,7 +640,18 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         config.threshold = options.threshold;
         let persons = &records.persons;
         let companies = &records.companies;
+        let comparing = |records: usize| {
+            super::progress::report(
+                progress,
+                "scan_duplicates",
+                super::Progress::Comparing {
+                    records: records as u64,
+                },
+            )
+        };
+        comparing(persons.len())?;
         let outcome = dedupe::dedupe(persons, &config)?;
+        comparing(companies.len())?;
         let company_outcome = dedupe::dedupe_companies(companies, &config)?;
         let person_ref = |i: u32| {
             persons
@@ -743,7 +779,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             return Ok(index);
         }
         let kinds = ScanOptions::default().kinds;
-        let records = self.read_records(actor, &kinds).await?;
+        let records = self.read_records(actor, &kinds, None).await?;
         let settings = self.tenant_settings(actor, now).await?;
         let config = self.dedupe_config(None, 1);
         let persons = match Self::usable_saved_model(&settings) {

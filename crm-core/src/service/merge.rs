@@ -101,6 +101,9 @@ pub struct MergeOptions {
     pub fields: BTreeMap<String, FieldRule>,
     /// The rule for fields not named in `fields`.
     pub default_rule: FieldRule,
+    /// Called before each merged customer's rows are planned; answering
+    /// [`super::Control::Cancel`] stops the merge with `Cancelled` (nothing is written).
+    pub progress: Option<super::ProgressCallback>,
 }
 
 /// What a merge does (or did) to one related row.
@@ -641,7 +644,15 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .map(|a| (a.tag_id, a.entity_ref()))
             .collect();
 
-        for from in merged_ids.iter().copied() {
+        for (done, from) in merged_ids.iter().copied().enumerate() {
+            super::progress::report(
+                options.progress.as_ref(),
+                "merge_customers",
+                super::Progress::Merging {
+                    done: done as u64,
+                    of: merged_ids.len() as u64,
+                },
+            )?;
             let customer_id = Some(from);
             let links = LinkFilter {
                 customer_id,

@@ -16,6 +16,7 @@ mod external;
 mod leads;
 mod merge;
 mod onboarding;
+mod progress;
 mod record_events;
 mod rules;
 mod sales;
@@ -35,6 +36,7 @@ pub use merge::{
     SurvivorRule, MAX_MERGE_RECORDS,
 };
 pub use onboarding::{CreatedCustomer, NewContact, NewCustomer, NewPoint};
+pub use progress::{Control, Progress, ProgressCallback};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 
