@@ -33,6 +33,8 @@ async fn main() -> Result<(), CrmError> {
     );
     let crm = Crm::new(store).with_config(CrmConfig {
         default_phone_region: Some("DE".into()),
+        // Retries of a busy database back off with jitter on tokio's timer.
+        retry_pause: Some(crm::tokio_retry_pause()),
         ..CrmConfig::default()
     });
     let alice = Actor::new(TenantId::from_uuid(TENANT), UserId::from_uuid(USER));

@@ -43,6 +43,22 @@ pub mod postgres {
     pub use crm_store_postgres::{PgStore, TENANT_ROLE};
 }
 
+/// A [`RetryPause`] on tokio's timer, for [`CrmConfig::retry_pause`]: retries of retryable
+/// storage errors (a busy SQLite file, a serialization failure in PostgreSQL) then back off
+/// with jitter instead of following at once (feature `tokio`, on with either SQL store).
+///
+/// ```
+/// let crm = crm::Crm::new(crm::memory::MemoryStore::new()).with_config(crm::CrmConfig {
+///     retry_pause: Some(crm::tokio_retry_pause()),
+///     ..Default::default()
+/// });
+/// # let _ = crm;
+/// ```
+#[cfg(feature = "tokio")]
+pub fn tokio_retry_pause() -> RetryPause {
+    RetryPause::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
 /// The README's code blocks, compiled as doctests so the README stays correct.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

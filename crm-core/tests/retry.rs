@@ -115,3 +115,38 @@ async fn other_failures_are_not_retried() {
     ));
     assert_eq!(store.applies.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn retries_back_off_with_jitter_through_the_hosts_timer() {
+    use std::sync::Mutex;
+    use std::time::Duration;
+    let store = flaky(MAX_RETRIES, StorageErrorKind::Busy);
+    let waits: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let pause = {
+        let waits = Arc::clone(&waits);
+        crm_core::RetryPause::new(move |d| {
+            waits.lock().expect("lock").push(d);
+            Box::pin(tokio::time::sleep(d))
+        })
+    };
+    let crm = Crm::from_arc(Arc::clone(&store)).with_config(crm_core::CrmConfig {
+        retry_pause: Some(pause),
+        ..Default::default()
+    });
+    let actor = Actor::new(TenantId::new(), UserId::new());
+    let now = Utc::now();
+    let c = Customer::company(actor.tenant, "Acme", now).unwrap();
+    crm.create_customer(&actor, c, now)
+        .await
+        .expect("retried until it worked");
+    let waits = waits.lock().expect("lock").clone();
+    assert_eq!(waits.len(), MAX_RETRIES, "one pause before each retry");
+    for (i, w) in waits.iter().enumerate() {
+        let ceiling = (crm_core::RETRY_BASE * 2u32.pow(i as u32)).min(crm_core::RETRY_CAP);
+        assert!(
+            *w >= ceiling / 2 && *w <= ceiling,
+            "retry {i} waited {w:?}, outside {:?}..={ceiling:?}",
+            ceiling / 2
+        );
+    }
+}

@@ -18,6 +18,7 @@ mod merge;
 mod onboarding;
 mod progress;
 mod record_events;
+mod retry;
 mod rules;
 mod sales;
 mod timeline;
@@ -37,6 +38,7 @@ pub use merge::{
 };
 pub use onboarding::{CreatedCustomer, NewContact, NewCustomer, NewPoint};
 pub use progress::{Control, Progress, ProgressCallback};
+pub use retry::{backoff, Pause, RetryPause, RETRY_BASE, RETRY_CAP};
 pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 
@@ -68,6 +70,10 @@ pub struct CrmConfig {
     /// saved in the tenant's settings (a young tenant's model would otherwise be kept after
     /// the tenant has grown); the next scan or index build trains again. Default 1,000.
     pub dedupe_min_training_records: usize,
+    /// How to wait before retrying a retryable storage error ([`backoff`]: exponential
+    /// with jitter, at most [`MAX_RETRIES`] retries). `None` retries at once (the library
+    /// has no timer of its own); on tokio use `crm::tokio_retry_pause()`.
+    pub retry_pause: Option<RetryPause>,
 }
 
 impl Default for CrmConfig {
@@ -76,6 +82,7 @@ impl Default for CrmConfig {
             default_phone_region: None,
             external_mapping: None,
             dedupe_min_training_records: 1_000,
+            retry_pause: None,
         }
     }
 }
@@ -165,7 +172,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         loop {
             match self.store.apply(actor.tenant, changes.clone()).await {
                 Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
-                    tracing::debug!(attempt, error = %e, "retrying a retryable storage error");
+                    let wait = backoff(
+                        u32::try_from(attempt).unwrap_or(u32::MAX),
+                        changes.changes.len() as u64,
+                    );
+                    tracing::debug!(attempt, error = %e, ?wait, "retrying a retryable storage error");
+                    if let Some(p) = &self.config.retry_pause {
+                        p.pause(wait).await;
+                    }
                     attempt += 1
                 }
                 other => {
