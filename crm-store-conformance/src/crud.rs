@@ -532,3 +532,39 @@ pub async fn missing_rows_not_found(store: Store) {
         );
     }
 }
+
+/// `apply` reports the version each inserted or updated row was stored with, in change
+/// order; deletes and events report none.
+pub async fn apply_reports_stored_versions(store: Store) {
+    let t = TenantId::new();
+    let c = Customer::company(t, "Versions", t0()).expect("c");
+    let ct = contact(t, c.id, "Vera", "Sion");
+    let applied = apply_ok(
+        &store,
+        t,
+        ChangeSet::new().insert(c.clone()).insert(ct.clone()),
+        "insert",
+    )
+    .await;
+    assert_eq!(applied.changes, 2);
+    assert_eq!(
+        applied.versions,
+        vec![(c.entity_ref(), 1), (ct.entity_ref(), 1)]
+    );
+    let mut renamed = c.clone();
+    renamed.name = "Versions GmbH".into();
+    let applied = apply_ok(
+        &store,
+        t,
+        ChangeSet::new()
+            .update(renamed)
+            .delete::<Contact>(ct.id, Some(1)),
+        "update",
+    )
+    .await;
+    assert_eq!(applied.versions, vec![(c.entity_ref(), 2)]);
+    assert_eq!(applied.version_of(c.entity_ref()), Some(2));
+    assert_eq!(applied.version_of(ct.entity_ref()), None);
+    let stored = get::<Customer>(&store, t, c.id).await.expect("stored");
+    assert_eq!(stored.version, 2);
+}

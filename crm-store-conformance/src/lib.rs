@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             crud: [
                 customer_crud,
                 customer_get_many,
+                apply_reports_stored_versions,
                 contact_crud,
                 contact_point_crud,
                 location_crud,

@@ -277,12 +277,6 @@ impl Partition {
                 self.events.push(StoredEvent { tenant, seq, event });
                 undo.push(Undo::PopEvent);
             }
-            other => {
-                return Err(CrmError::validation(
-                    "change",
-                    format!("unsupported change {:?}", other.target()),
-                ))
-            }
         }
         Ok(())
     }
@@ -454,6 +448,7 @@ impl CrmStore for MemoryStore {
         for change in &changes.changes {
             change.check_storable()?;
         }
+        let applied = Applied::of(&changes);
         let mut guard = self.inner.write();
         let partition = guard.entry(tenant).or_default();
         let mut undo = Vec::with_capacity(n);
@@ -463,7 +458,7 @@ impl CrmStore for MemoryStore {
                 return Err(e);
             }
         }
-        Ok(Applied { changes: n })
+        Ok(applied)
     }
 
     #[tracing::instrument(name = "store.events_after", level = "debug", skip_all, fields(tenant = %tenant, after, limit), err(level = "debug"))]

@@ -404,12 +404,6 @@ async fn apply_one(
                 other => other,
             })?;
         }
-        other => {
-            return Err(CrmError::validation(
-                "change",
-                format!("unsupported change {:?}", other.target()),
-            ))
-        }
     }
     Ok(())
 }
@@ -574,10 +568,10 @@ async fn refresh_search_many(
 impl CrmStore for PgStore {
     #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
-        let n = changes.changes.len();
         for change in &changes.changes {
             change.check_storable()?;
         }
+        let applied = Applied::of(&changes);
         let mut tx = self.begin_tenant(tenant).await?;
         let mut touched = BTreeSet::new();
         let mut run: Vec<Record> = Vec::new();
@@ -593,7 +587,7 @@ impl CrmStore for PgStore {
         insert_run(&mut tx, tenant, run, &mut touched).await?;
         refresh_search_many(&mut tx, tenant, &touched).await?;
         tx.commit().await.map_err(storage)?;
-        Ok(Applied { changes: n })
+        Ok(applied)
     }
 
     #[tracing::instrument(name = "store.events_after", level = "debug", skip_all, fields(tenant = %tenant, after, limit), err(level = "debug"))]

@@ -465,12 +465,6 @@ fn apply_one(
                 other => other,
             })?;
         }
-        other => {
-            return Err(CrmError::validation(
-                "change",
-                format!("unsupported change {:?}", other.target()),
-            ))
-        }
     }
     Ok(())
 }
@@ -536,10 +530,10 @@ fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result
 impl CrmStore for SqliteStore {
     #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
-        let n = changes.changes.len();
         for change in &changes.changes {
             change.check_storable()?;
         }
+        let applied = Applied::of(&changes);
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -552,7 +546,7 @@ impl CrmStore for SqliteStore {
                 refresh_search(&tx, tenant, customer)?;
             }
             tx.commit().map_err(storage)?;
-            Ok(Applied { changes: n })
+            Ok(applied)
         })
         .await
     }

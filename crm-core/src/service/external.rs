@@ -237,10 +237,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         match self.apply(actor, cs).await {
             Err(CrmError::DuplicateExternalEvent { .. }) => Ok(ExternalOutcome::Duplicate),
             Err(e) => Err(e),
-            Ok(_) => Ok(match step {
+            Ok(applied) => Ok(match step {
                 Step::Move(mut new) => {
                     new.touch(now);
-                    new.version = deal.version.saturating_add(1);
+                    applied.stored(&mut *new)?;
                     ExternalOutcome::Advanced(*new)
                 }
                 Step::Stay(reason) => ExternalOutcome::Unchanged { deal, reason },

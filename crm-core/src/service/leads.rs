@@ -333,8 +333,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let cs = ChangeSet::new()
             .update(lead.clone())
             .emit(lead.entity_ref(), now, event);
-        self.apply(actor, cs).await?;
-        lead.version += 1;
+        self.apply(actor, cs).await?.stored(&mut lead)?;
         Ok(lead)
     }
 

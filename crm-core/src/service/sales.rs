@@ -100,9 +100,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         now: DateTime<Utc>,
     ) -> Result<Deal> {
         let cs = self.transition_changes(actor, old, &new, now);
-        self.apply(actor, cs).await?;
         let mut stored = new;
-        stored.version += 1;
+        self.apply(actor, cs).await?.stored(&mut stored)?;
         Ok(stored)
     }
 
@@ -341,8 +340,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         cs.push_update(p.clone());
         self.plan_checked(actor, &p)?;
-        self.apply(actor, cs).await?;
-        p.version += 1;
+        self.apply(actor, cs).await?.stored(&mut p)?;
         Ok(p)
     }
 
@@ -455,8 +453,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         p.touch(now);
         self.plan_checked(actor, &p)?;
         cs.push_update(p.clone());
-        self.apply(actor, cs).await?;
-        p.version += 1;
+        self.apply(actor, cs).await?.stored(&mut p)?;
         Ok(p)
     }
 
@@ -757,8 +754,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 cs.push_update(d);
             }
         }
-        self.apply(actor, cs).await?;
-        a.version += 1;
+        self.apply(actor, cs).await?.stored(&mut a)?;
         Ok(a)
     }
 

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::entity::{Entity, EntityRef, Record};
 use super::event::{DomainEvent, NewEvent};
 
-/// One change inside a [`ChangeSet`].
+/// One change inside a [`ChangeSet`]. Exhaustive on purpose: a store that does not handle
+/// a new kind of change does not compile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum Change {
     /// Insert a new row; fails with `AlreadyExists` if the id or a unique key is taken.
     Insert(Record),
@@ -137,4 +137,49 @@ impl ChangeSet {
 pub struct Applied {
     /// Number of changes applied.
     pub changes: usize,
+    /// The version each inserted or updated row was stored with, in change order.
+    pub versions: Vec<(EntityRef, u64)>,
+}
+
+impl Applied {
+    /// What applying `changes` whole stores: every store returns this on success (the
+    /// versions are the ones the change set carries, checked by the store).
+    pub fn of(changes: &ChangeSet) -> Self {
+        Self {
+            changes: changes.changes.len(),
+            versions: changes
+                .changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::Insert(r) | Change::Update { record: r, .. } => {
+                        Some((r.entity_ref(), r.version()))
+                    }
+                    Change::Delete { .. } | Change::Emit(_) => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The version `row` was stored with, if the change set inserted or updated it (the
+    /// last one, when it did so twice).
+    pub fn version_of(&self, row: EntityRef) -> Option<u64> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|(r, _)| *r == row)
+            .map(|(_, v)| *v)
+    }
+
+    /// Sets `entity`'s version to the one it was stored with; `Internal` if the change set
+    /// did not write it (a bug of the caller's planning).
+    pub fn stored<E: Entity>(&self, entity: &mut E) -> crate::error::Result<()> {
+        let v = self.version_of(entity.entity_ref()).ok_or_else(|| {
+            crate::error::CrmError::internal(format!(
+                "{} was not written by its change set",
+                entity.entity_ref()
+            ))
+        })?;
+        entity.set_version(v);
+        Ok(())
+    }
 }
