@@ -51,10 +51,12 @@ fn duplicate(
     let l = Location::new(
         tenant,
         c.id,
-        Some("1 Main St"),
-        Some("10115"),
-        Some("Berlin"),
-        Some("DE"),
+        AddressParts {
+            line1: Some("1 Main St"),
+            postal_code: Some("10115"),
+            city: Some("Berlin"),
+            country: Some("DE"),
+        },
         now,
     )
     .expect("location");

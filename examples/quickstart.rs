@@ -8,10 +8,10 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crm::sqlite::SqliteStore;
 use crm::{
-    Activity, ActivityKind, Actor, Channel, Consent, Contact, ContactPointKind, ContactRole, Crm,
-    CrmConfig, CrmError, Customer, CustomerFilter, CustomerStatus, Entity, FollowUp, Interaction,
-    InteractionDirection, LifecycleStage, Links, ListQuery, Location, Money, Note, Priority,
-    TenantId, TimelineEntry, UserId,
+    Activity, ActivityKind, Actor, AddressParts, Channel, Consent, Contact, ContactPointKind,
+    ContactRole, Crm, CrmConfig, CrmError, Customer, CustomerFilter, CustomerStatus, Entity,
+    FollowUp, Interaction, InteractionDirection, LifecycleStage, Links, ListQuery, Location, Money,
+    Note, Priority, TenantId, TimelineEntry, UserId,
 };
 use uuid::Uuid;
 
@@ -302,10 +302,12 @@ async fn seed(
     let mut hq = Location::new(
         alice.tenant,
         acme.id,
-        Some("Industriestraße 7"),
-        Some("10115"),
-        Some("Berlin"),
-        Some("DE"),
+        AddressParts {
+            line1: Some("Industriestraße 7"),
+            postal_code: Some("10115"),
+            city: Some("Berlin"),
+            country: Some("DE"),
+        },
         t0,
     )?;
     hq.label = Some("Headquarters".into());

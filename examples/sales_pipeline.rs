@@ -9,7 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use crm::memory::MemoryStore;
 use crm::{
     Actor, Contact, ConversionDeal, Crm, CrmError, Deal, DealFilter, DealStatus, ExternalEvent,
-    ExternalEventKind, ExternalOutcome, Lead, LeadConversion, Money, Phone, TenantId, UserId,
+    ExternalEventKind, ExternalOutcome, Lead, LeadConversion, Loss, Money, Phone, TenantId, UserId,
 };
 
 #[tokio::main]
@@ -120,9 +120,11 @@ async fn main() -> Result<(), CrmError> {
         .lose_deal(
             &rep,
             deals[2],
-            "price",
-            Some("Photon GmbH"),
-            Some("came in 20% cheaper"),
+            Loss {
+                reason: "price",
+                competitor: Some("Photon GmbH"),
+                notes: Some("came in 20% cheaper"),
+            },
             day(16),
         )
         .await?;

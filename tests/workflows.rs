@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crm::{
-    Activity, ActivityKind, Actor, Channel, ContactPointKind, ConversionDeal, Crm, CrmError,
-    CrmStore, Customer, DealStatus, DomainEvent, Entity, ExternalEvent, ExternalEventKind,
-    ExternalOutcome, FollowUp, Interaction, InteractionDirection, Lead, LeadConversion,
-    LifecycleStage, Links, Location, MergeOptions, Money, Note, ScanOptions, SurvivorRule,
-    TenantId, TimelineEntry, UserId,
+    Activity, ActivityKind, Actor, AddressParts, Channel, ContactPointKind, ConversionDeal, Crm,
+    CrmError, CrmStore, Customer, DealStatus, DomainEvent, Entity, ExternalEvent,
+    ExternalEventKind, ExternalOutcome, FollowUp, Interaction, InteractionDirection, Lead,
+    LeadConversion, LifecycleStage, Links, Location, MergeOptions, Money, Note, ScanOptions,
+    SurvivorRule, TenantId, TimelineEntry, UserId,
 };
 
 type Store = Arc<dyn CrmStore>;
@@ -45,10 +45,12 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
     let mut berlin = Location::new(
         me.tenant,
         acme.id,
-        Some("Hauptstr. 1"),
-        Some("10115"),
-        Some("Berlin"),
-        Some("DE"),
+        AddressParts {
+            line1: Some("Hauptstr. 1"),
+            postal_code: Some("10115"),
+            city: Some("Berlin"),
+            country: Some("DE"),
+        },
         t(0),
     )?;
     berlin.primary = true;

@@ -74,18 +74,55 @@ fn location_validation() {
     let t = TenantId::new();
     let c = CustomerId::new();
     assert_validation(
-        Location::new(t, c, None, Some("10115"), None, Some("DE"), t0()),
+        Location::new(
+            t,
+            c,
+            AddressParts {
+                postal_code: Some("10115"),
+                country: Some("DE"),
+                ..Default::default()
+            },
+            t0(),
+        ),
         "line1",
     );
     assert_validation(
-        Location::new(t, c, Some(" "), None, Some(""), None, t0()),
+        Location::new(
+            t,
+            c,
+            AddressParts {
+                line1: Some(" "),
+                city: Some(""),
+                ..Default::default()
+            },
+            t0(),
+        ),
         "line1",
     );
     assert_validation(
-        Location::new(t, c, Some("Main 1"), None, None, Some("XX"), t0()),
+        Location::new(
+            t,
+            c,
+            AddressParts {
+                line1: Some("Main 1"),
+                country: Some("XX"),
+                ..Default::default()
+            },
+            t0(),
+        ),
         "country",
     );
-    let ok = Location::new(t, c, Some("Main 1"), None, None, Some("de"), t0()).expect("location");
+    let ok = Location::new(
+        t,
+        c,
+        AddressParts {
+            line1: Some("Main 1"),
+            country: Some("de"),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .expect("location");
     assert_eq!(ok.country.map(|c| c.to_string()), Some("DE".into()));
     let bad = |f: &dyn Fn(&mut Location)| {
         let mut l = ok.clone();

@@ -488,10 +488,12 @@ async fn distinct_people(store: &Store, tenant: TenantId, n: usize) {
         let l = Location::new(
             tenant,
             c.id,
-            Some(&format!("{} Station Road", i + 1)),
-            Some(&format!("LS{} {}AB", 1 + i % 20, i % 10)),
-            Some(["Leeds", "York", "Hull", "Bath"][i % 4]),
-            Some("GB"),
+            AddressParts {
+                line1: Some(&format!("{} Station Road", i + 1)),
+                postal_code: Some(&format!("LS{} {}AB", 1 + i % 20, i % 10)),
+                city: Some(["Leeds", "York", "Hull", "Bath"][i % 4]),
+                country: Some("GB"),
+            },
             t0(),
         )
         .expect("location");
@@ -549,10 +551,12 @@ async fn distinct_companies(store: &Store, tenant: TenantId, n: usize) {
         let l = Location::new(
             tenant,
             c.id,
-            Some(&format!("Industriestrasse {}", i + 1)),
-            Some(&format!("{:05}", 10_000 + i)),
-            Some("Berlin"),
-            Some("DE"),
+            AddressParts {
+                line1: Some(&format!("Industriestrasse {}", i + 1)),
+                postal_code: Some(&format!("{:05}", 10_000 + i)),
+                city: Some("Berlin"),
+                country: Some("DE"),
+            },
             t0(),
         )
         .expect("location");

@@ -617,10 +617,12 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
     let mut office = Location::new(
         t,
         london.id,
-        Some("221B Baker Street"),
-        Some("NW1 6XE"),
-        Some("London"),
-        Some("GB"),
+        AddressParts {
+            line1: Some("221B Baker Street"),
+            postal_code: Some("NW1 6XE"),
+            city: Some("London"),
+            country: Some("GB"),
+        },
         at(1),
     )
     .expect("location");

@@ -828,15 +828,26 @@ pub async fn location_filters(store: Store) {
     let mut l2 = Location::new(
         t,
         a.id,
-        Some("Rue 1"),
-        Some("75001"),
-        Some("Paris"),
-        Some("fr"),
+        AddressParts {
+            line1: Some("Rue 1"),
+            postal_code: Some("75001"),
+            city: Some("Paris"),
+            country: Some("fr"),
+        },
         t0(),
     )
     .expect("loc");
     l2.usage = LocationUsage::Service;
-    let l3 = Location::new(t, b.id, None, None, Some("Nowhere"), None, t0()).expect("loc");
+    let l3 = Location::new(
+        t,
+        b.id,
+        AddressParts {
+            city: Some("Nowhere"),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .expect("loc");
     insert_all(&store, t, vec![l1.clone(), l2.clone(), l3.clone()]).await;
 
     let f = LocationFilter::default;

@@ -767,17 +767,28 @@ pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store
         .create_customer(&a, dup, at(2))
         .await
         .expect("duplicate");
-    let mut sparse = Location::new(t, keep.id, None, None, Some("Berlin"), Some("DE"), at(3))
-        .expect("city only");
+    let mut sparse = Location::new(
+        t,
+        keep.id,
+        AddressParts {
+            city: Some("Berlin"),
+            country: Some("DE"),
+            ..Default::default()
+        },
+        at(3),
+    )
+    .expect("city only");
     sparse.primary = true;
     let sparse = crm.create(&a, sparse, at(3)).await.expect("sparse");
     let mut full = Location::new(
         t,
         dup.id,
-        Some("Hauptstrasse 5"),
-        Some("10115"),
-        Some("Berlin-Mitte"),
-        Some("DE"),
+        AddressParts {
+            line1: Some("Hauptstrasse 5"),
+            postal_code: Some("10115"),
+            city: Some("Berlin-Mitte"),
+            country: Some("DE"),
+        },
         at(3),
     )
     .expect("full address");
@@ -789,10 +800,11 @@ pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store
             Location::new(
                 t,
                 dup.id,
-                Some("Lager 2"),
-                None,
-                Some("Potsdam"),
-                None,
+                AddressParts {
+                    line1: Some("Lager 2"),
+                    city: Some("Potsdam"),
+                    ..Default::default()
+                },
                 at(3),
             )
             .expect("second"),

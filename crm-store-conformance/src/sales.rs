@@ -239,9 +239,17 @@ pub async fn stage_history_queries(store: Store) {
             .days_in_stage(t(10)),
         10
     );
-    crm.lose_deal(&a, idle.id, "No budget", None, None, t(12))
-        .await
-        .expect("lose");
+    crm.lose_deal(
+        &a,
+        idle.id,
+        Loss {
+            reason: "No budget",
+            ..Loss::default()
+        },
+        t(12),
+    )
+    .await
+    .expect("lose");
 
     let conv = crm.stage_conversion(&a, p.id).await.expect("conversion");
     let row = |n: &str| {
@@ -1109,7 +1117,15 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
     );
     let d = deal(&crm, &a, &p, "Prospecting", "D", t(1)).await;
     let e = crm
-        .lose_deal(&a, d.id, "Weather", None, None, t(2))
+        .lose_deal(
+            &a,
+            d.id,
+            Loss {
+                reason: "Weather",
+                ..Loss::default()
+            },
+            t(2),
+        )
         .await
         .expect_err("not a listed reason");
     assert!(
@@ -1158,7 +1174,15 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
         "{out:?}"
     );
     let lost = crm
-        .lose_deal(&a, d.id, "price", None, None, t(5))
+        .lose_deal(
+            &a,
+            d.id,
+            Loss {
+                reason: "price",
+                ..Loss::default()
+            },
+            t(5),
+        )
         .await
         .expect("listed reason, any case");
     assert_eq!(lost.status, DealStatus::Lost);
@@ -1278,10 +1302,12 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     let mut berlin = Location::new(
         a.tenant,
         acme.id,
-        Some("Main St 1"),
-        Some("10115"),
-        Some("Berlin"),
-        Some("DE"),
+        AddressParts {
+            line1: Some("Main St 1"),
+            postal_code: Some("10115"),
+            city: Some("Berlin"),
+            country: Some("DE"),
+        },
         t(0),
     )
     .expect("location");

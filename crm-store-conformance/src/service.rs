@@ -406,9 +406,17 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         crm.win_deal(&a, d.id, None, t(55))
             .await
             .expect_err("won twice"),
-        crm.lose_deal(&a, d.id, "late", None, None, t(55))
-            .await
-            .expect_err("closed"),
+        crm.lose_deal(
+            &a,
+            d.id,
+            Loss {
+                reason: "late",
+                ..Loss::default()
+            },
+            t(55),
+        )
+        .await
+        .expect_err("closed"),
     ] {
         assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
     }
@@ -430,7 +438,15 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         (DealStatus::Open, None, 75)
     );
     let e = crm
-        .lose_deal(&a, d.id, "  ", None, None, t(65))
+        .lose_deal(
+            &a,
+            d.id,
+            Loss {
+                reason: "  ",
+                ..Loss::default()
+            },
+            t(65),
+        )
         .await
         .expect_err("reason required");
     assert!(
@@ -441,9 +457,11 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         .lose_deal(
             &a,
             d.id,
-            "Budget cut",
-            Some("Rival AG"),
-            Some("maybe next year"),
+            Loss {
+                reason: "Budget cut",
+                competitor: Some("Rival AG"),
+                notes: Some("maybe next year"),
+            },
             t(70),
         )
         .await
@@ -686,10 +704,12 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     let mut loc = Location::new(
         a.tenant,
         c.id,
-        Some("Main St 1"),
-        Some("10115"),
-        Some("Berlin"),
-        Some("DE"),
+        AddressParts {
+            line1: Some("Main St 1"),
+            postal_code: Some("10115"),
+            city: Some("Berlin"),
+            country: Some("DE"),
+        },
         t(1),
     )
     .expect("loc");
@@ -733,9 +753,18 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     .expect("deal");
     lost.customer_id = Some(c.id);
     let lost = crm.create(a, lost, t(11)).await.expect("deal");
-    crm.lose_deal(a, lost.id, "Too expensive", Some("Rival AG"), None, t(12))
-        .await
-        .expect("lose");
+    crm.lose_deal(
+        a,
+        lost.id,
+        Loss {
+            reason: "Too expensive",
+            competitor: Some("Rival AG"),
+            ..Loss::default()
+        },
+        t(12),
+    )
+    .await
+    .expect("lose");
     for k in 0..3 {
         let i = Interaction::new(
             a.tenant,
@@ -1061,7 +1090,17 @@ pub async fn delete_customer_cascades(store: Store) {
         .expect("consent");
     crm.create(
         &a,
-        Location::new(a.tenant, c.id, None, None, Some("Paris"), Some("FR"), t(1)).expect("loc"),
+        Location::new(
+            a.tenant,
+            c.id,
+            AddressParts {
+                city: Some("Paris"),
+                country: Some("FR"),
+                ..Default::default()
+            },
+            t(1),
+        )
+        .expect("loc"),
         t(1),
     )
     .await
@@ -1387,20 +1426,23 @@ pub async fn nested_create_is_atomic_and_whole(store: Store) {
         Location::new(
             a.tenant,
             CustomerId::new(),
-            Some("Hauptstr. 1"),
-            Some("10115"),
-            Some("Berlin"),
-            Some("DE"),
+            AddressParts {
+                line1: Some("Hauptstr. 1"),
+                postal_code: Some("10115"),
+                city: Some("Berlin"),
+                country: Some("DE"),
+            },
             t(0),
         )
         .expect("loc"),
         Location::new(
             a.tenant,
             CustomerId::new(),
-            None,
-            None,
-            Some("Wien"),
-            Some("AT"),
+            AddressParts {
+                city: Some("Wien"),
+                country: Some("AT"),
+                ..Default::default()
+            },
             t(0),
         )
         .expect("loc"),

@@ -129,8 +129,17 @@ pub async fn location_sorts(store: Store) {
         .iter()
         .enumerate()
         .map(|(i, city)| {
-            let mut l =
-                Location::new(t, c.id, Some("Street 1"), None, *city, None, t0()).expect("loc");
+            let mut l = Location::new(
+                t,
+                c.id,
+                AddressParts {
+                    line1: Some("Street 1"),
+                    city: *city,
+                    ..Default::default()
+                },
+                t0(),
+            )
+            .expect("loc");
             l.created_at = at([4, 4, 1, 0, 2, 9][i]);
             l
         })
@@ -668,7 +677,18 @@ pub async fn names_sort_case_insensitively(store: Store) {
         cs.push_insert(contact(t, c.id, n, ""));
         cs.push_insert(owned_item(t, c.id, n));
         cs.push_insert(attachment(t, Links::customer(c.id), n, 1));
-        cs.push_insert(Location::new(t, c.id, None, None, Some(n), None, t0()).expect("loc"));
+        cs.push_insert(
+            Location::new(
+                t,
+                c.id,
+                AddressParts {
+                    city: Some(n),
+                    ..Default::default()
+                },
+                t0(),
+            )
+            .expect("loc"),
+        );
     }
     apply_ok(&store, t, cs, "children").await;
     let got: Vec<String> = list_all::<Contact>(
@@ -863,9 +883,36 @@ pub async fn nulls_last_ascending_first_descending(store: Store) {
     );
 
     // Locations by city.
-    let l_none = Location::new(t, c.id, Some("Street"), None, None, None, t0()).expect("loc");
-    let l_a = Location::new(t, c.id, None, None, Some("a"), None, t0()).expect("loc");
-    let l_b = Location::new(t, c.id, None, None, Some("B"), None, t0()).expect("loc");
+    let l_none = Location::new(
+        t,
+        c.id,
+        AddressParts {
+            line1: Some("Street"),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .expect("loc");
+    let l_a = Location::new(
+        t,
+        c.id,
+        AddressParts {
+            city: Some("a"),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .expect("loc");
+    let l_b = Location::new(
+        t,
+        c.id,
+        AddressParts {
+            city: Some("B"),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .expect("loc");
     insert_all(&store, t, vec![l_none.clone(), l_b.clone(), l_a.clone()]).await;
     let asc = sorted_ids::<Location>(
         &store,

@@ -453,10 +453,12 @@ pub fn location(tenant: TenantId, customer: CustomerId, city: &str) -> Location 
     Location::new(
         tenant,
         customer,
-        Some("Main St 1"),
-        Some("10115"),
-        Some(city),
-        Some("DE"),
+        AddressParts {
+            line1: Some("Main St 1"),
+            postal_code: Some("10115"),
+            city: Some(city),
+            country: Some("DE"),
+        },
         t0(),
     )
     .expect("valid location")

@@ -65,17 +65,35 @@ pub struct Location {
     pub primary: bool,
 }
 
+/// The parts of an address given to [`Location::new`], by name (four adjacent optional
+/// strings are too easy to swap). Parts left out are `None`:
+/// `AddressParts { city: Some("Berlin"), country: Some("DE"), ..Default::default() }`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddressParts<'a> {
+    /// Street and number.
+    pub line1: Option<&'a str>,
+    /// Postal code.
+    pub postal_code: Option<&'a str>,
+    /// City.
+    pub city: Option<&'a str>,
+    /// Country (ISO-3166 alpha-2 code or English name).
+    pub country: Option<&'a str>,
+}
+
 impl Location {
     /// An address of `customer`; at least a street line or a city is required.
     pub fn new(
         tenant: TenantId,
         customer: CustomerId,
-        line1: Option<&str>,
-        postal_code: Option<&str>,
-        city: Option<&str>,
-        country: Option<&str>,
+        address: AddressParts<'_>,
         now: DateTime<Utc>,
     ) -> Result<Self> {
+        let AddressParts {
+            line1,
+            postal_code,
+            city,
+            country,
+        } = address;
         let own = |s: Option<&str>| {
             s.map(str::trim)
                 .filter(|s| !s.is_empty())

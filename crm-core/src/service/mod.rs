@@ -39,7 +39,7 @@ pub use merge::{
 pub use onboarding::{CreatedCustomer, NewContact, NewCustomer, NewPoint};
 pub use progress::{Control, Progress, ProgressCallback};
 pub use retry::{backoff, Pause, RetryPause, RETRY_BASE, RETRY_CAP};
-pub use sales::{days_between, RottingDeal, StageConversion, StageVelocity};
+pub use sales::{days_between, Loss, RottingDeal, StageConversion, StageVelocity};
 pub use timeline::TimelineEntry;
 
 use std::any::Any;

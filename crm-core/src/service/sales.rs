@@ -66,6 +66,19 @@ impl Deal {
     }
 }
 
+/// Why a deal was lost, for [`Crm::lose_deal`], by name (a reason and two adjacent
+/// optional strings are too easy to swap): `Loss { reason: "Price", competitor:
+/// Some("Rival AG"), ..Loss::default() }`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loss<'a> {
+    /// The reason (one of the tenant's lost reasons when it has a list).
+    pub reason: &'a str,
+    /// The competitor the deal went to.
+    pub competitor: Option<&'a str>,
+    /// Free notes.
+    pub notes: Option<&'a str>,
+}
+
 impl<S: CrmStore + ?Sized> Crm<S> {
     // ----- deal state machine -------------------------------------------------------
 
@@ -180,11 +193,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         &self,
         actor: &Actor,
         deal: DealId,
-        reason: &str,
-        competitor: Option<&str>,
-        notes: Option<&str>,
+        loss: Loss<'_>,
         now: DateTime<Utc>,
     ) -> Result<Deal> {
+        let Loss {
+            reason,
+            competitor,
+            notes,
+        } = loss;
         let settings = self.tenant_settings(actor, now).await?;
         if !reason.trim().is_empty() && !settings.allows_lost_reason(reason) {
             return Err(CrmError::validation(
