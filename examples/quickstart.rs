@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crm::sqlite::SqliteStore;
 use crm::{
     Activity, ActivityKind, Actor, AddressParts, Channel, Consent, Contact, ContactPointKind,
-    ContactRole, Crm, CrmConfig, CrmError, Customer, CustomerFilter, CustomerStatus, Entity,
-    FollowUp, Interaction, InteractionDirection, LifecycleStage, Links, ListQuery, Location, Money,
-    Note, Priority, TenantId, TimelineEntry, UserId,
+    ContactRole, Crm, CrmConfig, CrmError, Customer, CustomerFilter, CustomerStatus, Due, Entity,
+    FollowUp, Interaction, InteractionDirection, LifecycleStage, Links, ListQuery, Location,
+    Logged, Money, Note, Priority, TenantId, TimelineEntry, UserId,
 };
 use uuid::Uuid;
 
@@ -367,13 +367,15 @@ async fn seed(
     // What happened.
     let mut call = Interaction::new(
         alice.tenant,
-        Channel::Phone,
-        InteractionDirection::Outbound,
-        Links {
-            contact_id: Some(greta.id),
-            ..Links::default()
+        Logged {
+            channel: Channel::Phone,
+            direction: InteractionDirection::Outbound,
+            links: Links {
+                contact_id: Some(greta.id),
+                ..Links::default()
+            },
+            occurred_at: at(1, 1),
         },
-        at(1, 1),
         at(1, 1),
     )?;
     call.subject = Some("Intro call about line 3".into());
@@ -385,13 +387,15 @@ async fn seed(
 
     let mut mail = Interaction::new(
         alice.tenant,
-        Channel::Email,
-        InteractionDirection::Inbound,
-        Links {
-            contact_id: Some(jonas.id),
-            ..Links::default()
+        Logged {
+            channel: Channel::Email,
+            direction: InteractionDirection::Inbound,
+            links: Links {
+                contact_id: Some(jonas.id),
+                ..Links::default()
+            },
+            occurred_at: at(4, 5),
         },
-        at(4, 5),
         at(4, 5),
     )?;
     mail.subject = Some("Spindle vibration on line 3".into());
@@ -428,9 +432,11 @@ async fn seed(
 
     let follow = FollowUp::new(
         alice.tenant,
-        "Send retrofit proposal",
-        at(8, 0),
-        Links::deal(deal.id),
+        Due {
+            title: "Send retrofit proposal",
+            due_at: at(8, 0),
+            links: Links::deal(deal.id),
+        },
         at(6, 4),
     )?;
     crm.create(&alice, follow, at(6, 4)).await?;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crm::{
     Activity, ActivityKind, Actor, AddressParts, Channel, ContactPointKind, ConversionDeal, Crm,
-    CrmError, CrmStore, Customer, DealStatus, DomainEvent, Entity, ExternalEvent,
+    CrmError, CrmStore, Customer, DealStatus, DomainEvent, Due, Entity, ExternalEvent,
     ExternalEventKind, ExternalOutcome, FollowUp, Interaction, InteractionDirection, Lead,
-    LeadConversion, LifecycleStage, Links, Location, MergeOptions, Money, Note, ScanOptions,
-    SurvivorRule, TenantId, TimelineEntry, UserId,
+    LeadConversion, LifecycleStage, Links, Location, Logged, MergeOptions, Money, Note,
+    ScanOptions, SurvivorRule, TenantId, TimelineEntry, UserId,
 };
 
 type Store = Arc<dyn CrmStore>;
@@ -131,10 +131,12 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
     // Serve: a call, a task, a follow-up and a note, all on the timeline.
     let call = Interaction::new(
         me.tenant,
-        Channel::Phone,
-        InteractionDirection::Inbound,
-        Links::customer(acme.id),
-        t(6),
+        Logged {
+            channel: Channel::Phone,
+            direction: InteractionDirection::Inbound,
+            links: Links::customer(acme.id),
+            occurred_at: t(6),
+        },
         t(6),
     )?;
     crm.create(&me, call, t(6)).await?;
@@ -157,9 +159,11 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         &me,
         FollowUp::new(
             me.tenant,
-            "Ask how it runs",
-            t(30),
-            Links::customer(acme.id),
+            Due {
+                title: "Ask how it runs",
+                due_at: t(30),
+                links: Links::customer(acme.id),
+            },
             t(7),
         )?,
         t(7),

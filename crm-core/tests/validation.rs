@@ -373,10 +373,12 @@ fn interaction_and_note_validation() {
     assert_validation(
         Interaction::new(
             t,
-            Channel::Email,
-            InteractionDirection::Inbound,
-            none,
-            t0(),
+            Logged {
+                channel: Channel::Email,
+                direction: InteractionDirection::Inbound,
+                links: none,
+                occurred_at: t0(),
+            },
             t0(),
         ),
         "links",
@@ -447,9 +449,40 @@ fn tag_validation() {
 fn follow_up_validation() {
     let t = TenantId::new();
     let links = Links::lead(LeadId::new());
-    assert_validation(FollowUp::new(t, " ", t0(), links, t0()), "title");
-    assert_validation(FollowUp::new(t, "F", t0(), Links::default(), t0()), "links");
-    let ok = FollowUp::new(t, "F", t0() + Duration::days(1), links, t0()).expect("follow-up");
+    assert_validation(
+        FollowUp::new(
+            t,
+            Due {
+                title: " ",
+                due_at: t0(),
+                links,
+            },
+            t0(),
+        ),
+        "title",
+    );
+    assert_validation(
+        FollowUp::new(
+            t,
+            Due {
+                title: "F",
+                due_at: t0(),
+                links: Links::default(),
+            },
+            t0(),
+        ),
+        "links",
+    );
+    let ok = FollowUp::new(
+        t,
+        Due {
+            title: "F",
+            due_at: t0() + Duration::days(1),
+            links,
+        },
+        t0(),
+    )
+    .expect("follow-up");
     assert_validation(
         FollowUp {
             status: FollowUpStatus::Completed,

@@ -213,10 +213,12 @@ pub async fn stage_history_queries(store: Store) {
     crm.win_deal(&a, fresh.id, None, t(6)).await.expect("win");
     let i = Interaction::new(
         a.tenant,
-        Channel::Phone,
-        InteractionDirection::Outbound,
-        Links::deal(touched.id),
-        t(8),
+        Logged {
+            channel: Channel::Phone,
+            direction: InteractionDirection::Outbound,
+            links: Links::deal(touched.id),
+            occurred_at: t(8),
+        },
         t(8),
     )
     .expect("i");
@@ -397,7 +399,16 @@ pub async fn follow_up_lifecycle(store: Store) {
         .await
         .expect("customer");
     let mk = |title: &str, due: i64| {
-        FollowUp::new(a.tenant, title, t(due), Links::customer(c.id), t(0)).expect("f")
+        FollowUp::new(
+            a.tenant,
+            Due {
+                title,
+                due_at: t(due),
+                links: Links::customer(c.id),
+            },
+            t(0),
+        )
+        .expect("f")
     };
     let f1 = crm.create(&a, mk("one", 1), t(0)).await.expect("f1");
     let f2 = crm.create(&a, mk("two", 2), t(0)).await.expect("f2");
@@ -889,10 +900,12 @@ pub async fn outbox_records_state_changes(store: Store) {
         .expect("move");
     let i = Interaction::new(
         a.tenant,
-        Channel::Email,
-        InteractionDirection::Inbound,
-        Links::deal(deal),
-        t(4),
+        Logged {
+            channel: Channel::Email,
+            direction: InteractionDirection::Inbound,
+            links: Links::deal(deal),
+            occurred_at: t(4),
+        },
         t(4),
     )
     .expect("i");

@@ -278,7 +278,16 @@ pub async fn links_fill_in_customer(store: Store) {
     .expect("valid");
     d.customer_id = Some(c.id);
     let d = crm.create(&a, d, t(2)).await.expect("deal");
-    let f = FollowUp::new(a.tenant, "Chase", t(100), Links::deal(d.id), t(3)).expect("valid");
+    let f = FollowUp::new(
+        a.tenant,
+        Due {
+            title: "Chase",
+            due_at: t(100),
+            links: Links::deal(d.id),
+        },
+        t(3),
+    )
+    .expect("valid");
     let f = crm.create(&a, f, t(3)).await.expect("follow-up");
     assert_eq!(f.links.customer_id, Some(c.id));
 }
@@ -303,10 +312,12 @@ pub async fn interaction_moves_contact_dates(store: Store) {
     for (occurred, logged) in [(t(500), t(501)), (t(100), t(600)), (t(900), t(901))] {
         let i = Interaction::new(
             a.tenant,
-            Channel::Email,
-            InteractionDirection::Inbound,
-            Links::deal(d.id),
-            occurred,
+            Logged {
+                channel: Channel::Email,
+                direction: InteractionDirection::Inbound,
+                links: Links::deal(d.id),
+                occurred_at: occurred,
+            },
             logged,
         )
         .expect("valid");
@@ -768,13 +779,15 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     for k in 0..3 {
         let i = Interaction::new(
             a.tenant,
-            Channel::Phone,
-            InteractionDirection::Outbound,
-            Links {
-                contact_id: Some(ann.id),
-                ..Links::default()
+            Logged {
+                channel: Channel::Phone,
+                direction: InteractionDirection::Outbound,
+                links: Links {
+                    contact_id: Some(ann.id),
+                    ..Links::default()
+                },
+                occurred_at: t(100 + k),
             },
-            t(100 + k),
             t(100 + k),
         )
         .expect("i");
@@ -825,7 +838,16 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     crm.create(&other, secret, t(302)).await.expect("n");
     crm.create(
         a,
-        FollowUp::new(a.tenant, "Chase", t(1000), Links::customer(c.id), t(400)).expect("f"),
+        FollowUp::new(
+            a.tenant,
+            Due {
+                title: "Chase",
+                due_at: t(1000),
+                links: Links::customer(c.id),
+            },
+            t(400),
+        )
+        .expect("f"),
         t(400),
     )
     .await
@@ -964,10 +986,12 @@ pub async fn customer_360_view(store: Store) {
     for k in 0..(RECENT_INTERACTIONS as i64 - 2) {
         let i = Interaction::new(
             a.tenant,
-            Channel::Email,
-            InteractionDirection::Inbound,
-            Links::customer(c.id),
-            t(500 + k),
+            Logged {
+                channel: Channel::Email,
+                direction: InteractionDirection::Inbound,
+                links: Links::customer(c.id),
+                occurred_at: t(500 + k),
+            },
             t(500 + k),
         )
         .expect("i");
@@ -1130,13 +1154,15 @@ pub async fn delete_customer_cascades(store: Store) {
         &a,
         Interaction::new(
             a.tenant,
-            Channel::Chat,
-            InteractionDirection::Inbound,
-            Links {
-                contact_id: Some(ann.id),
-                ..Links::default()
+            Logged {
+                channel: Channel::Chat,
+                direction: InteractionDirection::Inbound,
+                links: Links {
+                    contact_id: Some(ann.id),
+                    ..Links::default()
+                },
+                occurred_at: t(3),
             },
-            t(3),
             t(3),
         )
         .expect("i"),
@@ -1160,7 +1186,16 @@ pub async fn delete_customer_cascades(store: Store) {
     .expect("a");
     crm.create(
         &a,
-        FollowUp::new(a.tenant, "y", t(9), Links::customer(c.id), t(3)).expect("f"),
+        FollowUp::new(
+            a.tenant,
+            Due {
+                title: "y",
+                due_at: t(9),
+                links: Links::customer(c.id),
+            },
+            t(3),
+        )
+        .expect("f"),
         t(3),
     )
     .await

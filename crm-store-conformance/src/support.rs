@@ -500,10 +500,12 @@ pub fn activity(tenant: TenantId, links: Links, subject: &str) -> Activity {
 pub fn interaction(tenant: TenantId, links: Links, occurred: DateTime<Utc>) -> Interaction {
     Interaction::new(
         tenant,
-        Channel::Phone,
-        InteractionDirection::Inbound,
-        links,
-        occurred,
+        Logged {
+            channel: Channel::Phone,
+            direction: InteractionDirection::Inbound,
+            links,
+            occurred_at: occurred,
+        },
         t0(),
     )
     .expect("valid interaction")
@@ -526,7 +528,16 @@ pub fn tag_assignment(tenant: TenantId, tag: TagId, target: EntityRef) -> TagAss
 
 /// A pending follow-up about `links` due at `due`.
 pub fn follow_up(tenant: TenantId, links: Links, title: &str, due: DateTime<Utc>) -> FollowUp {
-    FollowUp::new(tenant, title, due, links, t0()).expect("valid follow-up")
+    FollowUp::new(
+        tenant,
+        Due {
+            title,
+            due_at: due,
+            links,
+        },
+        t0(),
+    )
+    .expect("valid follow-up")
 }
 
 /// A device owned by `customer`.

@@ -73,15 +73,26 @@ pub struct FollowUp {
     pub due_notified_at: Option<DateTime<Utc>>,
 }
 
+/// What a follow-up is, for [`FollowUp::new`]: when it is due is named here, apart from
+/// the `now` it is created at (two timestamps are too easy to swap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due<'a> {
+    /// What to do.
+    pub title: &'a str,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// What it concerns.
+    pub links: Links,
+}
+
 impl FollowUp {
     /// A pending, manual follow-up.
-    pub fn new(
-        tenant: TenantId,
-        title: &str,
-        due_at: DateTime<Utc>,
-        links: Links,
-        now: DateTime<Utc>,
-    ) -> Result<Self> {
+    pub fn new(tenant: TenantId, what: Due<'_>, now: DateTime<Utc>) -> Result<Self> {
+        let Due {
+            title,
+            due_at,
+            links,
+        } = what;
         let f = Self {
             id: FollowUpId::new(),
             tenant_id: tenant,

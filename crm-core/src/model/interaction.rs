@@ -92,16 +92,29 @@ pub struct Interaction {
     pub links: Links,
 }
 
+/// What an interaction is, for [`Interaction::new`]: when it happened is named here, apart
+/// from the `now` it is recorded at (two adjacent timestamps are too easy to swap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// The channel.
+    pub channel: Channel,
+    /// Inbound or outbound.
+    pub direction: InteractionDirection,
+    /// What it concerns.
+    pub links: Links,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
 impl Interaction {
     /// An interaction that happened at `occurred_at`.
-    pub fn new(
-        tenant: TenantId,
-        channel: Channel,
-        direction: InteractionDirection,
-        links: Links,
-        occurred_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<Self> {
+    pub fn new(tenant: TenantId, what: Logged, now: DateTime<Utc>) -> Result<Self> {
+        let Logged {
+            channel,
+            direction,
+            links,
+            occurred_at,
+        } = what;
         let i = Self {
             id: InteractionId::new(),
             tenant_id: tenant,
