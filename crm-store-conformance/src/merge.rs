@@ -691,6 +691,16 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
         .expect("merge");
     leaks("merge_customers", format!("{done:?}"));
     let merge = done.record.id;
+    // Merge records are written by merges only: updating the reader's redacted copy through
+    // the generic path (which would drop the private note's before-image) is refused.
+    crate::support::assert_validation(
+        crm.update(&viewer, done.record.clone(), at(11)).await,
+        "kind",
+    );
+    crate::support::assert_validation(
+        crm.create(&author, done.record.clone(), at(11)).await,
+        "kind",
+    );
     leaks(
         "merges_into",
         format!("{:?}", crm.merges_into(&viewer, keep.id).await),

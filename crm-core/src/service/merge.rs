@@ -970,7 +970,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .iter()
             .map(|t| t.before.entity_ref())
             .collect();
-        let versions = self.current_versions(actor, &targets).await?;
+        let current = self.current_records(actor, &targets).await?;
+        let versions: HashMap<EntityRef, u64> =
+            current.iter().map(|(k, r)| (*k, r.version())).collect();
         for t in &record.touched {
             let target = t.before.entity_ref();
             match (t.action, versions.get(&target).copied()) {
@@ -1032,7 +1034,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 restored: record.merged.iter().map(|&u| u.into()).collect(),
             },
         );
-        self.apply(actor, changes).await?;
+        // The rows read above (and the stored merge record) are the before-images of the
+        // record events: no second read.
+        let mut known: Vec<crate::store::Record> = current.into_values().collect();
+        known.push(record.clone().into_record());
+        self.apply_known(actor, changes, known).await?;
         let mut customers: Vec<CustomerId> = record.merged.iter().map(|&u| u.into()).collect();
         customers.push(record.survivor.into());
         self.reindex_customers(actor, &customers).await?;
@@ -1059,20 +1065,5 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         all.sort_by_key(|m| std::cmp::Reverse(m.created_at));
         Ok(all)
-    }
-
-    /// The current versions of `targets` that exist (absent rows are not in the map), with
-    /// one batched read per kind.
-    async fn current_versions(
-        &self,
-        actor: &Actor,
-        targets: &[EntityRef],
-    ) -> Result<HashMap<EntityRef, u64>> {
-        Ok(self
-            .current_records(actor, targets)
-            .await?
-            .into_iter()
-            .map(|(k, r)| (k, r.version()))
-            .collect())
     }
 }

@@ -161,7 +161,18 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// [`DomainEvent::RecordCreated`]) appended, retrying retryable storage failures up to
     /// [`MAX_RETRIES`] times: the service's own write path.
     pub(crate) async fn apply(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
-        let changes = self.with_record_events(actor, changes).await?;
+        self.apply_known(actor, changes, Vec::new()).await
+    }
+
+    /// [`Crm::apply`] for a caller that has read the stored state of some rows it changes
+    /// already: `known` spares the record events a second read of them.
+    pub(crate) async fn apply_known(
+        &self,
+        actor: &Actor,
+        changes: ChangeSet,
+        known: Vec<crate::store::Record>,
+    ) -> Result<Applied> {
+        let changes = self.with_record_events(actor, changes, known).await?;
         self.apply_raw(actor, changes).await
     }
 
@@ -297,12 +308,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     where
         S: EntityRead<E>,
     {
-        self.check_update(actor, &entity).await?;
+        let before = self.check_update(actor, &entity).await?;
         entity.touch(now);
         let (stored, changes) = self
             .plan_write(actor, entity.into_record(), false, now)
             .await?;
-        self.apply(actor, changes).await?;
+        self.apply_known(actor, changes, vec![before.into_record()])
+            .await?;
         E::from_record(stored)
             .ok_or_else(|| CrmError::internal("a write returned another kind of record"))
     }
@@ -311,13 +323,15 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// actor (else `NotFound`), and its `created_at` is the stored one (else a `Validation`
     /// error on `created_at`: the creation time is set when the record is created, and an
     /// update that moved it would reorder every list sorted by it).
-    async fn check_update<E: Entity>(&self, actor: &Actor, entity: &E) -> Result<()>
+    /// Returns the stored row as it is (not redacted: the before-image of the update).
+    async fn check_update<E: Entity>(&self, actor: &Actor, entity: &E) -> Result<E>
     where
         S: EntityRead<E>,
     {
-        let current = self
-            .find::<E>(actor, entity.id())
+        // Visible to the actor as `find` would show it, but kept whole.
+        let current = EntityRead::<E>::get(&*self.store, actor.tenant, entity.id())
             .await?
+            .filter(|c| redact(actor, c.clone()).is_some())
             .ok_or_else(|| CrmError::not_found(E::KIND, entity.id()))?;
         // A version other than the stored one is stale, whatever its value (the store
         // checks again atomically; this answers early and never computes on it).
@@ -334,7 +348,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 ),
             ));
         }
-        Ok(())
+        Ok(current)
     }
 
     /// Deletes an entity, guarded by the version the caller read (`None`: any version).

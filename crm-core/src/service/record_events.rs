@@ -66,12 +66,18 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// order of the changes. An event's time is its record's `updated_at`; a delete's is the
     /// latest time of the change set (its records and events), or, for a delete alone, the
     /// deleted row's last update.
+    ///
+    /// `known` holds stored rows the caller read already (their before-images); only the
+    /// other updated or deleted rows are read, one batch per kind.
     pub(crate) async fn with_record_events(
         &self,
         actor: &Actor,
         mut changes: ChangeSet,
+        known: Vec<Record>,
     ) -> Result<ChangeSet> {
-        let touched: Vec<EntityRef> = changes
+        let mut current: HashMap<EntityRef, Record> =
+            known.into_iter().map(|r| (r.entity_ref(), r)).collect();
+        let missing: Vec<EntityRef> = changes
             .changes
             .iter()
             .filter_map(|c| match c {
@@ -79,8 +85,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 Change::Delete { target, .. } => Some(*target),
                 _ => None,
             })
+            .filter(|r| !current.contains_key(r))
             .collect();
-        let current = self.current_records(actor, &touched).await?;
+        current.extend(self.current_records(actor, &missing).await?);
         let latest = changes
             .changes
             .iter()

@@ -160,6 +160,15 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 }
                 Record::Interaction(i)
             }
+            // Merge records are the undo log of merges: written by `merge_customers` and
+            // `unmerge` only (an update through here could store a copy redacted for its
+            // reader and lose the before-images of others' private notes).
+            Record::MergeRecord(_) => {
+                return Err(CrmError::validation(
+                    "kind",
+                    "merge records are written by merge_customers and unmerge only",
+                ))
+            }
             Record::Note(mut n) => {
                 n.links = self.complete_links(actor, n.links).await?;
                 if n.private && n.author != actor.user {
