@@ -1240,7 +1240,30 @@ pub async fn delete_customer_cascades(store: Store) {
         .expect("find")
         .is_some());
 
+    let before = crm.drain_events(&a, 0, 1000).await.expect("events").len() as u64;
     crm.delete_customer(&a, c.id, None).await.expect("delete");
+    // The outbox says what went, row by row: the customer itself among them, and nothing
+    // of the customer that stays.
+    let deleted: Vec<EntityRef> = crm
+        .drain_events(&a, before, 1000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.event.event {
+            DomainEvent::RecordDeleted { record, .. } => Some(record),
+            _ => None,
+        })
+        .collect();
+    assert!(deleted.contains(&c.entity_ref()), "{deleted:?}");
+    assert!(deleted.contains(&ann.entity_ref()), "its contact");
+    assert!(deleted.iter().any(|r| r.kind == EntityKind::ContactPoint));
+    assert!(deleted.iter().any(|r| r.kind == EntityKind::TagAssignment));
+    assert!(!deleted.contains(&keep.entity_ref()));
+    assert_eq!(
+        deleted.len(),
+        deleted.iter().collect::<HashSet<_>>().len(),
+        "one event per row"
+    );
     assert!(crm
         .find::<Customer>(&a, c.id)
         .await
