@@ -2078,11 +2078,11 @@ pub async fn follow_up_filters(store: Store) {
         ),
         (
             FollowUpFilter {
-                status: Some(FollowUpStatus::Canceled),
+                status: Some(FollowUpStatus::Cancelled),
                 ..f()
             },
             vec![],
-            "canceled",
+            "cancelled",
         ),
         (
             FollowUpFilter {

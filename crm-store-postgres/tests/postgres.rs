@@ -484,3 +484,102 @@ async fn search_uses_the_trigram_index_semantics() {
     .expect("search");
     assert!(none.items.is_empty());
 }
+
+/// Schema version 7 renames follow-ups and outbox events written as "canceled" (before
+/// the spelling was unified with activities' "cancelled"), in every tenant: a status filter
+/// finds them again, and the outbox kind follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_7_spells_cancelled() {
+    let Some((url, schema)) = support::schema().await else {
+        return;
+    };
+    let crm = Crm::new(support::store().await.expect("store"));
+    let a = Actor::new(TenantId::new(), UserId::new());
+    let c = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Acme", now()).expect("c"),
+            now(),
+        )
+        .await
+        .expect("customer");
+    let f = FollowUp::new(
+        a.tenant,
+        Due {
+            title: "Call",
+            due_at: now(),
+            links: Links::customer(c.id),
+        },
+        now(),
+    )
+    .expect("follow-up");
+    let f = crm.create(&a, f, now()).await.expect("create");
+    crm.cancel_follow_up(&a, f.id, now()).await.expect("cancel");
+    let cancelled = || async {
+        crm.count::<FollowUp>(
+            &a,
+            FollowUpFilter {
+                status: Some(FollowUpStatus::Cancelled),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("count")
+    };
+    assert_eq!(cancelled().await, 1);
+
+    let options = PgConnectOptions::from_str(&url)
+        .expect("url")
+        .options([("search_path", format!("{schema},public"))]);
+    let mut conn = sqlx::PgConnection::connect_with(&options)
+        .await
+        .expect("connect");
+    let tenant = uuid::Uuid::from(a.tenant);
+    sqlx::query(
+        "UPDATE follow_up SET status = 'canceled', \
+         data = jsonb_set(data::jsonb, '{status}', '\"canceled\"')::text WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .execute(&mut conn)
+    .await
+    .expect("old status");
+    sqlx::query(
+        "UPDATE outbox SET kind = 'follow_up_canceled', \
+         data = jsonb_set(data::jsonb, '{event,type}', '\"follow_up_canceled\"')::text \
+         WHERE tenant_id = $1 AND kind = 'follow_up_cancelled'",
+    )
+    .bind(tenant)
+    .execute(&mut conn)
+    .await
+    .expect("old kind");
+    assert_eq!(
+        cancelled().await,
+        0,
+        "the old status is not found by the filter"
+    );
+    assert_eq!(
+        crm.get::<FollowUp>(&a, f.id).await.expect("read").status,
+        FollowUpStatus::Cancelled,
+        "the old spelling still reads"
+    );
+
+    sqlx::raw_sql(AssertSqlSafe(include_str!(
+        "../migrations/0007_cancelled.sql"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("migration 7");
+    assert_eq!(cancelled().await, 1, "found again");
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM outbox WHERE tenant_id = $1 AND kind LIKE 'follow_up_%'",
+    )
+    .bind(tenant)
+    .fetch_all(&mut conn)
+    .await
+    .expect("kinds");
+    assert_eq!(kinds, vec!["follow_up_cancelled".to_string()]);
+    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e.event.event, DomainEvent::FollowUpCancelled { follow_up } if follow_up == f.id)));
+}

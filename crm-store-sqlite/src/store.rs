@@ -27,6 +27,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0004_search_view.sql"),
     include_str!("../migrations/0005_merge_record.sql"),
     include_str!("../migrations/0006_search_grams.sql"),
+    include_str!("../migrations/0007_cancelled.sql"),
 ];
 
 /// The schema version this build of the store writes.

@@ -252,3 +252,81 @@ async fn two_stores_on_one_file() {
         80
     );
 }
+
+/// Schema version 7 renames follow-ups and outbox events written as "canceled" (before
+/// the spelling was unified with activities' "cancelled"): a status filter finds them
+/// again, and the outbox kind follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_7_spells_cancelled() {
+    let (dir, store) = fresh().await;
+    let crm = Crm::new(store);
+    let a = Actor::new(TenantId::new(), UserId::new());
+    let c = crm
+        .create_customer(
+            &a,
+            Customer::company(a.tenant, "Acme", t(0)).expect("c"),
+            t(0),
+        )
+        .await
+        .expect("customer");
+    let f = FollowUp::new(
+        a.tenant,
+        Due {
+            title: "Call",
+            due_at: t(100),
+            links: Links::customer(c.id),
+        },
+        t(0),
+    )
+    .expect("follow-up");
+    let f = crm.create(&a, f, t(0)).await.expect("create");
+    crm.cancel_follow_up(&a, f.id, t(1)).await.expect("cancel");
+    let cancelled = || async {
+        crm.count::<FollowUp>(
+            &a,
+            FollowUpFilter {
+                status: Some(FollowUpStatus::Cancelled),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("count")
+    };
+    assert_eq!(cancelled().await, 1);
+
+    // Write the old spellings back, as a database from before version 7 holds them.
+    let conn = rusqlite::Connection::open(dir.path().join("crm.db")).expect("raw open");
+    conn.execute_batch(
+        "UPDATE follow_up SET status = 'canceled', data = json_set(data, '$.status', 'canceled');
+         UPDATE outbox SET kind = 'follow_up_canceled',
+             data = json_set(data, '$.event.type', 'follow_up_canceled')
+         WHERE kind = 'follow_up_cancelled';",
+    )
+    .expect("old spellings");
+    assert_eq!(
+        cancelled().await,
+        0,
+        "the old status is not found by the filter"
+    );
+    assert_eq!(
+        crm.get::<FollowUp>(&a, f.id).await.expect("read").status,
+        FollowUpStatus::Cancelled,
+        "the old spelling still reads"
+    );
+
+    conn.execute_batch(include_str!("../migrations/0007_cancelled.sql"))
+        .expect("migration 7");
+    assert_eq!(cancelled().await, 1, "found again");
+    let kinds: Vec<String> = conn
+        .prepare("SELECT kind FROM outbox WHERE kind LIKE 'follow_up_%'")
+        .expect("prepare")
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(kinds, vec!["follow_up_cancelled".to_string()]);
+    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e.event.event, DomainEvent::FollowUpCancelled { follow_up } if follow_up == f.id)));
+}

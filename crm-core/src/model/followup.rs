@@ -19,7 +19,10 @@ pub enum FollowUpStatus {
     /// Done.
     Completed,
     /// Called off.
-    Canceled,
+    /// Spelled like [`crate::ActivityStatus::Cancelled`]; rows and events written as
+    /// `canceled` before schema version 7 still read.
+    #[serde(alias = "canceled")]
+    Cancelled,
     /// Past due beyond the grace period.
     Expired,
 }

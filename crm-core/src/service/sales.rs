@@ -888,9 +888,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         id: FollowUpId,
         now: DateTime<Utc>,
     ) -> Result<FollowUp> {
-        let mut f = self.pending_follow_up(actor, id, "canceled").await?;
-        f.status = FollowUpStatus::Canceled;
-        let event = DomainEvent::FollowUpCanceled { follow_up: f.id };
+        let mut f = self.pending_follow_up(actor, id, "cancelled").await?;
+        f.status = FollowUpStatus::Cancelled;
+        let event = DomainEvent::FollowUpCancelled { follow_up: f.id };
         self.update_with_event(actor, f, event, now).await
     }
 

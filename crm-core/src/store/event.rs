@@ -167,8 +167,9 @@ pub enum DomainEvent {
         /// The follow-up.
         follow_up: FollowUpId,
     },
-    /// A follow-up was canceled.
-    FollowUpCanceled {
+    /// A follow-up was cancelled (`follow_up_canceled` before schema version 7, still read).
+    #[serde(alias = "follow_up_canceled")]
+    FollowUpCancelled {
         /// The follow-up.
         follow_up: FollowUpId,
     },
