@@ -24,6 +24,24 @@ fn eur(minor: i64) -> Money {
     Money::new(minor, "EUR").expect("eur")
 }
 
+/// The "Service" pipeline several scenarios use: New (20), Quoted (60), Done (won),
+/// Dropped (lost).
+async fn service_pipeline(crm: &Crm<dyn CrmStore>, a: &Actor) -> Pipeline {
+    crm.create_pipeline(
+        a,
+        "Service",
+        vec![
+            Stage::open("New", 20).expect("s"),
+            Stage::open("Quoted", 60).expect("s"),
+            Stage::won("Done"),
+            Stage::lost("Dropped"),
+        ],
+        t(0),
+    )
+    .await
+    .expect("service pipeline")
+}
+
 async fn deal(
     crm: &Crm<dyn CrmStore>,
     a: &Actor,
@@ -46,20 +64,7 @@ fn invalid(e: &CrmError) -> bool {
 pub async fn pipeline_configuration(store: Store) {
     let (crm, a) = setup(store);
     let p = crm.default_pipeline(&a, t(0)).await.expect("default");
-    let service = crm
-        .create_pipeline(
-            &a,
-            "Service",
-            vec![
-                Stage::open("New", 20).expect("s"),
-                Stage::open("Quoted", 60).expect("s"),
-                Stage::won("Done"),
-                Stage::lost("Dropped"),
-            ],
-            t(0),
-        )
-        .await
-        .expect("create");
+    let service = service_pipeline(&crm, &a).await;
     let service = crm
         .rename_pipeline(&a, service.id, "Service contracts", t(1))
         .await
@@ -1901,20 +1906,7 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
 pub async fn external_events_report_why_unchanged(store: Store) {
     let (crm, a) = setup(store.clone());
     let sales = crm.default_pipeline(&a, t(0)).await.expect("default");
-    let service = crm
-        .create_pipeline(
-            &a,
-            "Service",
-            vec![
-                Stage::open("New", 20).expect("s"),
-                Stage::open("Quoted", 60).expect("s"),
-                Stage::won("Done"),
-                Stage::lost("Dropped"),
-            ],
-            t(0),
-        )
-        .await
-        .expect("service");
+    let service = service_pipeline(&crm, &a).await;
     let support = crm
         .create_pipeline(
             &a,
@@ -2163,20 +2155,7 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         .expect("save");
 
     crm.default_pipeline(&a, t(0)).await.expect("default");
-    let service = crm
-        .create_pipeline(
-            &a,
-            "Service",
-            vec![
-                Stage::open("New", 20).expect("s"),
-                Stage::open("Quoted", 60).expect("s"),
-                Stage::won("Done"),
-                Stage::lost("Dropped"),
-            ],
-            t(0),
-        )
-        .await
-        .expect("service");
+    let service = service_pipeline(&crm, &a).await;
     let support = crm
         .create_pipeline(
             &a,

@@ -106,6 +106,20 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// Records a contact at `at`: `last_contact_at` moves forward to it and
+    /// `first_contact_at` back to it. Returns whether either changed.
+    pub fn record_contact(&mut self, at: DateTime<Utc>) -> bool {
+        let later = self.last_contact_at.is_none_or(|l| at > l);
+        let earlier = self.first_contact_at.is_none_or(|f| at < f);
+        if later {
+            self.last_contact_at = Some(at);
+        }
+        if earlier {
+            self.first_contact_at = Some(at);
+        }
+        later || earlier
+    }
+
     fn blank(tenant: TenantId, kind: CustomerKind, name: String, now: DateTime<Utc>) -> Self {
         Self {
             id: CustomerId::new(),

@@ -80,6 +80,18 @@ pub struct AddressParts<'a> {
     pub country: Option<&'a str>,
 }
 
+/// The country code phone numbers without `+` are read in for a customer with these
+/// addresses: the country of its primary one, else of the first that has a country.
+pub fn phone_region_of(locations: &[Location]) -> Option<String> {
+    let located = |primary: bool| {
+        locations
+            .iter()
+            .filter(|l| !primary || l.primary)
+            .find_map(|l| l.country.as_ref().map(|c| c.code().to_string()))
+    };
+    located(true).or_else(|| located(false))
+}
+
 impl Location {
     /// An address of `customer`; at least a street line or a city is required.
     pub fn new(

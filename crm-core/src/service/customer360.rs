@@ -125,8 +125,8 @@ fn deal_totals(deals: &[Deal]) -> Vec<DealTotals> {
             DealStatus::Open => {
                 t.open_count = t.open_count.saturating_add(1);
                 t.open_amount = add(t.open_amount, d.amount);
-                // The weighted value of one deal cannot overflow (it is at most the
-                // amount); fall back to the amount's rounding-free part if it did.
+                // The weighted value of one deal is at most its amount, so computing it
+                // cannot overflow; zero stands in should it ever fail.
                 let w = d.weighted_amount().unwrap_or(Money::zero(currency));
                 t.open_weighted = add(t.open_weighted, w);
             }
@@ -154,6 +154,19 @@ impl Customer360 {
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
+    /// The first page of `query` and whether more rows follow it.
+    async fn first_page<E: Entity>(
+        &self,
+        actor: &Actor,
+        query: ListQuery<E>,
+    ) -> Result<(Vec<E>, bool)>
+    where
+        S: crate::store::EntityRead<E>,
+    {
+        let page = self.list(actor, query).await?;
+        Ok((page.items, page.next.is_some()))
+    }
+
     /// Reads a customer with its tags, contacts, contact points, locations, consent, open
     /// and closed deals with their totals per currency, the leads converted into it, open
     /// activities and follow-ups, recent interactions, pinned notes, owned items and
@@ -232,8 +245,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         leads.sort_by_key(|l| std::cmp::Reverse((l.converted_at, l.created_at)));
         let mut cut_off = CutOff::default();
-        let page = self
-            .list(
+        let (open_activities, more) = self
+            .first_page(
                 actor,
                 ListQuery::filter(ActivityFilter {
                     links,
@@ -244,10 +257,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .limit(MAX_PAGE_SIZE),
             )
             .await?;
-        cut_off.open_activities = page.next.is_some();
-        let open_activities = page.items;
-        let page = self
-            .list(
+        cut_off.open_activities = more;
+        let (open_follow_ups, more) = self
+            .first_page(
                 actor,
                 ListQuery::filter(FollowUpFilter {
                     links,
@@ -258,10 +270,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .limit(MAX_PAGE_SIZE),
             )
             .await?;
-        cut_off.open_follow_ups = page.next.is_some();
-        let open_follow_ups = page.items;
-        let page = self
-            .list(
+        cut_off.open_follow_ups = more;
+        let (recent_interactions, more) = self
+            .first_page(
                 actor,
                 ListQuery::filter(InteractionFilter {
                     links,
@@ -271,10 +282,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .limit(RECENT_INTERACTIONS),
             )
             .await?;
-        cut_off.recent_interactions = page.next.is_some();
-        let recent_interactions = page.items;
-        let page = self
-            .list(
+        cut_off.recent_interactions = more;
+        let (pinned_notes, more) = self
+            .first_page(
                 actor,
                 ListQuery::filter(NoteFilter {
                     links,
@@ -285,8 +295,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .limit(MAX_PAGE_SIZE),
             )
             .await?;
-        cut_off.pinned_notes = page.next.is_some();
-        let pinned_notes = page.items;
+        cut_off.pinned_notes = more;
         let owned_items = self
             .list_all::<OwnedItem>(
                 actor,
@@ -296,8 +305,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 },
             )
             .await?;
-        let page = self
-            .list(
+        let (attachments, more) = self
+            .first_page(
                 actor,
                 ListQuery::filter(AttachmentFilter {
                     links,
@@ -307,8 +316,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .limit(MAX_PAGE_SIZE),
             )
             .await?;
-        cut_off.attachments = page.next.is_some();
-        let attachments = page.items;
+        cut_off.attachments = more;
         Ok(Customer360 {
             customer,
             tags,

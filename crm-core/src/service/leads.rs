@@ -496,15 +496,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 },
             )
             .await?;
-        let located = |primary: bool| {
-            locations
-                .iter()
-                .filter(|l| !primary || l.primary)
-                .find_map(|l| l.country.as_ref().map(|c| c.code().to_string()))
-        };
-        Ok(located(true)
-            .or_else(|| located(false))
-            .or_else(|| self.config().default_phone_region.clone()))
+        Ok(phone_region_of(&locations).or_else(|| self.config().default_phone_region.clone()))
     }
 
     /// Plans a conversion without writing: the change set and what it creates or links (see
@@ -611,9 +603,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 // The customer is updated at the version read: a concurrent conversion
                 // into it conflicts and is planned again (seeing this one's contact).
                 let mut updated = customer.clone();
-                updated.last_contact_at = Some(updated.last_contact_at.map_or(now, |t| t.max(now)));
-                updated.first_contact_at =
-                    Some(updated.first_contact_at.map_or(now, |t| t.min(now)));
+                updated.record_contact(now);
                 if options.deal.is_some() && updated.lifecycle_stage == LifecycleStage::Lead {
                     updated.lifecycle_stage = LifecycleStage::Opportunity;
                 }

@@ -199,11 +199,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             l.touch(now);
             checked(l, &format!("locations[{i}]"))?;
         }
-        let region = primary
-            .and_then(|i| locations[i].country.as_ref())
-            .or_else(|| locations.iter().find_map(|l| l.country.as_ref()))
-            .map(|c| c.code().to_string())
-            .or_else(|| self.config().default_phone_region.clone());
+        let region =
+            phone_region_of(&locations).or_else(|| self.config().default_phone_region.clone());
 
         // Contacts and their points; the customer's own points first.
         let primary =

@@ -48,18 +48,14 @@ impl fmt::Debug for RetryPause {
 /// half), so writers that collided do not retry in lockstep. `seed` varies the jitter; the
 /// randomness comes from the process's hash keys (no clock is read).
 pub fn backoff(attempt: u32, seed: u64) -> Duration {
+    // 2^16 * RETRY_BASE is far above the cap: larger shifts change nothing.
     let ceiling = RETRY_BASE
-        .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .saturating_mul(1 << attempt.min(16))
         .min(RETRY_CAP);
     let half = ceiling / 2;
-    let random = RandomState::new().hash_one((attempt, seed));
-    let jitter_nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-    let jitter = if jitter_nanos == 0 {
-        0
-    } else {
-        random % (jitter_nanos + 1)
-    };
-    half + Duration::from_nanos(jitter)
+    // At most RETRY_CAP / 2 (100 ms) in nanoseconds: fits a u64.
+    let span = half.as_nanos() as u64 + 1;
+    half + Duration::from_nanos(RandomState::new().hash_one((attempt, seed)) % span)
 }
 
 #[cfg(test)]

@@ -303,15 +303,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<()> {
         if let Some(cid) = i.links.customer_id {
             let mut c = self.get::<Customer>(actor, cid).await?;
-            let later = c.last_contact_at.is_none_or(|l| i.occurred_at > l);
-            let earlier = c.first_contact_at.is_none_or(|f| i.occurred_at < f);
-            if later || earlier {
-                if later {
-                    c.last_contact_at = Some(i.occurred_at);
-                }
-                if earlier {
-                    c.first_contact_at = Some(i.occurred_at);
-                }
+            if c.record_contact(i.occurred_at) {
                 c.touch(now);
                 post.push_update(c);
             }
