@@ -167,6 +167,10 @@ typed_id!(
     /// Identifies a [`crate::model::MergeRecord`].
     MergeId, "merge_id"
 );
+typed_id!(
+    /// Identifies an [`crate::model::AuditEntry`].
+    AuditId, "audit_id"
+);
 
 /// A user acting on a tenant: who is calling the service, for scoping, authorship and
 /// (later) permissions.

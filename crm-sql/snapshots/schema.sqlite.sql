@@ -328,6 +328,21 @@ CREATE TABLE merge_record (
     PRIMARY KEY (tenant_id, id)
 );
 
+CREATE TABLE audit_entry (
+    tenant_id BLOB NOT NULL,
+    id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    record_kind TEXT,
+    record_id BLOB,
+    actor BLOB,
+    operation TEXT,
+    private_to BLOB,
+    PRIMARY KEY (tenant_id, id)
+);
+
 CREATE INDEX customer_kind ON customer (tenant_id, kind, id);
 
 CREATE INDEX customer_status ON customer (tenant_id, status, id);
@@ -603,3 +618,9 @@ CREATE INDEX merge_record_undone ON merge_record (tenant_id, undone, id);
 CREATE INDEX merge_record_created_at ON merge_record (tenant_id, created_at, id);
 
 CREATE INDEX merge_record_updated_at ON merge_record (tenant_id, updated_at, id);
+
+CREATE INDEX audit_entry_record_id_created_at ON audit_entry (tenant_id, record_id, created_at, id);
+
+CREATE INDEX audit_entry_actor_created_at ON audit_entry (tenant_id, actor, created_at, id);
+
+CREATE INDEX audit_entry_created_at ON audit_entry (tenant_id, created_at, id);

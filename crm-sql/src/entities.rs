@@ -998,3 +998,60 @@ impl SqlEntity for MergeRecord {
         "created_at"
     }
 }
+
+impl SqlEntity for AuditEntry {
+    fn columns() -> &'static [Col] {
+        // Plain ids, not references: the trail outlives the records it is about.
+        const C: &[Col] = &[
+            Col::new("record_kind", Text),
+            Col::new("record_id", Uuid),
+            Col::new("actor", Uuid),
+            Col::new("operation", Text),
+            Col::new("private_to", Uuid),
+        ];
+        C
+    }
+    fn indexes() -> &'static [Index] {
+        const C: &[Index] = &[
+            Index::on(&["record_id", "created_at"]),
+            Index::on(&["actor", "created_at"]),
+        ];
+        C
+    }
+    fn values(&self) -> Result<Vec<Value>> {
+        Ok(vec![
+            self.record.kind.name().into(),
+            Value::from(self.record.id),
+            uuid_value(self.actor),
+            enum_text(&self.operation).into(),
+            opt_uuid(self.private_to),
+        ])
+    }
+    fn condition(f: &AuditEntryFilter, _: Dialect) -> Condition {
+        let mut c = new_cond();
+        if let Some(r) = f.record {
+            add(&mut c, col("record_kind").eq(r.kind.name()));
+            add(&mut c, col("record_id").eq(r.id));
+        }
+        eq(&mut c, "record_kind", f.kind.map(|k| k.name()));
+        eq(&mut c, "actor", f.actor.map(Uuid::from));
+        eq_enum(&mut c, "operation", f.operation.as_ref());
+        range(&mut c, "created_at", f.from, f.to);
+        if let Some(v) = f.visible_to {
+            add(
+                &mut c,
+                col("private_to")
+                    .is_null()
+                    .or(col("private_to").eq(Uuid::from(v))),
+            );
+        }
+        all(c)
+    }
+    fn sort_column(_: &AuditEntrySort) -> &'static str {
+        "created_at"
+    }
+    fn time_indexes() -> &'static [&'static str] {
+        // An entry never changes: `updated_at` is `created_at`.
+        &["created_at"]
+    }
+}

@@ -71,6 +71,11 @@ pub trait SqlEntity: Entity {
     fn condition(filter: &Self::Filter, dialect: Dialect) -> Condition;
     /// The column holding the sort key.
     fn sort_column(sort: &Self::Sort) -> &'static str;
+    /// The common time columns that get an index of their own (lists sorted or filtered
+    /// by them); both by default.
+    fn time_indexes() -> &'static [&'static str] {
+        &["created_at", "updated_at"]
+    }
 }
 
 /// `Alias` for a column or table name.

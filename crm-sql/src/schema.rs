@@ -158,6 +158,8 @@ pub struct TableDef {
     pub columns: &'static [Col],
     /// Secondary indexes.
     pub indexes: &'static [Index],
+    /// The common time columns indexed on their own ([`SqlEntity::time_indexes`]).
+    pub time_indexes: &'static [&'static str],
 }
 
 fn def<E: SqlEntity>() -> TableDef {
@@ -165,6 +167,7 @@ fn def<E: SqlEntity>() -> TableDef {
         kind: E::KIND,
         columns: E::columns(),
         indexes: E::indexes(),
+        time_indexes: E::time_indexes(),
     }
 }
 
@@ -191,6 +194,7 @@ pub fn tables() -> Vec<TableDef> {
         def::<Attachment>(),
         def::<TenantSettings>(),
         def::<MergeRecord>(),
+        def::<AuditEntry>(),
     ]
 }
 
@@ -245,7 +249,8 @@ pub fn ddl(dialect: Dialect) -> Vec<String> {
 }
 
 /// `CREATE INDEX` statements: the declared indexes, plus one on every reference column
-/// (so reference checks and deletes never scan) and on `created_at` / `updated_at`.
+/// (so reference checks and deletes never scan) and on the time columns the entity lists
+/// by ([`SqlEntity::time_indexes`]).
 pub fn index_ddl() -> Vec<String> {
     let mut out = Vec::new();
     for t in tables() {
@@ -255,8 +260,8 @@ pub fn index_ddl() -> Vec<String> {
             .iter()
             .map(|i| (i.cols.to_vec(), i.unique, i.predicate))
             .collect();
-        for extra in ["created_at", "updated_at"] {
-            declared.push((vec![extra], false, None));
+        for extra in t.time_indexes {
+            declared.push((vec![*extra], false, None));
         }
         for c in t.columns.iter().filter(|c| c.refs.is_some()) {
             if !declared

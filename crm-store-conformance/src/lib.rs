@@ -2,7 +2,7 @@
 //!
 //! Scenarios are plain `pub async fn scenario(store: Arc<dyn CrmStore>)` functions grouped
 //! by theme ([`crud`], [`filters`], [`sorting`], [`paging`], [`isolation`],
-//! [`concurrency`], [`atomicity`], [`rules`], [`validation`]). They panic on failure. Each
+//! [`concurrency`], [`atomicity`], [`rules`], [`validation`], [`audit`], ...). They panic on failure. Each
 //! creates fresh random tenants, so every scenario can share one database and run in
 //! parallel with the others.
 //!
@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod atomicity;
+pub mod audit;
 pub mod concurrency;
 pub mod crud;
 pub mod duplicates;
@@ -224,6 +225,11 @@ macro_rules! conformance_tests {
                 service_tenant_isolation,
                 service_optimistic_update,
                 service_update_keeps_created_at,
+            ],
+            audit: [
+                every_write_is_audited_with_before_and_after,
+                audit_is_append_only_and_atomic,
+                audit_keeps_private_notes_private,
             ],
             sales: [
                 pipeline_configuration,

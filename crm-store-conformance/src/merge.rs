@@ -19,9 +19,9 @@ pub async fn snapshot(store: &Store, tenant: TenantId) -> BTreeMap<EntityRef, Re
     let mut out = BTreeMap::new();
     macro_rules! all {
         ([] $($t:ident => $name:ident),*) => {$(
-            // A merge writes its record and an unmerge changes it: not part of the rows a
-            // round trip restores.
-            if EntityKind::$t != EntityKind::MergeRecord {
+            // A merge writes its record and an unmerge changes it, and both leave audit
+            // entries: not part of the rows a round trip restores.
+            if ![EntityKind::MergeRecord, EntityKind::AuditEntry].contains(&EntityKind::$t) {
                 for e in list_all::<$t>(
                     store,
                     tenant,

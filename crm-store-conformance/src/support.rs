@@ -602,6 +602,8 @@ pub struct Graph {
     pub tenant_settings: TenantSettings,
     /// A merge into the customer (of a customer that no longer exists).
     pub merge_record: MergeRecord,
+    /// The audit entry of the customer's creation.
+    pub audit_entry: AuditEntry,
 }
 
 impl Graph {
@@ -650,6 +652,18 @@ impl Graph {
             undone_at: None,
             undone_by: None,
         };
+        let audit_entry = AuditEntry {
+            id: AuditId::new(),
+            tenant_id: tenant,
+            version: 1,
+            created_at: t0(),
+            updated_at: t0(),
+            actor: UserId::new(),
+            record: eref(&customer),
+            operation: AuditOperation::Created,
+            changes: Vec::new(),
+            private_to: None,
+        };
         Self {
             tenant,
             customer,
@@ -671,6 +685,7 @@ impl Graph {
             attachment,
             tenant_settings,
             merge_record,
+            audit_entry,
         }
     }
 
@@ -696,6 +711,7 @@ impl Graph {
             .insert(self.attachment.clone())
             .insert(self.tenant_settings.clone())
             .insert(self.merge_record.clone())
+            .insert(self.audit_entry.clone())
     }
 
     /// Builds and inserts the rows in one change set.
@@ -727,6 +743,7 @@ impl Graph {
             eref(&self.attachment),
             eref(&self.tenant_settings),
             eref(&self.merge_record),
+            eref(&self.audit_entry),
         ]
     }
 }

@@ -80,6 +80,7 @@
 //! SELECT create_distributed_table('outbox_counter', 'tenant_id', colocate_with => 'customer');
 //! SELECT create_distributed_table('tenant_settings', 'tenant_id', colocate_with => 'customer');
 //! SELECT create_distributed_table('merge_record', 'tenant_id', colocate_with => 'customer');
+//! SELECT create_distributed_table('audit_entry', 'tenant_id', colocate_with => 'customer');
 //! ```
 //! Distribute parents before children (the order above) so the co-located foreign keys
 //! can be created; every query of the store filters on `tenant_id` and is routed to one

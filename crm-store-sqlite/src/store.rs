@@ -28,6 +28,7 @@ const MIGRATION_FILES: &[&str] = &[
     include_str!("../migrations/0005_merge_record.sql"),
     include_str!("../migrations/0006_search_grams.sql"),
     include_str!("../migrations/0007_cancelled.sql"),
+    include_str!("../migrations/0008_audit.sql"),
 ];
 
 /// The schema version this build of the store writes.

@@ -7,6 +7,7 @@
 
 mod activity;
 mod attachment;
+mod audit;
 mod consent;
 mod contact;
 mod contact_point;
@@ -25,6 +26,7 @@ mod tag;
 
 pub use activity::*;
 pub use attachment::*;
+pub use audit::*;
 pub use consent::*;
 pub use contact::*;
 pub use contact_point::*;
@@ -248,6 +250,7 @@ macro_rules! display_as_serde_name {
 display_as_serde_name!(
     ActivityKind,
     ActivityStatus,
+    AuditOperation,
     Channel,
     ContactPointKind,
     CustomerKind,

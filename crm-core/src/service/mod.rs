@@ -10,6 +10,7 @@
 //! [`Crm::set_primary_contact`], [`Crm::tag`], [`Crm::customer_360`], [`Crm::timeline`], ...)
 //! are methods of their own and always write one atomic change set.
 
+mod audit;
 mod customer360;
 mod duplicates;
 mod external;
@@ -222,7 +223,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         S: EntityRead<E>,
     {
         let found = EntityRead::<E>::get(&*self.store, actor.tenant, id).await?;
-        Ok(found.and_then(|e| redact(actor, e)))
+        let mut shown: Vec<E> = found.and_then(|e| redact(actor, e)).into_iter().collect();
+        self.hide_audit_of_hidden_notes(actor, &mut shown).await?;
+        Ok(shown.pop())
     }
 
     /// Lists entities of the actor's tenant (private notes of other authors are never
@@ -239,6 +242,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .into_iter()
             .filter_map(|e| redact(actor, e))
             .collect();
+        self.hide_audit_of_hidden_notes(actor, &mut page.items)
+            .await?;
         Ok(page)
     }
 
@@ -364,6 +369,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     where
         S: EntityRead<E>,
     {
+        if E::KIND == crate::store::EntityKind::AuditEntry {
+            return Err(CrmError::validation(
+                "kind",
+                "audit entries are append-only: they cannot be deleted through the service",
+            ));
+        }
         if self.find::<E>(actor, id).await?.is_none() {
             return Err(CrmError::not_found(E::KIND, id));
         }
@@ -680,7 +691,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         loop {
             let page = EntityRead::<E>::list(&*self.store, actor.tenant, &query).await?;
             if restrict {
-                out.extend(page.items.into_iter().filter_map(|e| redact(actor, e)));
+                let mut shown: Vec<E> = page
+                    .items
+                    .into_iter()
+                    .filter_map(|e| redact(actor, e))
+                    .collect();
+                self.hide_audit_of_hidden_notes(actor, &mut shown).await?;
+                out.extend(shown);
             } else {
                 out.extend(page.items);
             }
@@ -924,12 +941,19 @@ pub(crate) fn redact<E: Entity>(actor: &Actor, mut e: E) -> Option<E> {
     if let Some(m) = any.downcast_mut::<MergeRecord>() {
         m.redact_for(actor.user);
     }
+    if let Some(a) = any.downcast_mut::<AuditEntry>() {
+        return a.visible_to(actor.user).then_some(e);
+    }
     Some(e)
 }
 
 /// Narrows a filter to what the actor may see.
 fn restrict_filter<F: Any>(actor: &Actor, filter: &mut F) {
-    if let Some(f) = (filter as &mut dyn Any).downcast_mut::<NoteFilter>() {
+    let any = filter as &mut dyn Any;
+    if let Some(f) = any.downcast_mut::<NoteFilter>() {
+        f.visible_to = Some(actor.user);
+    }
+    if let Some(f) = any.downcast_mut::<AuditEntryFilter>() {
         f.visible_to = Some(actor.user);
     }
 }

@@ -1,13 +1,16 @@
-//! The record events every write through the service appends to its change set: one
-//! [`DomainEvent::RecordCreated`], [`DomainEvent::RecordUpdated`] (with the changed fields)
-//! or [`DomainEvent::RecordDeleted`] per row it inserts, updates or deletes.
+//! What every write through the service appends to its change set besides its own rows:
+//! per row it inserts, updates or deletes, one record event for the outbox
+//! ([`DomainEvent::RecordCreated`], [`DomainEvent::RecordUpdated`] with the changed fields,
+//! [`DomainEvent::RecordDeleted`]) and one [`AuditEntry`] for the audit trail (with the
+//! replaced values), so both are stored exactly when the change is.
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 use crate::error::{CrmError, Result};
-use crate::id::Actor;
+use crate::id::{Actor, AuditId, UserId};
 use crate::model::*;
 use crate::store::{
     Change, ChangeSet, CrmStore, DomainEvent, Entity, EntityKind, EntityRef, NewEvent, Record,
@@ -15,11 +18,12 @@ use crate::store::{
 
 use super::Crm;
 
-/// Fields left out of [`DomainEvent::RecordUpdated::fields`]: every update changes them.
+/// Fields left out of [`DomainEvent::RecordUpdated::fields`] and of an update's audited
+/// changes: every update changes them.
 const BOOKKEEPING: [&str; 2] = ["version", "updated_at"];
 
 /// The one user who may see `r` (the author of a private note), if any.
-fn private_to(r: &Record) -> Option<crate::id::UserId> {
+fn private_to(r: &Record) -> Option<UserId> {
     match r {
         Record::Note(n) if n.private => Some(n.author),
         _ => None,
@@ -45,27 +49,92 @@ fn fields_of(json: &str) -> Result<HashMap<String, &RawValue>> {
         .ok_or_else(|| CrmError::internal("a record is not a JSON object"))
 }
 
-/// The top-level fields that differ between `old` and `new`, sorted (bookkeeping left out).
-pub(crate) fn changed_fields(old: &Record, new: &Record) -> Result<Vec<String>> {
+/// The top-level fields that differ between `old` and `new` with their values on each side,
+/// sorted by name (bookkeeping left out).
+pub(crate) fn field_changes(old: &Record, new: &Record) -> Result<Vec<FieldChange>> {
     let (ja, jb) = (json_of(old)?, json_of(new)?);
     let (a, b) = (fields_of(&ja)?, fields_of(&jb)?);
-    let mut out: Vec<String> = a
+    let text = |v: Option<&&RawValue>| v.map(|v| v.get().to_string());
+    let mut names: Vec<&String> = a
         .keys()
         .chain(b.keys())
         .filter(|k| !BOOKKEEPING.contains(&k.as_str()))
         .filter(|k| a.get(*k).map(|v| v.get()) != b.get(*k).map(|v| v.get()))
-        .cloned()
         .collect();
-    out.sort();
-    out.dedup();
+    names.sort();
+    names.dedup();
+    Ok(names
+        .into_iter()
+        .map(|k| FieldChange {
+            field: k.clone(),
+            before: text(a.get(k)),
+            after: text(b.get(k)),
+        })
+        .collect())
+}
+
+/// Every field of `old` with its value, sorted by name: the before-image of a delete.
+fn all_fields(old: &Record) -> Result<Vec<FieldChange>> {
+    let json = json_of(old)?;
+    let mut out: Vec<FieldChange> = fields_of(&json)?
+        .into_iter()
+        .map(|(k, v)| FieldChange {
+            field: k,
+            before: Some(v.get().to_string()),
+            after: None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.field.cmp(&b.field));
     Ok(out)
 }
 
+/// The names of the changed fields.
+#[cfg(test)]
+pub(crate) fn changed_fields(old: &Record, new: &Record) -> Result<Vec<String>> {
+    Ok(field_changes(old, new)?
+        .into_iter()
+        .map(|c| c.field)
+        .collect())
+}
+
+/// The audit entry of one change.
+fn audit_entry(
+    actor: &Actor,
+    at: DateTime<Utc>,
+    record: EntityRef,
+    operation: AuditOperation,
+    changes: Vec<FieldChange>,
+    private_to: Option<UserId>,
+) -> AuditEntry {
+    AuditEntry {
+        id: AuditId::new(),
+        tenant_id: actor.tenant,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        actor: actor.user,
+        record,
+        operation,
+        changes,
+        private_to,
+    }
+}
+
+/// Whether a change is one of the trail's own (never evented or audited itself).
+fn is_trail(c: &Change) -> bool {
+    match c {
+        Change::Insert(r) | Change::Update { record: r, .. } => r.kind() == EntityKind::AuditEntry,
+        Change::Delete { target, .. } => target.kind == EntityKind::AuditEntry,
+        Change::Emit(_) => true,
+    }
+}
+
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// `changes` with a record event appended per inserted, updated or deleted row, in the
-    /// order of the changes. An event's time is its record's `updated_at`; a delete's is the
-    /// latest time of the change set (its records and events), or, for a delete alone, the
-    /// deleted row's last update.
+    /// `changes` with a record event and an audit entry appended per inserted, updated or
+    /// deleted row, in the order of the changes. An event's time is the record's
+    /// `updated_at`; a delete's is the latest time of the change set (its records and
+    /// events), or, for a delete alone, the deleted row's last update. An audit entry's time
+    /// is the latest time of the change set (the time the call was given).
     ///
     /// `known` holds stored rows the caller read already (their before-images); only the
     /// other updated or deleted rows are read, one batch per kind.
@@ -80,6 +149,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let missing: Vec<EntityRef> = changes
             .changes
             .iter()
+            .filter(|c| !is_trail(c))
             .filter_map(|c| match c {
                 Change::Update { record, .. } => Some(record.entity_ref()),
                 Change::Delete { target, .. } => Some(*target),
@@ -98,21 +168,26 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             })
             .max();
         let mut events = Vec::new();
-        for c in &changes.changes {
-            let (target, at, event) = match c {
-                Change::Insert(r) => (
-                    r.entity_ref(),
-                    r.updated_at(),
-                    DomainEvent::RecordCreated {
-                        record: r.entity_ref(),
-                        private_to: private_to(r),
-                    },
-                ),
+        let mut trail = Vec::new();
+        for c in changes.changes.iter().filter(|c| !is_trail(c)) {
+            let (target, at, event, audit) = match c {
+                Change::Insert(r) => {
+                    let (me, private_to) = (r.entity_ref(), private_to(r));
+                    (
+                        me,
+                        r.updated_at(),
+                        DomainEvent::RecordCreated {
+                            record: me,
+                            private_to,
+                        },
+                        (AuditOperation::Created, Vec::new(), private_to),
+                    )
+                }
                 Change::Update { record, .. } => {
                     let me = record.entity_ref();
                     let old = current.get(&me);
-                    let fields = match old {
-                        Some(old) => changed_fields(old, record)?,
+                    let diff = match old {
+                        Some(old) => field_changes(old, record)?,
                         // Missing: the store refuses the update (NotFound) and nothing of
                         // the set, this event included, is written.
                         None => Vec::new(),
@@ -123,16 +198,20 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                         record.updated_at(),
                         DomainEvent::RecordUpdated {
                             record: me,
-                            fields,
+                            fields: diff.iter().map(|c| c.field.clone()).collect(),
                             private_to,
                         },
+                        (AuditOperation::Updated, diff, private_to),
                     )
                 }
                 Change::Delete { target, .. } => {
                     let at = latest.or_else(|| current.get(target).map(Record::updated_at));
-                    // Without a time the row is missing: the store refuses the delete.
-                    let Some(at) = at else { continue };
-                    let private_to = current.get(target).and_then(private_to);
+                    // Without a time or a row the row is missing: the store refuses the
+                    // delete.
+                    let (Some(at), Some(old)) = (at, current.get(target)) else {
+                        continue;
+                    };
+                    let private_to = private_to(old);
                     (
                         *target,
                         at,
@@ -140,11 +219,22 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                             record: *target,
                             private_to,
                         },
+                        (AuditOperation::Deleted, all_fields(old)?, private_to),
                     )
                 }
                 Change::Emit(_) => continue,
             };
             events.push(NewEvent::new(target, at, event));
+            let (operation, values, private_to) = audit;
+            // The trail's time is the call's: the latest of the set (a row an unmerge
+            // restores keeps its old `updated_at`).
+            let when = latest.map_or(at, |l| l.max(at));
+            trail.push(audit_entry(
+                actor, when, target, operation, values, private_to,
+            ));
+        }
+        for r in trail {
+            changes.push_insert(r);
         }
         for e in events {
             changes.push_emit(e);
@@ -212,5 +302,34 @@ mod tests {
             vec!["name".to_string(), "website".to_string()]
         );
         assert!(changed_fields(&a, &a).expect("same").is_empty());
+        let diff = field_changes(&a, &b).expect("diff");
+        assert_eq!(diff[0].before.as_deref(), Some("\"Acme\""));
+        assert_eq!(diff[0].after.as_deref(), Some("\"Acme GmbH\""));
+        assert_eq!(diff[1].before.as_deref(), Some("null"));
+    }
+
+    #[test]
+    fn a_deletes_entry_rebuilds_the_row_however_deep_its_custom_fields() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let mut c = Customer::company(TenantId::new(), "Acme", now).expect("c");
+        let mut deep = serde_json::json!("leaf");
+        for _ in 0..(crate::store::MAX_DEPTH - 2) {
+            deep = serde_json::json!({ "k": deep });
+        }
+        c.custom_fields.insert("deep".into(), deep);
+        crate::store::check_storable(&c, "").expect("storable customer");
+        let record = c.into_record();
+        let actor = Actor::new(record.tenant_id(), crate::id::UserId::new());
+        let entry = audit_entry(
+            &actor,
+            now,
+            record.entity_ref(),
+            AuditOperation::Deleted,
+            all_fields(&record).expect("fields"),
+            None,
+        );
+        crate::store::check_storable(&entry, "").expect("storable entry");
+        assert_eq!(entry.before_image().expect("image"), Some(record));
+        assert!(entry.fields().contains(&"version"), "whole row");
     }
 }

@@ -169,6 +169,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     "merge records are written by merge_customers and unmerge only",
                 ))
             }
+            // The audit trail is written by the service alongside every change and never
+            // changed: append-only through the API.
+            Record::AuditEntry(_) => {
+                return Err(CrmError::validation(
+                    "kind",
+                    "audit entries are written by the service with every change, never directly",
+                ))
+            }
             Record::Note(mut n) => {
                 n.links = self.complete_links(actor, n.links).await?;
                 if n.private && n.author != actor.user {

@@ -151,6 +151,14 @@ macro_rules! records {
                     $(EntityKind::$variant => stringify!($name),)*
                 }
             }
+
+            /// The Rust type name, which is also the variant tag a [`Record`] serialises
+            /// with (`{ "Customer": { ... } }`).
+            pub const fn type_name(self) -> &'static str {
+                match self {
+                    $(EntityKind::$variant => stringify!($variant),)*
+                }
+            }
         }
 
         /// Any stored entity, type-erased (what a [`super::ChangeSet`] carries).
@@ -257,7 +265,8 @@ macro_rules! for_each_entity {
                 OwnedItem => owned_item,
                 Attachment => attachment,
                 TenantSettings => tenant_settings,
-                MergeRecord => merge_record
+                MergeRecord => merge_record,
+                AuditEntry => audit_entry
         }
     };
 }

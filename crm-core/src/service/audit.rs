@@ -1,0 +1,112 @@
+//! Reading the audit trail (see [`crate::model::AuditEntry`] for what it keeps; the entries
+//! are written with every change by the service's write path).
+//!
+//! An entry is shown under the same rules as its record: entries about another author's
+//! private note are never shown, whether the note was private when the change was made
+//! (the entry is stored as the author's only) or was made private later (the entries
+//! about it are hidden while it is, so an earlier public body does not show its current
+//! text through the trail).
+
+use std::any::Any;
+use std::collections::HashSet;
+
+use crate::error::{CrmError, Result};
+use crate::id::{Actor, NoteId, UserId};
+use crate::model::{AuditEntry, AuditEntryFilter, Note};
+use crate::store::{CrmStore, Entity, EntityKind, EntityRead, EntityRef, ListQuery, Page};
+
+use super::Crm;
+
+impl<S: CrmStore + ?Sized> Crm<S> {
+    /// A page of the audit trail of the actor's tenant, oldest first by default (sort and
+    /// direction as the query says); `query.filter` selects by record
+    /// ([`AuditEntryFilter::of`]), actor ([`AuditEntryFilter::by`]), kind, operation and
+    /// time. Entries the actor may not read are left out and read past, so a page is short
+    /// only at the end: `next` is `None` exactly when nothing follows.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn audit_trail(
+        &self,
+        actor: &Actor,
+        mut query: ListQuery<AuditEntry>,
+    ) -> Result<Page<AuditEntry>> {
+        let wanted = query.limit as usize;
+        let mut items = Vec::new();
+        loop {
+            let page = self.list(actor, query.clone()).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) if items.len() < wanted => query.after = Some(next),
+                next => {
+                    // A page that read past hidden entries may hold more than asked for:
+                    // cut it and continue after the last one shown.
+                    let next = if items.len() > wanted {
+                        items.truncate(wanted);
+                        items.last().map(|last| query.cursor_for(last))
+                    } else {
+                        next
+                    };
+                    return Ok(Page { items, next });
+                }
+            }
+        }
+    }
+
+    /// The audit trail of one record, oldest first, every page followed.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn audit_of(&self, actor: &Actor, record: EntityRef) -> Result<Vec<AuditEntry>> {
+        if record.kind == EntityKind::AuditEntry {
+            return Err(CrmError::validation(
+                "record",
+                "audit entries are not themselves audited",
+            ));
+        }
+        self.list_all(actor, AuditEntryFilter::of(record)).await
+    }
+
+    /// One page of the changes `user` made, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn audit_by(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        query: ListQuery<AuditEntry>,
+    ) -> Result<Page<AuditEntry>> {
+        let mut query = query;
+        query.filter.actor = Some(user);
+        self.audit_trail(actor, query).await
+    }
+
+    /// Drops from `items`, when they are audit entries, those about a note that is now
+    /// private to another user than the actor. Every read path of the service runs it
+    /// after [`super::redact`], which already drops entries stored as another's only.
+    // A `Vec`, not a slice: it is downcast to `Vec<AuditEntry>` and shortened.
+    #[allow(clippy::ptr_arg)]
+    pub(crate) async fn hide_audit_of_hidden_notes<E: Entity>(
+        &self,
+        actor: &Actor,
+        items: &mut Vec<E>,
+    ) -> Result<()> {
+        let Some(entries) = (items as &mut dyn Any).downcast_mut::<Vec<AuditEntry>>() else {
+            return Ok(());
+        };
+        let notes: Vec<NoteId> = entries
+            .iter()
+            .filter(|e| e.record.kind == EntityKind::Note)
+            .map(|e| NoteId::from_uuid(e.record.id))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let hidden: HashSet<uuid::Uuid> =
+            EntityRead::<Note>::get_many(self.store(), actor.tenant, &notes)
+                .await?
+                .into_iter()
+                .filter(|n| !n.visible_to(actor.user))
+                .map(|n| n.id.as_uuid())
+                .collect();
+        entries.retain(|e| !(e.record.kind == EntityKind::Note && hidden.contains(&e.record.id)));
+        Ok(())
+    }
+}
