@@ -23,7 +23,8 @@
 //! Run with `cargo bench --bench sqlite_store` (about 12 minutes when the 1M file has to
 //! be built, 8 when it is reused). `CRM_BENCH_PART=insert` or `CRM_BENCH_PART=read` runs
 //! one part; `CRM_BENCH_PART=insert-store` or `insert-raw` runs one bulk insert only
-//! (for `perf record`).
+//! (for `perf record`); `CRM_BENCH_PART=insert-audit` measures what the audit trail adds
+//! to the bulk insert (the store without and with one audit entry per row).
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
@@ -1248,11 +1249,108 @@ fn single_insert(store: bool) {
     );
 }
 
+/// The change set of `rows` with the audit entry the service writes beside each created
+/// row (a create's entry: actor, time, record, no values).
+fn audited_change_set(rows: &[Row], actor: crm::UserId) -> ChangeSet {
+    let mut cs = change_set(rows);
+    let audit: Vec<crm::AuditEntry> = cs
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            crm::store::Change::Insert(r) => Some(crm::AuditEntry {
+                id: crm::AuditId::new(),
+                tenant_id: r.tenant_id(),
+                version: 1,
+                created_at: r.updated_at(),
+                updated_at: r.updated_at(),
+                actor,
+                record: r.entity_ref(),
+                operation: crm::AuditOperation::Created,
+                changes: Vec::new(),
+                private_to: None,
+            }),
+            _ => None,
+        })
+        .collect();
+    for a in audit {
+        cs.push_insert(a);
+    }
+    cs
+}
+
+/// What the audit trail adds to the bulk insert: the 100,000 customers through
+/// `SqliteStore::apply` without and with one audit entry per row (300,000 entries),
+/// alternating, [`INSERT_ROUNDS`] rounds each; medians.
+fn audit_cost() {
+    let rt = rt();
+    let dir = tempfile::Builder::new()
+        .prefix("sqlite-audit-")
+        .tempdir_in(data_dir())
+        .expect("tempdir");
+    let tenant = TenantId::new();
+    let actor = crm::UserId::new();
+    let rows = make_rows(tenant, 0..INSERT_CUSTOMERS);
+    println!(
+        "\nsqlite bulk insert with the audit trail: {INSERT_CUSTOMERS} customers x (customer + \
+         e-mail + phone), {BATCH} customers per change set, without and with one audit entry \
+         per row"
+    );
+    let (mut plain, mut audited) = (Vec::new(), Vec::new());
+    for round in 0..INSERT_ROUNDS {
+        for with_audit in [round % 2 == 1, round % 2 == 0] {
+            let path = dir.path().join(format!("audit-{round}-{with_audit}.db"));
+            let store = open_store(&rt, &path);
+            let sets: Vec<ChangeSet> = rows
+                .chunks(BATCH)
+                .map(|r| {
+                    if with_audit {
+                        audited_change_set(r, actor)
+                    } else {
+                        change_set(r)
+                    }
+                })
+                .collect();
+            let t = timed(|| {
+                rt.block_on(async {
+                    for cs in sets {
+                        store.apply(tenant, cs).await.expect("apply");
+                    }
+                })
+            });
+            close_store(store);
+            println!(
+                "  round {} {}: {} wall, {} CPU",
+                round + 1,
+                if with_audit {
+                    "with audit"
+                } else {
+                    "without audit"
+                },
+                secs(t.wall),
+                secs(t.cpu)
+            );
+            if with_audit { &mut audited } else { &mut plain }.push(t);
+        }
+    }
+    let (p, a) = (median_took(&plain), median_took(&audited));
+    println!(
+        "  median of {INSERT_ROUNDS}: without audit {} ({}), with audit {} ({}); the audit \
+         rows add {:+.1} % wall, {:+.1} % CPU",
+        secs(p.wall),
+        rate(INSERT_CUSTOMERS * 3, p.wall, "rows"),
+        secs(a.wall),
+        rate(INSERT_CUSTOMERS * 3, a.wall, "rows"),
+        (a.wall.as_secs_f64() / p.wall.as_secs_f64() - 1.0) * 100.0,
+        (a.cpu.as_secs_f64() / p.cpu.as_secs_f64() - 1.0) * 100.0
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let part = std::env::var("CRM_BENCH_PART").unwrap_or_default();
     match part.as_str() {
         "insert-store" => single_insert(true),
         "insert-raw" => single_insert(false),
+        "insert-audit" => audit_cost(),
         "insert" => part_insert(c),
         "read" => part_read(c),
         _ => {
