@@ -162,7 +162,8 @@ fn bench(c: &mut Criterion) {
     g.bench_function("customer 360", |b| {
         b.iter(|| {
             k = (k + 7919) % ids.len();
-            rt.block_on(crm.customer_360(&actor, ids[k])).expect("360")
+            rt.block_on(crm.customers().view_360(&actor, ids[k]))
+                .expect("360")
         })
     });
     g.finish();

@@ -143,10 +143,12 @@ fn round_trip(
             let now = t0() + chrono::Duration::seconds(k);
             rt.block_on(async {
                 let out = crm
-                    .merge_customers(&actor, &[a, b], &options, now)
+                    .merges()
+                    .merge(&actor, &[a, b], &options, now)
                     .await
                     .expect("merge");
-                crm.unmerge(&actor, out.record.id, now)
+                crm.merges()
+                    .unmerge(&actor, out.record.id, now)
                     .await
                     .expect("unmerge");
             })

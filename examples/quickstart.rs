@@ -63,10 +63,10 @@ async fn main() -> Result<(), CrmError> {
             seed(&crm, &alice, t0).await?
         }
     };
-    let pipeline = crm.default_pipeline(&alice, t0).await?;
+    let pipeline = crm.pipelines().ensure_default(&alice, t0).await?;
 
     // Customer 360.
-    let v = crm.customer_360(&alice, acme.id).await?;
+    let v = crm.customers().view_360(&alice, acme.id).await?;
     let c = &v.customer;
     println!(
         "== Customer 360: {} ({:?}, {:?})",
@@ -176,7 +176,7 @@ async fn main() -> Result<(), CrmError> {
     println!("== Timeline");
     let mut cursor = None;
     loop {
-        let page = crm.timeline(&alice, acme.id, 2, cursor).await?;
+        let page = crm.customers().timeline(&alice, acme.id, 2, cursor).await?;
         for e in &page.items {
             let what = match e {
                 TimelineEntry::Interaction(i) => format!(
@@ -241,7 +241,7 @@ async fn seed(
     acme.timezone = Some("Europe/Berlin".into());
     acme.external_ref = Some("ERP-10042".into());
     acme.owner = Some(alice.user);
-    let acme = crm.create_customer(&alice, acme, t0).await?;
+    let acme = crm.customers().create(&alice, acme, t0).await?;
 
     let mut greta = Contact::new(alice.tenant, acme.id, "Greta", "Schulz", t0)?;
     greta.job_title = Some("Head of Purchasing".into());
@@ -253,51 +253,56 @@ async fn seed(
     jonas.role = Some(ContactRole::User);
     let jonas = crm.create(&alice, jonas, t0).await?;
 
-    crm.add_contact_point(
-        &alice,
-        acme.id,
-        None,
-        ContactPointKind::Email,
-        "info@acme-maschinenbau.example",
-        t0,
-    )
-    .await?;
-    crm.add_contact_point(
-        &alice,
-        acme.id,
-        None,
-        ContactPointKind::Phone,
-        "030 901820",
-        t0,
-    )
-    .await?;
-    crm.add_contact_point(
-        &alice,
-        acme.id,
-        Some(greta.id),
-        ContactPointKind::Email,
-        "G.Schulz@Acme-Maschinenbau.example",
-        t0,
-    )
-    .await?;
-    crm.add_contact_point(
-        &alice,
-        acme.id,
-        Some(greta.id),
-        ContactPointKind::Mobile,
-        "0171 5550123",
-        t0,
-    )
-    .await?;
-    crm.add_contact_point(
-        &alice,
-        acme.id,
-        Some(jonas.id),
-        ContactPointKind::Mobile,
-        "+49 160 5550987",
-        t0,
-    )
-    .await?;
+    crm.contacts()
+        .add_point(
+            &alice,
+            acme.id,
+            None,
+            ContactPointKind::Email,
+            "info@acme-maschinenbau.example",
+            t0,
+        )
+        .await?;
+    crm.contacts()
+        .add_point(
+            &alice,
+            acme.id,
+            None,
+            ContactPointKind::Phone,
+            "030 901820",
+            t0,
+        )
+        .await?;
+    crm.contacts()
+        .add_point(
+            &alice,
+            acme.id,
+            Some(greta.id),
+            ContactPointKind::Email,
+            "G.Schulz@Acme-Maschinenbau.example",
+            t0,
+        )
+        .await?;
+    crm.contacts()
+        .add_point(
+            &alice,
+            acme.id,
+            Some(greta.id),
+            ContactPointKind::Mobile,
+            "0171 5550123",
+            t0,
+        )
+        .await?;
+    crm.contacts()
+        .add_point(
+            &alice,
+            acme.id,
+            Some(jonas.id),
+            ContactPointKind::Mobile,
+            "+49 160 5550987",
+            t0,
+        )
+        .await?;
 
     let mut hq = Location::new(
         alice.tenant,
@@ -322,29 +327,36 @@ async fn seed(
     // A second customer, a private person.
     let mut ben = Customer::person(alice.tenant, "Ben", "Okafor", t0)?;
     ben.source = Some("website".into());
-    let ben = crm.create_customer(&alice, ben, t0).await?;
-    crm.add_contact_point(
-        &alice,
-        ben.id,
-        None,
-        ContactPointKind::Email,
-        "ben.okafor@example.org",
-        t0,
-    )
-    .await?;
+    let ben = crm.customers().create(&alice, ben, t0).await?;
+    crm.contacts()
+        .add_point(
+            &alice,
+            ben.id,
+            None,
+            ContactPointKind::Email,
+            "ben.okafor@example.org",
+            t0,
+        )
+        .await?;
 
     // Tags.
     let key = crm
-        .ensure_tag(&alice, "Key account", Some("#d4a017"), t0)
+        .tags()
+        .ensure(&alice, "Key account", Some("#d4a017"), t0)
         .await?;
     let service = crm
-        .ensure_tag(&alice, "Service contract", Some("#2e86c1"), t0)
+        .tags()
+        .ensure(&alice, "Service contract", Some("#2e86c1"), t0)
         .await?;
-    crm.tag(&alice, key.id, acme.entity_ref(), t0).await?;
-    crm.tag(&alice, service.id, acme.entity_ref(), t0).await?;
+    crm.tags()
+        .assign(&alice, key.id, acme.entity_ref(), t0)
+        .await?;
+    crm.tags()
+        .assign(&alice, service.id, acme.entity_ref(), t0)
+        .await?;
 
     // A sales opportunity in the default pipeline.
-    let pipeline = crm.default_pipeline(&alice, t0).await?;
+    let pipeline = crm.pipelines().ensure_default(&alice, t0).await?;
     let stage = pipeline
         .stage_named("Qualification")
         .expect("standard stage")
@@ -361,7 +373,8 @@ async fn seed(
     deal.contact_id = Some(greta.id);
     let deal = crm.create(&alice, deal, at(1, 0)).await?;
     let proposal = pipeline.stage_named("Proposal").expect("standard stage").id;
-    crm.move_deal_to_stage(&alice, deal.id, proposal, at(6, 3))
+    crm.deals()
+        .move_to_stage(&alice, deal.id, proposal, at(6, 3))
         .await?;
 
     // What happened.

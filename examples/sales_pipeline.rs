@@ -21,7 +21,7 @@ async fn main() -> Result<(), CrmError> {
         .single()
         .expect("valid date");
     let day = |d: i64| t0 + Duration::days(d);
-    let pipeline = crm.default_pipeline(&rep, t0).await?;
+    let pipeline = crm.pipelines().ensure_default(&rep, t0).await?;
     let stage = |name: &str| pipeline.stage_named(name).expect("standard stage").id;
 
     // Five leads arrive; four are qualified and converted into deals, one is disqualified.
@@ -68,10 +68,11 @@ async fn main() -> Result<(), CrmError> {
         lead.phone = Some(Phone::parse(&format!("+1 415 555 01{i:02}"), None)?);
         lead.source = Some("webinar".into());
         let lead = crm.create(&rep, lead, day(0)).await?;
-        crm.contact_lead(&rep, lead.id, day(1)).await?;
+        crm.leads().contact(&rep, lead.id, day(1)).await?;
         if company.is_empty() {
             let l = crm
-                .disqualify_lead(&rep, lead.id, "student, no budget", day(2))
+                .leads()
+                .disqualify(&rep, lead.id, "student, no budget", day(2))
                 .await?;
             println!(
                 "lead {} disqualified: {}",
@@ -80,9 +81,10 @@ async fn main() -> Result<(), CrmError> {
             );
             continue;
         }
-        crm.qualify_lead(&rep, lead.id, day(2)).await?;
+        crm.leads().qualify(&rep, lead.id, day(2)).await?;
         let converted = crm
-            .convert_lead(
+            .leads()
+            .convert(
                 &rep,
                 lead.id,
                 LeadConversion {
@@ -104,7 +106,8 @@ async fn main() -> Result<(), CrmError> {
         let order = ["Qualification", "Proposal", "Negotiation"];
         let upto = order.iter().position(|s| s == target).map_or(0, |p| p + 1);
         for (k, s) in order.iter().take(upto).enumerate() {
-            crm.move_deal_to_stage(&rep, deal, stage(s), day(4 + 3 * k as i64))
+            crm.deals()
+                .move_to_stage(&rep, deal, stage(s), day(4 + 3 * k as i64))
                 .await?;
         }
         deals.push(deal);
@@ -113,11 +116,13 @@ async fn main() -> Result<(), CrmError> {
 
     // Verdant is won; Lumen is lost to a competitor.
     let won = crm
-        .win_deal(&rep, deals[0], Some("best price-performance"), day(15))
+        .deals()
+        .win(&rep, deals[0], Some("best price-performance"), day(15))
         .await?;
     println!("won: {} for {}", won.name, won.amount);
     let lost = crm
-        .lose_deal(
+        .deals()
+        .lose(
             &rep,
             deals[2],
             Loss {
@@ -146,7 +151,8 @@ async fn main() -> Result<(), CrmError> {
     )?;
     let lars = crm.create(&rep, lars, day(16)).await?;
     let joined = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &rep,
             lars.id,
             LeadConversion {
@@ -173,7 +179,11 @@ async fn main() -> Result<(), CrmError> {
             kind: ExternalEventKind::QuoteSent,
             deal,
         };
-        match crm.handle_external_event(&rep, &ev, day(17)).await? {
+        match crm
+            .deals()
+            .handle_external_event(&rep, &ev, day(17))
+            .await?
+        {
             ExternalOutcome::Advanced(d) => println!("ERP {id}: {} advanced", d.name),
             ExternalOutcome::Unchanged { deal, reason } => {
                 println!("ERP {id}: {} unchanged: {reason}", deal.name)
@@ -227,7 +237,7 @@ async fn main() -> Result<(), CrmError> {
     println!("\nweighted forecast of open deals: {forecast}");
     println!("won so far: {won_total}");
     println!("\nvelocity (average days per stage):");
-    for v in crm.pipeline_velocity(&rep, pipeline.id).await? {
+    for v in crm.pipelines().velocity(&rep, pipeline.id).await? {
         if let Some(days) = v.average_days {
             println!(
                 "  {:<14} {:>5.1} days over {} stay(s)",

@@ -16,8 +16,8 @@
 //! let crm = Crm::new(MemoryStore::new());
 //! let me = Actor::new(TenantId::new(), UserId::new());
 //! let now = chrono::Utc::now();
-//! let acme = crm.create_customer(&me, Customer::company(me.tenant, "Acme GmbH", now)?, now).await?;
-//! let view = crm.customer_360(&me, acme.id).await?;
+//! let acme = crm.customers().create(&me, Customer::company(me.tenant, "Acme GmbH", now)?, now).await?;
+//! let view = crm.customers().view_360(&me, acme.id).await?;
 //! assert_eq!(view.customer.name, "Acme GmbH");
 //! # Ok::<(), crm::CrmError>(())
 //! # }).unwrap();

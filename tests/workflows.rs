@@ -31,17 +31,19 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
 
     // Onboard: a company with its contact, points, address and tag.
     let acme = crm
-        .create_customer(&me, Customer::company(me.tenant, "Acme GmbH", t(0))?, t(0))
+        .customers()
+        .create(&me, Customer::company(me.tenant, "Acme GmbH", t(0))?, t(0))
         .await?;
-    crm.add_contact_point(
-        &me,
-        acme.id,
-        None,
-        ContactPointKind::Email,
-        "Info@Acme.example",
-        t(0),
-    )
-    .await?;
+    crm.contacts()
+        .add_point(
+            &me,
+            acme.id,
+            None,
+            ContactPointKind::Email,
+            "Info@Acme.example",
+            t(0),
+        )
+        .await?;
     let mut berlin = Location::new(
         me.tenant,
         acme.id,
@@ -55,18 +57,21 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
     )?;
     berlin.primary = true;
     crm.create(&me, berlin, t(0)).await?;
-    crm.add_contact_point(
-        &me,
-        acme.id,
-        None,
-        ContactPointKind::Phone,
-        "030 1234567",
-        t(0),
-    )
-    .await?;
-    let vip = crm.ensure_tag(&me, "VIP", None, t(0)).await?;
-    crm.tag(&me, vip.id, acme.entity_ref(), t(0)).await?;
-    let view = crm.customer_360(&me, acme.id).await?;
+    crm.contacts()
+        .add_point(
+            &me,
+            acme.id,
+            None,
+            ContactPointKind::Phone,
+            "030 1234567",
+            t(0),
+        )
+        .await?;
+    let vip = crm.tags().ensure(&me, "VIP", None, t(0)).await?;
+    crm.tags()
+        .assign(&me, vip.id, acme.entity_ref(), t(0))
+        .await?;
+    let view = crm.customers().view_360(&me, acme.id).await?;
     assert_eq!(view.tags.len(), 1);
     assert!(
         view.contact_points
@@ -86,9 +91,10 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         t(1),
     )?;
     let lead = crm.create(&me, lead, t(1)).await?;
-    crm.qualify_lead(&me, lead.id, t(2)).await?;
+    crm.leads().qualify(&me, lead.id, t(2)).await?;
     let converted = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &me,
             lead.id,
             LeadConversion {
@@ -112,10 +118,10 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         kind: ExternalEventKind::QuoteSent,
         deal,
     };
-    let moved = crm.handle_external_event(&me, &quote, t(4)).await?;
+    let moved = crm.deals().handle_external_event(&me, &quote, t(4)).await?;
     assert!(matches!(moved, ExternalOutcome::Advanced(_)), "{moved:?}");
     assert_eq!(
-        crm.handle_external_event(&me, &quote, t(4)).await?,
+        crm.deals().handle_external_event(&me, &quote, t(4)).await?,
         ExternalOutcome::Duplicate
     );
     let paid = ExternalEvent {
@@ -123,7 +129,7 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         kind: ExternalEventKind::InvoicePaid,
         deal,
     };
-    match crm.handle_external_event(&me, &paid, t(5)).await? {
+    match crm.deals().handle_external_event(&me, &paid, t(5)).await? {
         ExternalOutcome::Advanced(d) => assert_eq!(d.status, DealStatus::Won),
         other => panic!("expected a win, got {other:?}"),
     }
@@ -153,7 +159,8 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
             t(6),
         )
         .await?;
-    crm.complete_activity(&me, task.id, Some("sent"), t(7))
+    crm.activities()
+        .complete(&me, task.id, Some("sent"), t(7))
         .await?;
     crm.create(
         &me,
@@ -181,16 +188,16 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         t(8),
     )
     .await?;
-    let due = crm.notify_due_follow_ups(&me, t(31)).await?;
+    let due = crm.follow_ups().notify_due(&me, t(31)).await?;
     assert_eq!(due.len(), 1);
-    let timeline = crm.timeline(&me, acme.id, 50, None).await?;
+    let timeline = crm.customers().timeline(&me, acme.id, 50, None).await?;
     let kinds = |f: fn(&TimelineEntry) -> bool| timeline.items.iter().filter(|e| f(e)).count();
     assert_eq!(kinds(|e| matches!(e, TimelineEntry::Interaction(_))), 1);
     assert_eq!(kinds(|e| matches!(e, TimelineEntry::Activity(_))), 1);
     assert_eq!(kinds(|e| matches!(e, TimelineEntry::FollowUp(_))), 1);
     assert_eq!(kinds(|e| matches!(e, TimelineEntry::Note(_))), 1);
     assert!(kinds(|e| matches!(e, TimelineEntry::StageChange(_))) >= 2);
-    let view = crm.customer_360(&me, acme.id).await?;
+    let view = crm.customers().view_360(&me, acme.id).await?;
     assert_eq!(view.customer.lifecycle_stage, LifecycleStage::Opportunity);
     assert!(view.contacts.iter().any(|c| c.id == ada));
     assert_eq!(view.leads.len(), 1);
@@ -200,32 +207,36 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
 
     // Dedupe and merge: the same person entered twice is found, merged and unmerged.
     let ines = crm
-        .create_customer(
+        .customers()
+        .create(
             &me,
             Customer::person(me.tenant, "Ines", "Ortega", t(9))?,
             t(9),
         )
         .await?;
     let twin = crm
-        .create_customer(
+        .customers()
+        .create(
             &me,
             Customer::person(me.tenant, "Inés", "Ortega", t(9))?,
             t(9),
         )
         .await?;
     for c in [ines.id, twin.id] {
-        crm.add_contact_point(
-            &me,
-            c,
-            None,
-            ContactPointKind::Email,
-            "ines.ortega@example.com",
-            t(9),
-        )
-        .await?;
+        crm.contacts()
+            .add_point(
+                &me,
+                c,
+                None,
+                ContactPointKind::Email,
+                "ines.ortega@example.com",
+                t(9),
+            )
+            .await?;
     }
     let report = crm
-        .scan_duplicates(&me, &ScanOptions::default(), t(10))
+        .duplicates()
+        .scan(&me, &ScanOptions::default(), t(10))
         .await?;
     assert!(
         report
@@ -237,7 +248,8 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         report.pairs
     );
     let merged = crm
-        .merge_customers(
+        .merges()
+        .merge(
             &me,
             &[ines.id, twin.id],
             &MergeOptions {
@@ -249,17 +261,17 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
         .await?;
     assert_eq!(merged.merged, vec![twin.id]);
     assert!(matches!(
-        crm.get_customer(&me, twin.id).await,
+        crm.customers().get(&me, twin.id).await,
         Err(CrmError::NotFound {
             entity: crm::EntityKind::Customer,
             ..
         })
     ));
-    crm.unmerge(&me, merged.record.id, t(12)).await?;
-    assert_eq!(crm.get_customer(&me, twin.id).await?.name, "Inés Ortega");
+    crm.merges().unmerge(&me, merged.record.id, t(12)).await?;
+    assert_eq!(crm.customers().get(&me, twin.id).await?.name, "Inés Ortega");
 
     // The outbox tells an ERP what happened, in order.
-    let events = crm.drain_events(&me, 0, 1000).await?;
+    let events = crm.events().drain(&me, 0, 1000).await?;
     let has = |f: fn(&DomainEvent) -> bool| events.iter().any(|e| f(&e.event.event));
     assert!(has(|e| matches!(e, DomainEvent::LeadConverted { .. })));
     assert!(has(|e| matches!(e, DomainEvent::DealWon { .. })));
@@ -270,13 +282,13 @@ async fn workflow(store: Store) -> Result<(), CrmError> {
     // Another tenant sees none of it.
     let other = Actor::new(TenantId::new(), me.user);
     assert!(matches!(
-        crm.customer_360(&other, acme.id).await,
+        crm.customers().view_360(&other, acme.id).await,
         Err(CrmError::NotFound {
             entity: crm::EntityKind::Customer,
             ..
         })
     ));
-    assert!(crm.drain_events(&other, 0, 1000).await?.is_empty());
+    assert!(crm.events().drain(&other, 0, 1000).await?.is_empty());
     Ok(())
 }
 

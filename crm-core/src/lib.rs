@@ -12,8 +12,8 @@
 //! let actor = Actor::new(TenantId::new(), UserId::new());
 //! let now = chrono::Utc::now();
 //! let ada = Customer::person(actor.tenant, "Ada", "Lovelace", now).unwrap();
-//! let ada = crm.create_customer(&actor, ada, now).await.unwrap();
-//! assert_eq!(crm.get_customer(&actor, ada.id).await.unwrap().name, "Ada Lovelace");
+//! let ada = crm.customers().create(&actor, ada, now).await.unwrap();
+//! assert_eq!(crm.customers().get(&actor, ada.id).await.unwrap().name, "Ada Lovelace");
 //! # });
 //! # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
 //! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)

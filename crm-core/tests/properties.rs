@@ -71,7 +71,7 @@ proptest! {
             let mut customers = Vec::new();
             for i in 0..3 {
                 let c = Customer::company(a.tenant, &format!("C{i}"), t(0)).unwrap();
-                customers.push(crm.create_customer(&a, c, t(0)).await.unwrap().id);
+                customers.push(crm.customers().create(&a, c, t(0)).await.unwrap().id);
             }
             let mut contacts: Vec<ContactId> = Vec::new();
             for (i, op) in ops.into_iter().enumerate() {
@@ -84,7 +84,7 @@ proptest! {
                     }
                     ContactOp::MakePrimary { contact } => {
                         if let Some(id) = contacts.get(contact) {
-                            match crm.set_primary_contact(&a, *id, now).await {
+                            match crm.contacts().set_primary(&a, *id, now).await {
                                 Ok(c) => prop_assert!(c.is_primary),
                                 Err(e) => prop_assert!(matches!(e, CrmError::NotFound { .. }), "{}", e),
                             }
@@ -126,11 +126,11 @@ proptest! {
                 let id = leads[which];
                 let before = crm.get::<Lead>(&a, id).await.unwrap();
                 let result = match op {
-                    LeadOp::Contact => crm.contact_lead(&a, id, now).await.map(|_| ()),
-                    LeadOp::Qualify => crm.qualify_lead(&a, id, now).await.map(|_| ()),
-                    LeadOp::Disqualify => crm.disqualify_lead(&a, id, "no fit", now).await.map(|_| ()),
-                    LeadOp::Lose => crm.lose_lead(&a, id, now).await.map(|_| ()),
-                    LeadOp::Reopen => crm.reopen_lead(&a, id, now).await.map(|_| ()),
+                    LeadOp::Contact => crm.leads().contact(&a, id, now).await.map(|_| ()),
+                    LeadOp::Qualify => crm.leads().qualify(&a, id, now).await.map(|_| ()),
+                    LeadOp::Disqualify => crm.leads().disqualify(&a, id, "no fit", now).await.map(|_| ()),
+                    LeadOp::Lose => crm.leads().lose(&a, id, now).await.map(|_| ()),
+                    LeadOp::Reopen => crm.leads().reopen(&a, id, now).await.map(|_| ()),
                     LeadOp::Convert { deal } => {
                         let options = LeadConversion {
                             contact: Default::default(),
@@ -144,7 +144,7 @@ proptest! {
                                 stage: None,
                             }),
                         };
-                        crm.convert_lead(&a, id, options, now).await.map(|_| ())
+                        crm.leads().convert(&a, id, options, now).await.map(|_| ())
                     }
                 };
                 let after = crm.get::<Lead>(&a, id).await.unwrap();

@@ -77,11 +77,15 @@ async fn busy_failures_are_retried_up_to_the_limit() {
     let now = Utc::now();
     let c = Customer::company(actor.tenant, "Acme", now).unwrap();
     let c = crm
-        .create_customer(&actor, c, now)
+        .customers()
+        .create(&actor, c, now)
         .await
         .expect("retried until it worked");
     assert_eq!(store.applies.load(Ordering::SeqCst), MAX_RETRIES + 1);
-    assert_eq!(crm.get_customer(&actor, c.id).await.unwrap().name, "Acme");
+    assert_eq!(
+        crm.customers().get(&actor, c.id).await.unwrap().name,
+        "Acme"
+    );
 }
 
 #[tokio::test]
@@ -92,7 +96,8 @@ async fn retries_are_bounded() {
     let now = Utc::now();
     let c = Customer::company(actor.tenant, "Acme", now).unwrap();
     let err = crm
-        .create_customer(&actor, c, now)
+        .customers()
+        .create(&actor, c, now)
         .await
         .expect_err("gives up");
     assert!(err.is_retryable());
@@ -107,7 +112,7 @@ async fn other_failures_are_not_retried() {
     let now = Utc::now();
     let c = Customer::company(actor.tenant, "Acme", now).unwrap();
     assert!(matches!(
-        crm.create_customer(&actor, c, now).await,
+        crm.customers().create(&actor, c, now).await,
         Err(CrmError::Storage {
             kind: StorageErrorKind::Other,
             ..
@@ -136,7 +141,8 @@ async fn retries_back_off_with_jitter_through_the_hosts_timer() {
     let actor = Actor::new(TenantId::new(), UserId::new());
     let now = Utc::now();
     let c = Customer::company(actor.tenant, "Acme", now).unwrap();
-    crm.create_customer(&actor, c, now)
+    crm.customers()
+        .create(&actor, c, now)
         .await
         .expect("retried until it worked");
     let waits = waits.lock().expect("lock").clone();

@@ -77,10 +77,13 @@ fn service_calls_and_store_operations_are_spans() {
     tracing::subscriber::with_default(recorder, || {
         rt.block_on(async {
             let c = Customer::company(actor.tenant, "Acme", now).expect("customer");
-            crm.create_customer(&actor, c, now).await.expect("create");
+            crm.customers()
+                .create(&actor, c, now)
+                .await
+                .expect("create");
             let missing = CustomerId::new();
             assert!(matches!(
-                crm.get_customer(&actor, missing).await,
+                crm.customers().get(&actor, missing).await,
                 Err(CrmError::NotFound { .. })
             ));
         })
@@ -88,10 +91,10 @@ fn service_calls_and_store_operations_are_spans() {
     let seen = seen.lock().expect("lock");
     let names: Vec<&str> = seen.spans.iter().map(|(n, _)| n.as_str()).collect();
     for want in [
-        "create_customer",
+        "customers.create",
         "crm.apply",
         "store.apply",
-        "get_customer",
+        "customers.get",
         "store.get",
     ] {
         assert!(names.contains(&want), "no span {want}: {names:?}");
@@ -123,6 +126,9 @@ fn service_calls_and_store_operations_are_spans() {
     // Without a subscriber, the same calls simply work.
     rt.block_on(async {
         let c = Customer::company(actor.tenant, "Quiet", now).expect("customer");
-        crm.create_customer(&actor, c, now).await.expect("create");
+        crm.customers()
+            .create(&actor, c, now)
+            .await
+            .expect("create");
     });
 }

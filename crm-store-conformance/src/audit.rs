@@ -50,7 +50,7 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         )
         .await
         .expect("create");
-    let created = crm.audit_of(&a, acme.entity_ref()).await.expect("of");
+    let created = crm.audit().of(&a, acme.entity_ref()).await.expect("of");
     assert_eq!(created.len(), 1);
     let e = &created[0];
     assert_eq!(
@@ -63,7 +63,7 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
     renamed.name = "Acme GmbH".into();
     renamed.website = Some("https://acme.example".into());
     let renamed = crm.update(&b, renamed, t(2)).await.expect("update");
-    let history = crm.audit_of(&a, acme.entity_ref()).await.expect("of");
+    let history = crm.audit().of(&a, acme.entity_ref()).await.expect("of");
     assert_eq!(history.len(), 2);
     let u = &history[1];
     assert_eq!(
@@ -92,7 +92,8 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
     )];
     new.tags = vec!["vip".into()];
     let made = crm
-        .create_customer_with(&a, new, t(3))
+        .customers()
+        .create_with(&a, new, t(3))
         .await
         .expect("nested");
     let at3: Vec<AuditEntry> = trail(&crm, &a)
@@ -125,7 +126,8 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         .get::<Customer>(&a, made.customer.id)
         .await
         .expect("customer");
-    crm.delete_customer(&b, made.customer.id, None)
+    crm.customers()
+        .delete(&b, made.customer.id, None)
         .await
         .expect("delete");
     for row in [
@@ -133,7 +135,7 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         contact.clone().into_record(),
         point.clone().into_record(),
     ] {
-        let entries = crm.audit_of(&a, row.entity_ref()).await.expect("of");
+        let entries = crm.audit().of(&a, row.entity_ref()).await.expect("of");
         let last = entries.last().expect("entries");
         assert_eq!(
             (last.operation, last.actor),
@@ -148,7 +150,8 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         assert!(last.changes.iter().all(|c| c.after.is_none()));
     }
     assert_eq!(
-        crm.audit_of(&a, customer.entity_ref())
+        crm.audit()
+            .of(&a, customer.entity_ref())
             .await
             .expect("of")
             .iter()
@@ -168,7 +171,8 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         .await
         .expect("twin");
     let out = crm
-        .merge_customers(
+        .merges()
+        .merge(
             &a,
             &[renamed.id, twin.id],
             &MergeOptions {
@@ -179,13 +183,16 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         )
         .await
         .expect("merge");
-    let twin_trail = crm.audit_of(&a, twin.entity_ref()).await.expect("of");
+    let twin_trail = crm.audit().of(&a, twin.entity_ref()).await.expect("of");
     assert_eq!(
         twin_trail.last().map(|e| (e.operation, e.created_at)),
         Some((AuditOperation::Deleted, t(5)))
     );
-    crm.unmerge(&a, out.record.id, t(6)).await.expect("unmerge");
-    let twin_trail = crm.audit_of(&a, twin.entity_ref()).await.expect("of");
+    crm.merges()
+        .unmerge(&a, out.record.id, t(6))
+        .await
+        .expect("unmerge");
+    let twin_trail = crm.audit().of(&a, twin.entity_ref()).await.expect("of");
     assert_eq!(
         twin_trail.last().map(|e| (e.operation, e.created_at)),
         Some((AuditOperation::Created, t(6)))
@@ -193,7 +200,7 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
 
     // The trail and the outbox's record events name the same changes, one for one.
     let all = trail(&crm, &a).await;
-    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    let events = crm.events().drain(&a, 0, 1000).await.expect("events");
     let from_events: Vec<(EntityRef, AuditOperation, Vec<String>)> = events
         .iter()
         .filter_map(|e| match &e.event.event {
@@ -231,7 +238,7 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
     let mut pages = Vec::new();
     let mut q = ListQuery::<AuditEntry>::new().limit(2);
     loop {
-        let page = crm.audit_by(&a, b.user, q.clone()).await.expect("page");
+        let page = crm.audit().by(&a, b.user, q.clone()).await.expect("page");
         assert!(page.items.len() <= 2);
         pages.extend(page.items);
         match page.next {
@@ -273,7 +280,8 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
     let other = Actor::new(TenantId::new(), a.user);
     assert!(trail(&crm, &other).await.is_empty());
     assert!(crm
-        .audit_of(&other, acme.entity_ref())
+        .audit()
+        .of(&other, acme.entity_ref())
         .await
         .expect("of")
         .is_empty());
@@ -301,11 +309,12 @@ pub async fn audit_is_append_only_and_atomic(store: Store) {
     assert_validation(crm.update(&a, changed, t(2)).await, "kind");
     assert_validation(crm.delete::<AuditEntry>(&a, entry.id, None).await, "kind");
     assert_validation(
-        crm.audit_of(
-            &a,
-            EntityRef::new(EntityKind::AuditEntry, entry.id.as_uuid()),
-        )
-        .await,
+        crm.audit()
+            .of(
+                &a,
+                EntityRef::new(EntityKind::AuditEntry, entry.id.as_uuid()),
+            )
+            .await,
         "record",
     );
     assert_eq!(trail(&crm, &a).await, vec![entry.clone()], "unchanged");
@@ -376,7 +385,8 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
     told.body = secret.into();
     let told = crm.update(&author, told, t(5)).await.expect("edit");
     assert_eq!(
-        crm.audit_of(&viewer, public.entity_ref())
+        crm.audit()
+            .of(&viewer, public.entity_ref())
             .await
             .expect("of")
             .len(),
@@ -389,15 +399,16 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
 
     let shows_secret = |entries: &[AuditEntry]| format!("{entries:?}").contains("secret");
     for (note, n) in [(private.entity_ref(), 2), (hidden.entity_ref(), 3)] {
-        let seen = crm.audit_of(&viewer, note).await.expect("of");
+        let seen = crm.audit().of(&viewer, note).await.expect("of");
         assert!(seen.is_empty(), "{note:?}: {seen:?}");
-        assert_eq!(crm.audit_of(&author, note).await.expect("of").len(), n);
+        assert_eq!(crm.audit().of(&author, note).await.expect("of").len(), n);
     }
     let seen = trail(&crm, &viewer).await;
     assert!(!shows_secret(&seen), "{seen:?}");
     assert!(seen.iter().all(|e| e.record.kind != EntityKind::Note));
     let by_author = crm
-        .audit_by(&viewer, author.user, ListQuery::new().limit(1))
+        .audit()
+        .by(&viewer, author.user, ListQuery::new().limit(1))
         .await
         .expect("by");
     assert!(!shows_secret(&by_author.items));
@@ -406,7 +417,8 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
         "the author sees all"
     );
     let entry = crm
-        .audit_of(&author, private.entity_ref())
+        .audit()
+        .of(&author, private.entity_ref())
         .await
         .expect("of")[1]
         .clone();
@@ -428,7 +440,8 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
     shown.private = false;
     crm.update(&author, shown, t(7)).await.expect("show");
     let seen = crm
-        .audit_of(&viewer, hidden.entity_ref())
+        .audit()
+        .of(&viewer, hidden.entity_ref())
         .await
         .expect("of");
     assert_eq!(
@@ -436,7 +449,8 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
         vec![t(4), t(5)]
     );
     assert_eq!(
-        crm.audit_of(&author, hidden.entity_ref())
+        crm.audit()
+            .of(&author, hidden.entity_ref())
             .await
             .expect("of")
             .len(),
@@ -448,12 +462,14 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
         .await
         .expect("delete");
     assert!(crm
-        .audit_of(&viewer, private.entity_ref())
+        .audit()
+        .of(&viewer, private.entity_ref())
         .await
         .expect("of")
         .is_empty());
     let gone = crm
-        .audit_of(&author, private.entity_ref())
+        .audit()
+        .of(&author, private.entity_ref())
         .await
         .expect("of");
     assert_eq!(

@@ -150,7 +150,8 @@ pub async fn scan_finds_duplicates_and_saves_model(store: Store) {
     let a = Actor::new(TenantId::new(), UserId::new());
     let planted = seed(&store, a.tenant).await;
     let first = young
-        .scan_duplicates(&a, &ScanOptions::default(), at(50))
+        .duplicates()
+        .scan(&a, &ScanOptions::default(), at(50))
         .await
         .expect("scan");
     // 66 records are too few to train on: the documented prior model scores them.
@@ -187,7 +188,8 @@ pub async fn scan_finds_duplicates_and_saves_model(store: Store) {
         ..Default::default()
     });
     let report = crm
-        .scan_duplicates(&a, &ScanOptions::default(), at(100))
+        .duplicates()
+        .scan(&a, &ScanOptions::default(), at(100))
         .await
         .expect("scan");
     assert_eq!(report.records, 66);
@@ -226,7 +228,8 @@ pub async fn scan_finds_duplicates_and_saves_model(store: Store) {
     let settings = crm.tenant_settings(&a, at(100)).await.expect("settings");
     let model = settings.dedupe_model.clone().expect("model saved");
     let again = crm
-        .scan_duplicates(&a, &ScanOptions::default(), at(200))
+        .duplicates()
+        .scan(&a, &ScanOptions::default(), at(200))
         .await
         .expect("scan again");
     assert!(
@@ -241,7 +244,8 @@ pub async fn scan_finds_duplicates_and_saves_model(store: Store) {
     // Another tenant: no records, no matches, and its scan reads none of ours.
     let b = Actor::new(TenantId::new(), a.user);
     let other = crm
-        .scan_duplicates(&b, &ScanOptions::default(), at(300))
+        .duplicates()
+        .scan(&b, &ScanOptions::default(), at(300))
         .await
         .expect("scan of an empty tenant");
     assert_eq!(other.records, 0);
@@ -254,6 +258,7 @@ pub async fn scan_finds_duplicates_and_saves_model(store: Store) {
         ..Default::default()
     };
     assert!(crm
+        .duplicates()
         .matches_for(&b, &probe, at(300))
         .await
         .expect("lookup")
@@ -264,7 +269,7 @@ pub async fn scan_finds_duplicates_and_saves_model(store: Store) {
         kinds: vec![EntityKind::Deal],
         ..Default::default()
     };
-    assert_validation(crm.scan_duplicates(&a, &bad, at(1)).await, "kinds");
+    assert_validation(crm.duplicates().scan(&a, &bad, at(1)).await, "kinds");
 }
 
 /// `matches_for`, checked creates (ignore, warn, block), lead conversion linking to the
@@ -286,7 +291,11 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         city: Some("Bristol".into()),
         ..Default::default()
     };
-    let found = crm.matches_for(&a, &probe, at(10)).await.expect("lookup");
+    let found = crm
+        .duplicates()
+        .matches_for(&a, &probe, at(10))
+        .await
+        .expect("lookup");
     let refs: Vec<EntityRef> = found.iter().map(|m| m.entity).collect();
     assert!(
         refs.contains(&cref(robert)) && refs.contains(&cref(bob)),
@@ -302,7 +311,8 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
     let point = email_point(a.tenant, dup.id, None, "robert.featherstone@gmail.com");
     let before = count::<Customer>(&store, a.tenant, &Default::default()).await;
     let blocked = crm
-        .create_customer_checked(
+        .customers()
+        .create_checked(
             &a,
             dup.clone(),
             vec![point.clone()],
@@ -331,7 +341,8 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
 
     // Warn: created (with its point) and the duplicates are reported.
     let created = crm
-        .create_customer_checked(
+        .customers()
+        .create_checked(
             &a,
             dup.clone(),
             vec![point.clone()],
@@ -346,13 +357,18 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         .await
         .is_some());
     // The index now knows the new customer too.
-    let found = crm.matches_for(&a, &probe, at(13)).await.expect("lookup");
+    let found = crm
+        .duplicates()
+        .matches_for(&a, &probe, at(13))
+        .await
+        .expect("lookup");
     assert!(found.iter().any(|m| m.entity == cref(&created.customer)));
 
     // Ignore: a distinct person, no lookup.
     let fresh = person(a.tenant, "Zebedee", "Quartermain");
     let done = crm
-        .create_customer_checked(
+        .customers()
+        .create_checked(
             &a,
             fresh,
             Vec::new(),
@@ -370,7 +386,8 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
     l.email = Some(Email::parse("maggie.o@elsewhere.example").expect("email"));
     let l = insert(&store, a.tenant, l).await;
     let converted = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             l.id,
             LeadConversion {
@@ -396,7 +413,8 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
     // it back.
     let (ted, theo) = &planted[2];
     let out = crm
-        .merge_customers(
+        .merges()
+        .merge(
             &a,
             &[ted.id, theo.id],
             &MergeOptions {
@@ -415,16 +433,25 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         city: Some("Leeds".into()),
         ..Default::default()
     };
-    let found = crm.matches_for(&a, &probe, at(21)).await.expect("lookup");
+    let found = crm
+        .duplicates()
+        .matches_for(&a, &probe, at(21))
+        .await
+        .expect("lookup");
     assert!(found.iter().any(|m| m.entity == cref(ted)));
     assert!(
         !found.iter().any(|m| m.entity == cref(theo)),
         "merged record still indexed"
     );
-    crm.unmerge(&a, out.record.id, at(22))
+    crm.merges()
+        .unmerge(&a, out.record.id, at(22))
         .await
         .expect("unmerge");
-    let found = crm.matches_for(&a, &probe, at(23)).await.expect("lookup");
+    let found = crm
+        .duplicates()
+        .matches_for(&a, &probe, at(23))
+        .await
+        .expect("lookup");
     assert!(
         found.iter().any(|m| m.entity == cref(theo)),
         "restored record not indexed"
@@ -442,12 +469,21 @@ pub async fn lookups_checked_create_conversion_and_merge(store: Store) {
         "Leeds",
     )
     .await;
-    let found = crm.matches_for(&a, &probe, at(24)).await.expect("lookup");
+    let found = crm
+        .duplicates()
+        .matches_for(&a, &probe, at(24))
+        .await
+        .expect("lookup");
     assert!(!found.iter().any(|m| m.entity == cref(&outside)));
-    crm.refresh_duplicate_index(&a, at(25))
+    crm.duplicates()
+        .refresh_index(&a, at(25))
         .await
         .expect("refresh");
-    let found = crm.matches_for(&a, &probe, at(26)).await.expect("lookup");
+    let found = crm
+        .duplicates()
+        .matches_for(&a, &probe, at(26))
+        .await
+        .expect("lookup");
     assert!(
         found.iter().any(|m| m.entity == cref(&outside)),
         "{found:?}"
@@ -644,7 +680,8 @@ pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
             .await;
 
             let report = crm
-                .scan_duplicates(&a, &ScanOptions::default(), at(10))
+                .duplicates()
+                .scan(&a, &ScanOptions::default(), at(10))
                 .await
                 .unwrap_or_else(|e| panic!("scan of a {n}-customer tenant failed: {e:?}"));
             assert_eq!(report.records, n);
@@ -674,7 +711,11 @@ pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
                 email: Some("r.featherstonehaugh@example.com".into()),
                 ..Default::default()
             };
-            let found = crm.matches_for(&a, &probe, at(11)).await.expect("lookup");
+            let found = crm
+                .duplicates()
+                .matches_for(&a, &probe, at(11))
+                .await
+                .expect("lookup");
             let refs: Vec<EntityRef> = found.iter().map(|m| m.entity).collect();
             assert!(
                 refs.contains(&cref(&x)) && refs.contains(&cref(&y)),
@@ -684,7 +725,8 @@ pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
             let again = person(a.tenant, short, "Featherstonehaugh");
             let point = email_point(a.tenant, again.id, None, "r.featherstonehaugh@example.com");
             let blocked = crm
-                .create_customer_checked(
+                .customers()
+                .create_checked(
                     &a,
                     again.clone(),
                     vec![point.clone()],
@@ -705,7 +747,8 @@ pub async fn small_tenants_find_an_obvious_duplicate(store: Store) {
             );
             assert!(get::<Customer>(&store, a.tenant, again.id).await.is_none());
             let warned = crm
-                .create_customer_checked(
+                .customers()
+                .create_checked(
                     &a,
                     again.clone(),
                     vec![point],
@@ -811,7 +854,8 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
 
         for threshold in [None, Some(0.7)] {
             let report = crm
-                .scan_duplicates(
+                .duplicates()
+                .scan(
                     &a,
                     &ScanOptions {
                         threshold,
@@ -887,7 +931,11 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
             company: Some("northwind traders, LLC".into()),
             ..Default::default()
         };
-        let found = crm.matches_for(&a, &probe, at(20)).await.expect("lookup");
+        let found = crm
+            .duplicates()
+            .matches_for(&a, &probe, at(20))
+            .await
+            .expect("lookup");
         let refs: Vec<EntityRef> = found.iter().map(|m| m.entity).collect();
         assert!(
             refs.contains(&cref(&north)) && refs.contains(&cref(&north2)),
@@ -904,6 +952,7 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
             ..Default::default()
         };
         let found = crm
+            .duplicates()
             .company_matches_for(&a, &by_site, at(21))
             .await
             .expect("lookup");
@@ -915,7 +964,8 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
         // Checked creates of a company.
         let dup = company(a.tenant, "MUELLER Haustechnik GmbH & Co. KG");
         let blocked = crm
-            .create_customer_checked(
+            .customers()
+            .create_checked(
                 &a,
                 dup.clone(),
                 Vec::new(),
@@ -935,7 +985,8 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
             "n={n}: {blocked:?}"
         );
         let warned = crm
-            .create_customer_checked(
+            .customers()
+            .create_checked(
                 &a,
                 dup,
                 Vec::new(),
@@ -952,6 +1003,7 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
         );
         // The new company is indexed.
         let found = crm
+            .duplicates()
             .company_matches_for(
                 &a,
                 &dedupe::CompanyRecord {
@@ -967,7 +1019,8 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
         let shared = company(a.tenant, "Woodgrove Analytics");
         let point = email_point(a.tenant, shared.id, None, "hello@contoso.example");
         let warned = crm
-            .create_customer_checked(
+            .customers()
+            .create_checked(
                 &a,
                 shared,
                 vec![point],
@@ -990,7 +1043,8 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
         l.company = Some("Northwind Traders Ltd.".into());
         let l = insert(&store, a.tenant, l).await;
         let report = crm
-            .scan_duplicates(&a, &ScanOptions::default(), at(30))
+            .duplicates()
+            .scan(&a, &ScanOptions::default(), at(30))
             .await
             .expect("scan");
         assert!(
@@ -1003,7 +1057,8 @@ pub async fn companies_pair_by_name_domain_and_phone(store: Store) {
             report.pairs
         );
         let converted = crm
-            .convert_lead(
+            .leads()
+            .convert(
                 &a,
                 l.id,
                 LeadConversion {
@@ -1063,7 +1118,8 @@ pub async fn shared_email_with_another_name_is_for_review(store: Store) {
         )
         .await;
         let report = crm
-            .scan_duplicates(&a, &ScanOptions::default(), at(10))
+            .duplicates()
+            .scan(&a, &ScanOptions::default(), at(10))
             .await
             .expect("scan");
         assert!(!has_pair(&report.pairs, &hannah, &oskar), "n={n}");
@@ -1092,7 +1148,8 @@ pub async fn shared_email_with_another_name_is_for_review(store: Store) {
         let third = person(a.tenant, "Magnus", "Lindqvist");
         let point = email_point(a.tenant, third.id, None, "Family@Quisling.example");
         let created = crm
-            .create_customer_checked(
+            .customers()
+            .create_checked(
                 &a,
                 third,
                 vec![point],
@@ -1144,29 +1201,31 @@ pub async fn only_open_leads_are_scanned(store: Store) {
             let l = insert(&store, a.tenant, l).await;
             let at_k = at(2 + k);
             match k {
-                1 => drop(crm.contact_lead(&a, l.id, at_k).await.expect("contact")),
-                2 => drop(crm.qualify_lead(&a, l.id, at_k).await.expect("qualify")),
-                3 => drop(crm.lose_lead(&a, l.id, at_k).await.expect("lose")),
+                1 => drop(crm.leads().contact(&a, l.id, at_k).await.expect("contact")),
+                2 => drop(crm.leads().qualify(&a, l.id, at_k).await.expect("qualify")),
+                3 => drop(crm.leads().lose(&a, l.id, at_k).await.expect("lose")),
                 4 => drop(
-                    crm.disqualify_lead(&a, l.id, "no budget", at_k)
+                    crm.leads()
+                        .disqualify(&a, l.id, "no budget", at_k)
                         .await
                         .expect("disqualify"),
                 ),
                 5 => drop(
-                    crm.convert_lead(
-                        &a,
-                        l.id,
-                        LeadConversion {
-                            contact: Default::default(),
-                            link_existing: false,
-                            link_duplicates: false,
-                            deal: None,
-                            ..Default::default()
-                        },
-                        at_k,
-                    )
-                    .await
-                    .expect("convert"),
+                    crm.leads()
+                        .convert(
+                            &a,
+                            l.id,
+                            LeadConversion {
+                                contact: Default::default(),
+                                link_existing: false,
+                                link_duplicates: false,
+                                deal: None,
+                                ..Default::default()
+                            },
+                            at_k,
+                        )
+                        .await
+                        .expect("convert"),
                 ),
                 _ => {}
             }
@@ -1175,7 +1234,8 @@ pub async fn only_open_leads_are_scanned(store: Store) {
         let open: Vec<EntityRef> = leads[..3].iter().map(eref).collect();
         let closed: Vec<EntityRef> = leads[3..].iter().map(eref).collect();
         let report = crm
-            .scan_duplicates(&a, &ScanOptions::default(), at(20))
+            .duplicates()
+            .scan(&a, &ScanOptions::default(), at(20))
             .await
             .expect("scan");
         let in_pairs: Vec<EntityRef> = report.pairs.iter().flat_map(|p| [p.a, p.b]).collect();
@@ -1198,6 +1258,7 @@ pub async fn only_open_leads_are_scanned(store: Store) {
             ..Default::default()
         };
         let found: Vec<EntityRef> = crm
+            .duplicates()
             .matches_for(&a, &probe, at(21))
             .await
             .expect("lookup")
@@ -1211,8 +1272,12 @@ pub async fn only_open_leads_are_scanned(store: Store) {
             assert!(!found.contains(r), "n={n}: {found:?}");
         }
         // Lost after the index was built: dropped from lookups at once.
-        crm.lose_lead(&a, leads[0].id, at(22)).await.expect("lose");
+        crm.leads()
+            .lose(&a, leads[0].id, at(22))
+            .await
+            .expect("lose");
         let found: Vec<EntityRef> = crm
+            .duplicates()
             .matches_for(&a, &probe, at(23))
             .await
             .expect("lookup")
@@ -1247,7 +1312,8 @@ pub async fn model_saves_beside_stale_settings(store: Store) {
         ..Default::default()
     });
     let report = crm
-        .scan_duplicates(&a, &ScanOptions::default(), at(100))
+        .duplicates()
+        .scan(&a, &ScanOptions::default(), at(100))
         .await
         .expect("scan");
     assert!(report.trained && report.model_saved, "{report:?}");
@@ -1296,7 +1362,8 @@ pub async fn scans_and_merges_report_progress_and_cancel(store: Store) {
         })
     };
     let report = crm
-        .scan_duplicates(
+        .duplicates()
+        .scan(
             &a,
             &ScanOptions {
                 progress: Some(recorder.clone()),
@@ -1327,7 +1394,8 @@ pub async fn scans_and_merges_report_progress_and_cancel(store: Store) {
         _ => Control::Continue,
     });
     match crm
-        .scan_duplicates(
+        .duplicates()
+        .scan(
             &b,
             &ScanOptions {
                 progress: Some(cancel_comparing.clone()),
@@ -1351,7 +1419,8 @@ pub async fn scans_and_merges_report_progress_and_cancel(store: Store) {
     seen.lock().expect("lock").clear();
     let stop = ProgressCallback::new(|_| Control::Cancel);
     match crm
-        .merge_customers(
+        .merges()
+        .merge(
             &a,
             &[x.id, y.id],
             &MergeOptions {
@@ -1366,9 +1435,13 @@ pub async fn scans_and_merges_report_progress_and_cancel(store: Store) {
         Err(CrmError::Cancelled { operation }) => assert_eq!(operation, "merge_customers"),
         other => panic!("expected Cancelled, got {other:?}"),
     }
-    assert!(crm.get_customer(&a, y.id).await.is_ok(), "nothing merged");
+    assert!(
+        crm.customers().get(&a, y.id).await.is_ok(),
+        "nothing merged"
+    );
     let done = crm
-        .merge_customers(
+        .merges()
+        .merge(
             &a,
             &[x.id, y.id],
             &MergeOptions {

@@ -382,7 +382,7 @@ pub async fn service_refuses_unstorable_values(store: Store) {
         )
         .await;
     assert_validation(found, "text");
-    assert_eq!(crm.get_customer(&a, c.id).await.expect("read"), c);
+    assert_eq!(crm.customers().get(&a, c.id).await.expect("read"), c);
 }
 
 /// Caller-supplied numbers at their extremes never panic: versions of `u64::MAX` (on update,
@@ -394,7 +394,8 @@ pub async fn extreme_numbers_never_panic(store: Store) {
     let a = Actor::new(TenantId::new(), UserId::new());
     let t = a.tenant;
     let c = crm
-        .create_customer(&a, Customer::company(t, "Acme", t0()).expect("valid"), t0())
+        .customers()
+        .create(&a, Customer::company(t, "Acme", t0()).expect("valid"), t0())
         .await
         .expect("created");
     for version in [
@@ -438,15 +439,19 @@ pub async fn extreme_numbers_never_panic(store: Store) {
         store.apply(t, ChangeSet::new().insert(huge)).await,
         "version",
     );
-    assert_eq!(crm.get_customer(&a, c.id).await.expect("unchanged"), c);
+    assert_eq!(crm.customers().get(&a, c.id).await.expect("unchanged"), c);
 
     assert!(crm
-        .drain_events(&a, u64::MAX, 1000)
+        .events()
+        .drain(&a, u64::MAX, 1000)
         .await
         .expect("events")
         .is_empty());
-    assert_validation(crm.drain_events(&a, 0, u32::MAX).await, "limit");
-    assert_validation(crm.timeline(&a, c.id, u32::MAX, None).await, "limit");
+    assert_validation(crm.events().drain(&a, 0, u32::MAX).await, "limit");
+    assert_validation(
+        crm.customers().timeline(&a, c.id, u32::MAX, None).await,
+        "limit",
+    );
     assert_validation(
         list_page(&store, t, &ListQuery::<Customer>::new().limit(u32::MAX)).await,
         "limit",
@@ -458,13 +463,21 @@ pub async fn extreme_numbers_never_panic(store: Store) {
         chrono::DateTime::<Utc>::MIN_UTC,
     ] {
         assert!(crm
-            .notify_due_follow_ups(&a, now)
+            .follow_ups()
+            .notify_due(&a, now)
             .await
             .expect("no follow-ups")
             .is_empty());
-        assert_eq!(crm.expire_overdue(&a, now).await.expect("none"), 0);
+        assert_eq!(
+            crm.follow_ups()
+                .expire_overdue(&a, now)
+                .await
+                .expect("none"),
+            0
+        );
         assert!(crm
-            .rotting_deals(&a, None, now)
+            .deals()
+            .rotting(&a, None, now)
             .await
             .map(|v| v.is_empty())
             .unwrap_or(true));
@@ -472,18 +485,20 @@ pub async fn extreme_numbers_never_panic(store: Store) {
     // A merge is bounded too.
     let many: Vec<CustomerId> = (0..=MAX_MERGE_RECORDS).map(|_| CustomerId::new()).collect();
     assert_validation(
-        crm.merge_customers(&a, &many, &MergeOptions::default(), at(5))
+        crm.merges()
+            .merge(&a, &many, &MergeOptions::default(), at(5))
             .await,
         "ids",
     );
     // A clock out of the kept years cannot stamp a record.
     assert_validation(
-        crm.create_customer(
-            &a,
-            Customer::company(t, "Later", t0()).expect("valid"),
-            chrono::DateTime::<Utc>::MAX_UTC,
-        )
-        .await,
+        crm.customers()
+            .create(
+                &a,
+                Customer::company(t, "Later", t0()).expect("valid"),
+                chrono::DateTime::<Utc>::MAX_UTC,
+            )
+            .await,
         "updated_at",
     );
 }
@@ -502,25 +517,29 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
         let a = Actor::new(TenantId::new(), UserId::new());
         let t = a.tenant;
         let plain = crm
-            .create_customer(&a, person(t, "Ines", "Ortega"), at(1))
+            .customers()
+            .create(&a, person(t, "Ines", "Ortega"), at(1))
             .await
             .expect("customer");
-        crm.add_contact_point(
-            &a,
-            plain.id,
-            None,
-            ContactPointKind::Email,
-            "ines.ortega@example.com",
-            at(1),
-        )
-        .await
-        .expect("plain e-mail");
+        crm.contacts()
+            .add_point(
+                &a,
+                plain.id,
+                None,
+                ContactPointKind::Email,
+                "ines.ortega@example.com",
+                at(1),
+            )
+            .await
+            .expect("plain e-mail");
         let typed = crm
-            .create_customer(&a, person(t, "Ines", "Ortega"), at(2))
+            .customers()
+            .create(&a, person(t, "Ines", "Ortega"), at(2))
             .await
             .expect("customer");
         let p = crm
-            .add_contact_point(
+            .contacts()
+            .add_point(
                 &a,
                 typed.id,
                 None,
@@ -535,19 +554,21 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
         assert_eq!(p.raw_value, "\"Ines Ortega\" <Ines.Ortega@Example.com>");
         for i in 0..others {
             let c = crm
-                .create_customer(&a, person(t, &format!("Other{i}"), "Person"), at(3))
+                .customers()
+                .create(&a, person(t, &format!("Other{i}"), "Person"), at(3))
                 .await
                 .expect("other");
-            crm.add_contact_point(
-                &a,
-                c.id,
-                None,
-                ContactPointKind::Email,
-                &format!("other{i}@elsewhere{}.example", i % 7),
-                at(3),
-            )
-            .await
-            .expect("other e-mail");
+            crm.contacts()
+                .add_point(
+                    &a,
+                    c.id,
+                    None,
+                    ContactPointKind::Email,
+                    &format!("other{i}@elsewhere{}.example", i % 7),
+                    at(3),
+                )
+                .await
+                .expect("other e-mail");
         }
         let same = crm
             .list_all::<ContactPoint>(
@@ -562,7 +583,8 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
             .expect("lookup");
         assert_eq!(same.len(), 2, "both addresses are one value");
         let report = crm
-            .scan_duplicates(&a, &ScanOptions::default(), at(10))
+            .duplicates()
+            .scan(&a, &ScanOptions::default(), at(10))
             .await
             .expect("scan");
         let pair = |x: CustomerId, y: CustomerId| {
@@ -596,7 +618,8 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
         );
         let lead = crm.create(&a, lead, at(4)).await.expect("lead stored");
         let found = crm
-            .find_customer_for_lead(&a, &lead)
+            .leads()
+            .find_customer(&a, &lead)
             .await
             .expect("lookup")
             .expect("an existing customer has the address");
@@ -611,7 +634,8 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
     let a = Actor::new(TenantId::new(), UserId::new());
     let t = a.tenant;
     let london = crm
-        .create_customer(&a, company(t, "Baker Street Ltd"), at(1))
+        .customers()
+        .create(&a, company(t, "Baker Street Ltd"), at(1))
         .await
         .expect("customer");
     let mut office = Location::new(
@@ -633,7 +657,8 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
         .await
         .expect("contact");
     let p = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             london.id,
             None,
@@ -645,7 +670,8 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
         .expect("phone");
     assert_eq!(p.value, "+442079460958", "read in the customer's country");
     let p = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             london.id,
             Some(holmes.id),
@@ -660,11 +686,13 @@ pub async fn typed_contact_values_are_normalised_and_matched(store: Store) {
         "a contact's number in its customer's country"
     );
     let berlin = crm
-        .create_customer(&a, company(t, "Unlocated GmbH"), at(1))
+        .customers()
+        .create(&a, company(t, "Unlocated GmbH"), at(1))
         .await
         .expect("customer");
     let p = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             berlin.id,
             None,

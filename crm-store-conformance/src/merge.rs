@@ -242,7 +242,8 @@ pub async fn merge_unmerge_case(store: Store, seed: u64) {
             ..Default::default()
         };
         let out = crm
-            .merge_customers(&a, &ids, &options, at(20_000))
+            .merges()
+            .merge(&a, &ids, &options, at(20_000))
             .await
             .unwrap_or_else(|e| panic!("seed {seed}: merge failed: {e}"));
         let sid = out.survivor.id;
@@ -276,7 +277,8 @@ pub async fn merge_unmerge_case(store: Store, seed: u64) {
         }
         assert_primaries_unique(&after, seed);
 
-        crm.unmerge(&a, out.record.id, at(30_000))
+        crm.merges()
+            .unmerge(&a, out.record.id, at(30_000))
             .await
             .unwrap_or_else(|e| panic!("seed {seed}: unmerge failed: {e}"));
         let restored = snapshot(&store, a.tenant).await;
@@ -396,7 +398,8 @@ pub async fn merge_survivorship_rules_and_dry_run(store: Store) {
         })),
     );
     let plan = crm
-        .plan_customer_merge(&a, &ids, &options, at(1000))
+        .merges()
+        .plan(&a, &ids, &options, at(1000))
         .await
         .expect("plan");
     assert!(plan.dry_run);
@@ -428,53 +431,64 @@ pub async fn merge_survivorship_rules_and_dry_run(store: Store) {
     let mut bad = MergeOptions::default();
     bad.fields.insert("nickname".into(), FieldRule::Longest);
     assert_validation(
-        crm.merge_customers(&a, &ids, &bad, at(1000)).await,
+        crm.merges().merge(&a, &ids, &bad, at(1000)).await,
         "fields.nickname",
     );
     let mut bad = MergeOptions::default();
     bad.fields.insert("id".into(), FieldRule::Longest);
     assert_validation(
-        crm.merge_customers(&a, &ids, &bad, at(1000)).await,
+        crm.merges().merge(&a, &ids, &bad, at(1000)).await,
         "fields.id",
     );
     assert_validation(
-        crm.merge_customers(&a, &ids[..1], &options, at(1000)).await,
+        crm.merges().merge(&a, &ids[..1], &options, at(1000)).await,
         "ids",
     );
     assert_validation(
-        crm.merge_customers(&a, &[old.id, old.id], &options, at(1000))
+        crm.merges()
+            .merge(&a, &[old.id, old.id], &options, at(1000))
             .await,
         "ids",
     );
     let outsider = person(a.tenant, "Not", "Merged");
     assert_validation(
-        crm.merge_customers(
-            &a,
-            &ids,
-            &MergeOptions {
-                survivor: SurvivorRule::Given(outsider.id),
-                ..Default::default()
-            },
-            at(1000),
-        )
-        .await,
+        crm.merges()
+            .merge(
+                &a,
+                &ids,
+                &MergeOptions {
+                    survivor: SurvivorRule::Given(outsider.id),
+                    ..Default::default()
+                },
+                at(1000),
+            )
+            .await,
         "survivor",
     );
     assert_eq!(snapshot(&store, a.tenant).await, before);
 
     let done = crm
-        .merge_customers(&a, &ids, &options, at(1000))
+        .merges()
+        .merge(&a, &ids, &options, at(1000))
         .await
         .expect("merge");
     assert!(!done.dry_run);
     let stored: Customer = crm.get(&a, old.id).await.expect("survivor");
     assert_eq!(stored, done.survivor);
     assert_not_found(crm.get::<Customer>(&a, new.id).await);
-    assert_eq!(crm.merges_into(&a, old.id).await.expect("merges").len(), 1);
+    assert_eq!(
+        crm.merges()
+            .of_survivor(&a, old.id)
+            .await
+            .expect("merges")
+            .len(),
+        1
+    );
     // The survivor took over the merged customer's unique external reference, and gives
     // it back on unmerge.
     assert_eq!(stored.external_ref.as_deref(), Some("ERP-4711"));
-    crm.unmerge(&a, done.record.id, at(1001))
+    crm.merges()
+        .unmerge(&a, done.record.id, at(1001))
         .await
         .expect("unmerge");
     let back: Customer = crm.get(&a, new.id).await.expect("restored");
@@ -482,7 +496,7 @@ pub async fn merge_survivorship_rules_and_dry_run(store: Store) {
     let survivor: Customer = crm.get(&a, old.id).await.expect("survivor");
     assert_eq!(survivor.external_ref, None);
     // Hosts learn of the merge from the outbox, to re-point their own references.
-    let events = crm.drain_events(&a, 0, 100).await.expect("events");
+    let events = crm.events().drain(&a, 0, 100).await.expect("events");
     assert!(events.iter().any(|e| matches!(
         &e.event.event,
         DomainEvent::CustomersMerged { merge, survivor, merged }
@@ -508,7 +522,8 @@ pub async fn unmerge_refuses_changed_rows_and_tenants_are_fenced(store: Store) {
     let foreign = insert(&store, b.tenant, person(b.tenant, "Grace", "Hopper")).await;
     let before = snapshot(&store, a.tenant).await;
     assert_not_found(
-        crm.merge_customers(&a, &[one.id, foreign.id], &MergeOptions::default(), at(10))
+        crm.merges()
+            .merge(&a, &[one.id, foreign.id], &MergeOptions::default(), at(10))
             .await,
     );
     assert_eq!(snapshot(&store, a.tenant).await, before);
@@ -521,11 +536,12 @@ pub async fn unmerge_refuses_changed_rows_and_tenants_are_fenced(store: Store) {
         ..Default::default()
     };
     let out = crm
-        .merge_customers(&a, &[one.id, two.id], &options, at(10))
+        .merges()
+        .merge(&a, &[one.id, two.id], &options, at(10))
         .await
         .expect("merge");
     // The other tenant cannot see or undo the merge.
-    assert_not_found(crm.unmerge(&b, out.record.id, at(11)).await);
+    assert_not_found(crm.merges().unmerge(&b, out.record.id, at(11)).await);
 
     // The moved contact changes after the merge: the unmerge must not overwrite it.
     let mut moved: Contact = crm.get(&a, c.id).await.expect("contact");
@@ -533,7 +549,7 @@ pub async fn unmerge_refuses_changed_rows_and_tenants_are_fenced(store: Store) {
     moved.job_title = Some("Admiral".into());
     let moved = update(&store, a.tenant, moved).await;
     let merged_state = snapshot(&store, a.tenant).await;
-    assert_conflict(crm.unmerge(&a, out.record.id, at(12)).await);
+    assert_conflict(crm.merges().unmerge(&a, out.record.id, at(12)).await);
     assert_eq!(
         snapshot(&store, a.tenant).await,
         merged_state,
@@ -544,12 +560,13 @@ pub async fn unmerge_refuses_changed_rows_and_tenants_are_fenced(store: Store) {
     let mut back = moved.clone();
     back.job_title = None;
     update(&store, a.tenant, back).await;
-    assert_conflict(crm.unmerge(&a, out.record.id, at(13)).await);
+    assert_conflict(crm.merges().unmerge(&a, out.record.id, at(13)).await);
 
     // A fresh merge can be undone exactly once.
     let three = insert(&store, a.tenant, person(a.tenant, "Grace", "Hopper")).await;
     let out = crm
-        .merge_customers(
+        .merges()
+        .merge(
             &a,
             &[one.id, three.id],
             &MergeOptions {
@@ -560,12 +577,13 @@ pub async fn unmerge_refuses_changed_rows_and_tenants_are_fenced(store: Store) {
         )
         .await
         .expect("merge");
-    crm.unmerge(&a, out.record.id, at(21))
+    crm.merges()
+        .unmerge(&a, out.record.id, at(21))
         .await
         .expect("unmerge");
     assert!(get::<Customer>(&store, a.tenant, three.id).await.is_some());
     // Undoing an undone merge is its own error (not a stale version).
-    match crm.unmerge(&a, out.record.id, at(22)).await {
+    match crm.merges().unmerge(&a, out.record.id, at(22)).await {
         Err(CrmError::InvalidTransition { from, to, reason }) => {
             assert_eq!(
                 (from.as_str(), to.as_str()),
@@ -587,11 +605,13 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
     let viewer = Actor::new(author.tenant, UserId::new());
     let tenant = author.tenant;
     let keep = crm
-        .create_customer(&author, person(tenant, "Ines", "Ortega"), at(1))
+        .customers()
+        .create(&author, person(tenant, "Ines", "Ortega"), at(1))
         .await
         .expect("survivor");
     let dup = crm
-        .create_customer(&author, person(tenant, "Inés", "Ortega"), at(2))
+        .customers()
+        .create(&author, person(tenant, "Inés", "Ortega"), at(2))
         .await
         .expect("duplicate");
     const SECRET: &str = "SECRET-7f3a salary talk";
@@ -650,11 +670,14 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
     );
     leaks(
         "360",
-        format!("{:?}", crm.customer_360(&viewer, dup.id).await),
+        format!("{:?}", crm.customers().view_360(&viewer, dup.id).await),
     );
     leaks(
         "timeline",
-        format!("{:?}", crm.timeline(&viewer, dup.id, 50, None).await),
+        format!(
+            "{:?}",
+            crm.customers().timeline(&viewer, dup.id, 50, None).await
+        ),
     );
     let found = crm
         .list::<Customer>(
@@ -675,7 +698,8 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
         ..MergeOptions::default()
     };
     let plan = crm
-        .plan_customer_merge(&viewer, &ids, &options, at(10))
+        .merges()
+        .plan(&viewer, &ids, &options, at(10))
         .await
         .expect("dry run");
     leaks("plan_customer_merge", format!("{plan:?}"));
@@ -686,7 +710,8 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
         "the public note's move is shown"
     );
     let done = crm
-        .merge_customers(&viewer, &ids, &options, at(11))
+        .merges()
+        .merge(&viewer, &ids, &options, at(11))
         .await
         .expect("merge");
     leaks("merge_customers", format!("{done:?}"));
@@ -703,7 +728,7 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
     );
     leaks(
         "merges_into",
-        format!("{:?}", crm.merges_into(&viewer, keep.id).await),
+        format!("{:?}", crm.merges().of_survivor(&viewer, keep.id).await),
     );
     leaks(
         "get merge record",
@@ -726,7 +751,7 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
     );
     leaks(
         "events",
-        format!("{:?}", crm.drain_events(&viewer, 0, 1000).await),
+        format!("{:?}", crm.events().drain(&viewer, 0, 1000).await),
     );
     // The author sees the before-image of their own note.
     let theirs = crm
@@ -736,14 +761,18 @@ pub async fn private_notes_stay_private_on_every_read_path(store: Store) {
     assert!(format!("{theirs:?}").contains("SECRET-7f3a"));
 
     // Undone by the viewer, the note comes back whole; the result shows nothing of it.
-    let undone = crm.unmerge(&viewer, merge, at(12)).await.expect("unmerge");
+    let undone = crm
+        .merges()
+        .unmerge(&viewer, merge, at(12))
+        .await
+        .expect("unmerge");
     leaks("unmerge", format!("{undone:?}"));
     let back = crm.get::<Note>(&author, n.id).await.expect("restored note");
     assert_eq!(back.body, SECRET);
     assert_eq!(back.links.customer_id, Some(dup.id));
 
     // A second unmerge of the same merge is its own error, not a stale version.
-    match crm.unmerge(&viewer, merge, at(13)).await {
+    match crm.merges().unmerge(&viewer, merge, at(13)).await {
         Err(CrmError::InvalidTransition { from, to, .. }) => {
             assert_eq!((from.as_str(), to.as_str()), ("undone", "undone"));
         }
@@ -763,7 +792,8 @@ pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store
     keep.custom_fields
         .insert("tier".into(), serde_json::json!("gold"));
     let keep = crm
-        .create_customer(&a, keep, at(1))
+        .customers()
+        .create(&a, keep, at(1))
         .await
         .expect("survivor");
     let mut dup = person(t, "Jonas", "Keller");
@@ -774,7 +804,8 @@ pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store
     dup.custom_fields
         .insert("vat".into(), serde_json::json!("DE123"));
     let dup = crm
-        .create_customer(&a, dup, at(2))
+        .customers()
+        .create(&a, dup, at(2))
         .await
         .expect("duplicate");
     let mut sparse = Location::new(
@@ -825,7 +856,8 @@ pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store
     let before = snapshot(&store, t).await;
 
     let out = crm
-        .merge_customers(
+        .merges()
+        .merge(
             &a,
             &[keep.id, dup.id],
             &MergeOptions {
@@ -872,7 +904,8 @@ pub async fn merge_keeps_the_most_complete_address_and_unites_lists(store: Store
     assert_eq!(merged.get("tier"), Some(&serde_json::json!("gold")));
     assert_eq!(merged.get("vat"), Some(&serde_json::json!("DE123")));
 
-    crm.unmerge(&a, out.record.id, at(11))
+    crm.merges()
+        .unmerge(&a, out.record.id, at(11))
         .await
         .expect("unmerge");
     let after = snapshot(&store, t).await;

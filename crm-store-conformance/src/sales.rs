@@ -27,19 +27,20 @@ fn eur(minor: i64) -> Money {
 /// The "Service" pipeline several scenarios use: New (20), Quoted (60), Done (won),
 /// Dropped (lost).
 async fn service_pipeline(crm: &Crm<dyn CrmStore>, a: &Actor) -> Pipeline {
-    crm.create_pipeline(
-        a,
-        "Service",
-        vec![
-            Stage::open("New", 20).expect("s"),
-            Stage::open("Quoted", 60).expect("s"),
-            Stage::won("Done"),
-            Stage::lost("Dropped"),
-        ],
-        t(0),
-    )
-    .await
-    .expect("service pipeline")
+    crm.pipelines()
+        .create(
+            a,
+            "Service",
+            vec![
+                Stage::open("New", 20).expect("s"),
+                Stage::open("Quoted", 60).expect("s"),
+                Stage::won("Done"),
+                Stage::lost("Dropped"),
+            ],
+            t(0),
+        )
+        .await
+        .expect("service pipeline")
 }
 
 async fn deal(
@@ -63,15 +64,21 @@ fn invalid(e: &CrmError) -> bool {
 /// pipeline with deals needs a pipeline to move them to.
 pub async fn pipeline_configuration(store: Store) {
     let (crm, a) = setup(store);
-    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let service = service_pipeline(&crm, &a).await;
     let service = crm
-        .rename_pipeline(&a, service.id, "Service contracts", t(1))
+        .pipelines()
+        .rename(&a, service.id, "Service contracts", t(1))
         .await
         .expect("rename");
     assert_eq!(service.name, "Service contracts");
     let dup = crm
-        .create_pipeline(
+        .pipelines()
+        .create(
             &a,
             "service CONTRACTS",
             vec![Stage::open("x", 1).expect("s")],
@@ -85,6 +92,7 @@ pub async fn pipeline_configuration(store: Store) {
     let mut visit = Stage::open("Site visit", 40).expect("s");
     visit.rotting_days = Some(5);
     let service = crm
+        .pipelines()
         .add_stage(&a, service.id, visit.clone(), 1, t(2))
         .await
         .expect("add");
@@ -101,11 +109,13 @@ pub async fn pipeline_configuration(store: Store) {
         .map(|&i| service.stages[i].id)
         .collect();
     let service = crm
+        .pipelines()
         .reorder_stages(&a, service.id, &order, t(3))
         .await
         .expect("reorder");
     assert_eq!(service.stages[0].name, "Quoted");
     let bad = crm
+        .pipelines()
         .reorder_stages(&a, service.id, &order[..4], t(3))
         .await
         .expect_err("missing stage");
@@ -115,7 +125,8 @@ pub async fn pipeline_configuration(store: Store) {
     let d1 = deal(&crm, &a, &service, "Site visit", "Visit A", t(4)).await;
     let mut tuned = service.stage(visit.id).expect("stage").clone();
     tuned.probability = Percent::new(45, "p").expect("p");
-    crm.update_stage(&a, service.id, tuned, t(5))
+    crm.pipelines()
+        .update_stage(&a, service.id, tuned, t(5))
         .await
         .expect("tune");
     assert_eq!(
@@ -129,12 +140,14 @@ pub async fn pipeline_configuration(store: Store) {
 
     // A stage with deals goes only with a target of the same kind.
     let e = crm
+        .pipelines()
         .remove_stage(&a, service.id, visit.id, None, t(6))
         .await
         .expect_err("has deals");
     assert!(invalid(&e), "{e}");
     let done = service.won_stage().expect("won").id;
     let e = crm
+        .pipelines()
         .remove_stage(&a, service.id, visit.id, Some(done), t(6))
         .await
         .expect_err("kind differs");
@@ -148,6 +161,7 @@ pub async fn pipeline_configuration(store: Store) {
     assert!(invalid(&e), "{e}");
     let new_stage = service.stage_named("New").expect("s").id;
     let service = crm
+        .pipelines()
         .remove_stage(&a, service.id, visit.id, Some(new_stage), t(7))
         .await
         .expect("remove");
@@ -160,18 +174,21 @@ pub async fn pipeline_configuration(store: Store) {
 
     // Deleting a pipeline moves its deals (open and closed) in the same change set.
     let d2 = deal(&crm, &a, &service, "Quoted", "Quote B", t(8)).await;
-    crm.win_deal(&a, d2.id, None, t(9)).await.expect("win");
+    crm.deals().win(&a, d2.id, None, t(9)).await.expect("win");
     let e = crm
-        .delete_pipeline(&a, service.id, None, t(10))
+        .pipelines()
+        .delete(&a, service.id, None, t(10))
         .await
         .expect_err("has deals");
     assert!(invalid(&e), "{e}");
     let e = crm
-        .delete_pipeline(&a, p.id, Some(service.id), t(10))
+        .pipelines()
+        .delete(&a, p.id, Some(service.id), t(10))
         .await
         .expect_err("default pipeline");
     assert!(invalid(&e), "{e}");
-    crm.delete_pipeline(&a, service.id, Some(p.id), t(10))
+    crm.pipelines()
+        .delete(&a, service.id, Some(p.id), t(10))
         .await
         .expect("delete");
     assert!(crm
@@ -194,7 +211,11 @@ pub async fn pipeline_configuration(store: Store) {
 /// Rotting deals, stage conversion and pipeline velocity come from the stage history.
 pub async fn stage_history_queries(store: Store) {
     let (crm, a) = setup(store);
-    let base = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let base = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let mut stages = base.stages.clone();
     for s in &mut stages {
         s.id = StageId::new();
@@ -203,7 +224,8 @@ pub async fn stage_history_queries(store: Store) {
         }
     }
     let p = crm
-        .create_pipeline(&a, "Rot", stages, t(0))
+        .pipelines()
+        .create(&a, "Rot", stages, t(0))
         .await
         .expect("pipeline");
     let id = |n: &str| p.stage_named(n).expect("stage").id;
@@ -212,10 +234,14 @@ pub async fn stage_history_queries(store: Store) {
     let idle = deal(&crm, &a, &p, "Qualification", "idle", t(0)).await;
     let touched = deal(&crm, &a, &p, "Qualification", "touched", t(0)).await;
     // `fresh` moves on at day 2, then is won at day 6; `touched` sees an interaction at day 8.
-    crm.move_deal_to_stage(&a, fresh.id, id("Proposal"), t(2))
+    crm.deals()
+        .move_to_stage(&a, fresh.id, id("Proposal"), t(2))
         .await
         .expect("move");
-    crm.win_deal(&a, fresh.id, None, t(6)).await.expect("win");
+    crm.deals()
+        .win(&a, fresh.id, None, t(6))
+        .await
+        .expect("win");
     let i = Interaction::new(
         a.tenant,
         Logged {
@@ -229,7 +255,8 @@ pub async fn stage_history_queries(store: Store) {
     .expect("i");
     crm.create(&a, i, t(8)).await.expect("log");
     let rotting = crm
-        .rotting_deals(&a, Some(p.id), t(10))
+        .deals()
+        .rotting(&a, Some(p.id), t(10))
         .await
         .expect("rotting");
     assert_eq!(
@@ -246,19 +273,24 @@ pub async fn stage_history_queries(store: Store) {
             .days_in_stage(t(10)),
         10
     );
-    crm.lose_deal(
-        &a,
-        idle.id,
-        Loss {
-            reason: "No budget",
-            ..Loss::default()
-        },
-        t(12),
-    )
-    .await
-    .expect("lose");
+    crm.deals()
+        .lose(
+            &a,
+            idle.id,
+            Loss {
+                reason: "No budget",
+                ..Loss::default()
+            },
+            t(12),
+        )
+        .await
+        .expect("lose");
 
-    let conv = crm.stage_conversion(&a, p.id).await.expect("conversion");
+    let conv = crm
+        .pipelines()
+        .stage_conversion(&a, p.id)
+        .await
+        .expect("conversion");
     let row = |n: &str| {
         conv.iter()
             .find(|c| c.stage_name == n)
@@ -270,7 +302,7 @@ pub async fn stage_history_queries(store: Store) {
     let pr = row("Proposal");
     assert_eq!((pr.entered, pr.advanced, pr.won, pr.lost), (1, 1, 1, 0));
 
-    let vel = crm.pipeline_velocity(&a, p.id).await.expect("velocity");
+    let vel = crm.pipelines().velocity(&a, p.id).await.expect("velocity");
     let v = |n: &str| vel.iter().find(|v| v.stage_name == n).expect("row").clone();
     // Qualification stays: fresh 2 days, idle 12 days (touched still there).
     assert_eq!(v("Qualification").stays, 2);
@@ -283,7 +315,11 @@ pub async fn stage_history_queries(store: Store) {
 /// completing one resets its deal's rotting clock; overdue and reminder queries.
 pub async fn activity_lifecycle(store: Store) {
     let (crm, a) = setup(store);
-    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let d = deal(&crm, &a, &p, "Proposal", "Deal", t(0)).await;
     let mut call = Activity::new(
         a.tenant,
@@ -308,11 +344,16 @@ pub async fn activity_lifecycle(store: Store) {
     let later = crm.create(&a, later, t(0)).await.expect("create");
 
     assert_eq!(
-        crm.due_reminders(&a, t(1)).await.expect("reminders").len(),
+        crm.activities()
+            .due_reminders(&a, t(1))
+            .await
+            .expect("reminders")
+            .len(),
         0
     );
     assert_eq!(
-        crm.due_reminders(&a, t(2))
+        crm.activities()
+            .due_reminders(&a, t(2))
             .await
             .expect("reminders")
             .iter()
@@ -321,7 +362,8 @@ pub async fn activity_lifecycle(store: Store) {
         vec![call.id]
     );
     assert_eq!(
-        crm.overdue_activities(&a, None, t(4))
+        crm.activities()
+            .overdue(&a, None, t(4))
             .await
             .expect("overdue")
             .iter()
@@ -331,28 +373,33 @@ pub async fn activity_lifecycle(store: Store) {
     );
     let other = UserId::new();
     let moved = crm
-        .reschedule_activity(&a, call.id, Some(t(5)), None, t(4))
+        .activities()
+        .reschedule(&a, call.id, Some(t(5)), None, t(4))
         .await
         .expect("reschedule");
     assert_eq!(moved.due_at, Some(t(5)));
-    crm.reassign_activity(&a, call.id, Some(other), t(4))
+    crm.activities()
+        .reassign(&a, call.id, Some(other), t(4))
         .await
         .expect("reassign");
     assert_eq!(
-        crm.overdue_activities(&a, Some(other), t(6))
+        crm.activities()
+            .overdue(&a, Some(other), t(6))
             .await
             .expect("overdue")
             .len(),
         1
     );
     assert!(crm
-        .overdue_activities(&a, Some(a.user), t(6))
+        .activities()
+        .overdue(&a, Some(a.user), t(6))
         .await
         .expect("overdue")
         .is_empty());
 
     let done = crm
-        .complete_activity(&a, call.id, Some("Agreed on a demo"), t(7))
+        .activities()
+        .complete(&a, call.id, Some("Agreed on a demo"), t(7))
         .await
         .expect("complete");
     assert_eq!(
@@ -367,25 +414,30 @@ pub async fn activity_lifecycle(store: Store) {
         Some(t(7))
     );
     for e in [
-        crm.complete_activity(&a, call.id, None, t(8))
+        crm.activities()
+            .complete(&a, call.id, None, t(8))
             .await
             .expect_err("done"),
-        crm.cancel_activity(&a, call.id, t(8))
+        crm.activities()
+            .cancel(&a, call.id, t(8))
             .await
             .expect_err("done"),
-        crm.reschedule_activity(&a, call.id, None, None, t(8))
+        crm.activities()
+            .reschedule(&a, call.id, None, None, t(8))
             .await
             .expect_err("done"),
     ] {
         assert!(invalid(&e), "{e}");
     }
     let cancelled = crm
-        .cancel_activity(&a, later.id, t(9))
+        .activities()
+        .cancel(&a, later.id, t(9))
         .await
         .expect("cancel");
     assert_eq!(cancelled.status, ActivityStatus::Cancelled);
     assert!(crm
-        .overdue_activities(&a, None, t(40))
+        .activities()
+        .overdue(&a, None, t(40))
         .await
         .expect("overdue")
         .is_empty());
@@ -396,7 +448,8 @@ pub async fn activity_lifecycle(store: Store) {
 pub async fn follow_up_lifecycle(store: Store) {
     let (crm, a) = setup(store);
     let c = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Acme", t(0)).expect("c"),
             t(0),
@@ -419,41 +472,47 @@ pub async fn follow_up_lifecycle(store: Store) {
     let f2 = crm.create(&a, mk("two", 2), t(0)).await.expect("f2");
     let f3 = crm.create(&a, mk("three", 10), t(0)).await.expect("f3");
     let f4 = crm.create(&a, mk("four", 1), t(0)).await.expect("f4");
-    crm.complete_follow_up(&a, f4.id, t(1))
+    crm.follow_ups()
+        .complete(&a, f4.id, t(1))
         .await
         .expect("complete");
     let e = crm
-        .cancel_follow_up(&a, f4.id, t(1))
+        .follow_ups()
+        .cancel(&a, f4.id, t(1))
         .await
         .expect_err("completed");
     assert!(invalid(&e), "{e}");
     let f2 = crm
-        .reschedule_follow_up(&a, f2.id, t(3), t(1))
+        .follow_ups()
+        .reschedule(&a, f2.id, t(3), t(1))
         .await
         .expect("reschedule");
     let someone = UserId::new();
-    crm.reassign_follow_up(&a, f2.id, Some(someone), t(1))
+    crm.follow_ups()
+        .reassign(&a, f2.id, Some(someone), t(1))
         .await
         .expect("reassign");
     assert_eq!(
-        crm.overdue_follow_ups(&a, Some(someone), t(4))
+        crm.follow_ups()
+            .overdue(&a, Some(someone), t(4))
             .await
             .expect("overdue")
             .len(),
         1
     );
     // Due follow-ups are announced once each.
-    let due = crm.notify_due_follow_ups(&a, t(1)).await.expect("due");
+    let due = crm.follow_ups().notify_due(&a, t(1)).await.expect("due");
     assert_eq!(due.iter().map(|f| f.id).collect::<Vec<_>>(), vec![f1.id]);
     assert!(
-        crm.notify_due_follow_ups(&a, t(1))
+        crm.follow_ups()
+            .notify_due(&a, t(1))
             .await
             .expect("again")
             .is_empty(),
         "announced once"
     );
     let announced = crm
-        .drain_events(&a, 0, 1000)
+        .events().drain(&a, 0, 1000)
         .await
         .expect("events")
         .iter()
@@ -471,9 +530,18 @@ pub async fn follow_up_lifecycle(store: Store) {
         .await
         .expect("save");
     // At day 5: f1 (due day 1) expires, f2 (due day 3) not yet.
-    assert_eq!(crm.expire_overdue(&a, t(5)).await.expect("expire"), 1);
     assert_eq!(
-        crm.expire_overdue(&a, t(5)).await.expect("again"),
+        crm.follow_ups()
+            .expire_overdue(&a, t(5))
+            .await
+            .expect("expire"),
+        1
+    );
+    assert_eq!(
+        crm.follow_ups()
+            .expire_overdue(&a, t(5))
+            .await
+            .expect("again"),
         0,
         "idempotent"
     );
@@ -485,9 +553,16 @@ pub async fn follow_up_lifecycle(store: Store) {
         crm.get::<FollowUp>(&a, f2.id).await.expect("get").status,
         FollowUpStatus::Pending
     );
-    assert_eq!(crm.expire_overdue(&a, t(6)).await.expect("expire"), 1);
+    assert_eq!(
+        crm.follow_ups()
+            .expire_overdue(&a, t(6))
+            .await
+            .expect("expire"),
+        1
+    );
     let e = crm
-        .complete_follow_up(&a, f1.id, t(7))
+        .follow_ups()
+        .complete(&a, f1.id, t(7))
         .await
         .expect_err("expired");
     assert!(invalid(&e), "{e}");
@@ -517,21 +592,30 @@ pub async fn lead_lifecycle(store: Store) {
         )
         .await
         .expect("lead");
-    let e = crm.lose_lead(&a, l.id, t(1)).await.map(|_| ());
+    let e = crm.leads().lose(&a, l.id, t(1)).await.map(|_| ());
     assert!(e.is_ok(), "new -> lost is allowed");
     let e = crm
-        .qualify_lead(&a, l.id, t(2))
+        .leads()
+        .qualify(&a, l.id, t(2))
         .await
         .expect_err("lost -> qualified");
     assert!(invalid(&e), "{e}");
-    crm.reopen_lead(&a, l.id, t(3)).await.expect("reopen");
-    crm.contact_lead(&a, l.id, t(4)).await.expect("contacted");
+    crm.leads().reopen(&a, l.id, t(3)).await.expect("reopen");
+    crm.leads()
+        .contact(&a, l.id, t(4))
+        .await
+        .expect("contacted");
     let e = crm
-        .contact_lead(&a, l.id, t(4))
+        .leads()
+        .contact(&a, l.id, t(4))
         .await
         .expect_err("contacted twice");
     assert!(invalid(&e), "{e}");
-    let q = crm.qualify_lead(&a, l.id, t(5)).await.expect("qualified");
+    let q = crm
+        .leads()
+        .qualify(&a, l.id, t(5))
+        .await
+        .expect("qualified");
     let mut sneaky = q.clone();
     sneaky.status = LeadStatus::New;
     let e = crm
@@ -540,7 +624,8 @@ pub async fn lead_lifecycle(store: Store) {
         .expect_err("plain update");
     assert!(invalid(&e), "{e}");
     let d = crm
-        .disqualify_lead(&a, l.id, "Student project", t(7))
+        .leads()
+        .disqualify(&a, l.id, "Student project", t(7))
         .await
         .expect("disqualify");
     let dq = d.disqualification.expect("reason recorded");
@@ -549,7 +634,8 @@ pub async fn lead_lifecycle(store: Store) {
         ("Student project", Some(a.user), t(7))
     );
     let e = crm
-        .disqualify_lead(&a, l.id, "again", t(8))
+        .leads()
+        .disqualify(&a, l.id, "again", t(8))
         .await
         .expect_err("twice");
     assert!(invalid(&e), "{e}");
@@ -580,7 +666,7 @@ pub async fn lead_conversion(store: Store) {
         )
         .await
         .expect("lead");
-    crm.qualify_lead(&a, l.id, t(1)).await.expect("qualify");
+    crm.leads().qualify(&a, l.id, t(1)).await.expect("qualify");
     let options = LeadConversion {
         contact: Default::default(),
         into_customer: None,
@@ -594,11 +680,12 @@ pub async fn lead_conversion(store: Store) {
         }),
     };
     let r = crm
-        .convert_lead(&a, l.id, options.clone(), t(2))
+        .leads()
+        .convert(&a, l.id, options.clone(), t(2))
         .await
         .expect("convert");
     assert!(!r.linked_existing);
-    let customer = crm.get_customer(&a, r.customer).await.expect("customer");
+    let customer = crm.customers().get(&a, r.customer).await.expect("customer");
     assert_eq!(
         (customer.kind, customer.name.as_str()),
         (CustomerKind::Company, "Navy Labs")
@@ -635,7 +722,11 @@ pub async fn lead_conversion(store: Store) {
         .get::<Deal>(&a, r.deal.expect("deal"))
         .await
         .expect("deal");
-    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
     assert_eq!(
         (deal.customer_id, deal.contact_id, deal.stage_id),
         (Some(customer.id), Some(contact.id), p.stages[0].id)
@@ -670,7 +761,8 @@ pub async fn lead_conversion(store: Store) {
         )
     );
     let e = crm
-        .convert_lead(&a, l.id, options, t(3))
+        .leads()
+        .convert(&a, l.id, options, t(3))
         .await
         .expect_err("twice");
     assert!(invalid(&e), "{e}");
@@ -680,7 +772,8 @@ pub async fn lead_conversion(store: Store) {
     twin.phone = Some(Phone::parse("+1 202 555 0143", None).expect("phone"));
     let twin = crm.create(&a, twin, t(4)).await.expect("lead");
     let r2 = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             twin.id,
             LeadConversion {
@@ -763,10 +856,15 @@ pub async fn lead_conversion(store: Store) {
         .await
         .expect("lead");
     let r3 = crm
-        .convert_lead(&a, solo.id, LeadConversion::default(), t(7))
+        .leads()
+        .convert(&a, solo.id, LeadConversion::default(), t(7))
         .await
         .expect("convert");
-    let c3 = crm.get_customer(&a, r3.customer).await.expect("customer");
+    let c3 = crm
+        .customers()
+        .get(&a, r3.customer)
+        .await
+        .expect("customer");
     assert_eq!(
         (c3.kind, c3.name.as_str(), r3.contact, r3.deal),
         (CustomerKind::Person, "Alan Kay", None, None)
@@ -796,8 +894,12 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
             stage: None,
         }),
     };
-    crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    crm.pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
     let (plan, _) = crm
+        .leads()
         .plan_conversion(&a, l.id, &options, t(1))
         .await
         .expect("plan");
@@ -869,7 +971,11 @@ pub async fn lead_conversion_is_atomic_at_every_step(store: Store) {
 /// events are numbered 1, 2, 3, ... per tenant and drained in pages.
 pub async fn outbox_records_state_changes(store: Store) {
     let (crm, a) = setup(store);
-    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let lead = crm
         .create(
             &a,
@@ -878,9 +984,13 @@ pub async fn outbox_records_state_changes(store: Store) {
         )
         .await
         .expect("lead");
-    crm.qualify_lead(&a, lead.id, t(1)).await.expect("qualify");
+    crm.leads()
+        .qualify(&a, lead.id, t(1))
+        .await
+        .expect("qualify");
     let conv = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             lead.id,
             LeadConversion {
@@ -900,7 +1010,8 @@ pub async fn outbox_records_state_changes(store: Store) {
         .await
         .expect("convert");
     let deal = conv.deal.expect("deal");
-    crm.move_deal_to_stage(&a, deal, p.stage_named("Proposal").expect("s").id, t(3))
+    crm.deals()
+        .move_to_stage(&a, deal, p.stage_named("Proposal").expect("s").id, t(3))
         .await
         .expect("move");
     let i = Interaction::new(
@@ -915,14 +1026,14 @@ pub async fn outbox_records_state_changes(store: Store) {
     )
     .expect("i");
     crm.create(&a, i, t(4)).await.expect("log");
-    crm.win_deal(&a, deal, None, t(5)).await.expect("win");
+    crm.deals().win(&a, deal, None, t(5)).await.expect("win");
     // A refused transition writes no event.
     assert!(matches!(
-        crm.win_deal(&a, deal, None, t(6)).await,
+        crm.deals().win(&a, deal, None, t(6)).await,
         Err(CrmError::InvalidTransition { from, .. }) if from == "won"
     ));
 
-    let all = crm.drain_events(&a, 0, 1000).await.expect("drain");
+    let all = crm.events().drain(&a, 0, 1000).await.expect("drain");
     let is_record = |e: &DomainEvent| {
         matches!(
             e,
@@ -1007,17 +1118,18 @@ pub async fn outbox_records_state_changes(store: Store) {
         "bookkeeping fields are left out"
     );
     // Paging: after 2, two at a time.
-    let page = crm.drain_events(&a, 2, 2).await.expect("page");
+    let page = crm.events().drain(&a, 2, 2).await.expect("page");
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
-    assert!(crm.drain_events(&a, n, 10).await.expect("end").is_empty());
+    assert!(crm.events().drain(&a, n, 10).await.expect("end").is_empty());
     assert!(matches!(
-        crm.drain_events(&a, 0, 0).await,
+        crm.events().drain(&a, 0, 0).await,
         Err(CrmError::Validation { .. })
     ));
     // Another tenant's outbox is its own.
     let b = Actor::new(TenantId::new(), a.user);
     assert!(crm
-        .drain_events(&b, 0, 1000)
+        .events()
+        .drain(&b, 0, 1000)
         .await
         .expect("drain")
         .is_empty());
@@ -1027,7 +1139,11 @@ pub async fn outbox_records_state_changes(store: Store) {
 /// has no second effect.
 pub async fn external_events_advance_deals_once(store: Store) {
     let (crm, a) = setup(store);
-    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let d = deal(&crm, &a, &p, "Qualification", "ERP deal", t(0)).await;
     let ev = |id: &str, kind| ExternalEvent {
         id: id.into(),
@@ -1035,6 +1151,7 @@ pub async fn external_events_advance_deals_once(store: Store) {
         deal: d.id,
     };
     let out = crm
+        .deals()
         .handle_external_event(&a, &ev("Q-1", ExternalEventKind::QuoteSent), t(1))
         .await
         .expect("quote");
@@ -1043,6 +1160,7 @@ pub async fn external_events_advance_deals_once(store: Store) {
         "{out:?}"
     );
     let again = crm
+        .deals()
         .handle_external_event(&a, &ev("Q-1", ExternalEventKind::QuoteSent), t(2))
         .await
         .expect("replay");
@@ -1058,11 +1176,13 @@ pub async fn external_events_advance_deals_once(store: Store) {
         .await
         .expect("history");
     assert_eq!(n, 2, "created + quote; the replay moved nothing");
-    crm.handle_external_event(&a, &ev("O-1", ExternalEventKind::OrderCreated), t(3))
+    crm.deals()
+        .handle_external_event(&a, &ev("O-1", ExternalEventKind::OrderCreated), t(3))
         .await
         .expect("order");
     // A late quote does not move the deal back, but is recorded once.
     let late = crm
+        .deals()
         .handle_external_event(&a, &ev("Q-2", ExternalEventKind::QuoteSent), t(4))
         .await
         .expect("late quote");
@@ -1080,6 +1200,7 @@ pub async fn external_events_advance_deals_once(store: Store) {
         other => panic!("expected Unchanged, got {other:?}"),
     }
     let paid = crm
+        .deals()
         .handle_external_event(&a, &ev("I-1", ExternalEventKind::InvoicePaid), t(5))
         .await
         .expect("paid");
@@ -1093,13 +1214,15 @@ pub async fn external_events_advance_deals_once(store: Store) {
         (DealStatus::Won, Some(t(5)))
     );
     assert_eq!(
-        crm.handle_external_event(&a, &ev("I-1", ExternalEventKind::InvoicePaid), t(6))
+        crm.deals()
+            .handle_external_event(&a, &ev("I-1", ExternalEventKind::InvoicePaid), t(6))
             .await
             .expect("replay"),
         ExternalOutcome::Duplicate
     );
     let received = crm
-        .drain_events(&a, 0, 1000)
+        .events()
+        .drain(&a, 0, 1000)
         .await
         .expect("drain")
         .into_iter()
@@ -1107,6 +1230,7 @@ pub async fn external_events_advance_deals_once(store: Store) {
         .count();
     assert_eq!(received, 4, "Q-1, O-1, Q-2, I-1 once each");
     let e = crm
+        .deals()
         .handle_external_event(&a, &ev(" ", ExternalEventKind::QuoteSent), t(7))
         .await
         .expect_err("empty id");
@@ -1117,7 +1241,11 @@ pub async fn external_events_advance_deals_once(store: Store) {
 /// overrides the default for external events.
 pub async fn tenant_settings_drive_the_rules(store: Store) {
     let (crm, a) = setup(store);
-    let p = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let mut s = crm.tenant_settings(&a, t(0)).await.expect("defaults");
     s.lost_reasons = vec!["Price".into(), "Timing".into()];
     s.external_mapping = Some(vec![(
@@ -1135,7 +1263,8 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
     );
     let d = deal(&crm, &a, &p, "Prospecting", "D", t(1)).await;
     let e = crm
-        .lose_deal(
+        .deals()
+        .lose(
             &a,
             d.id,
             Loss {
@@ -1151,6 +1280,7 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
         "{e}"
     );
     let out = crm
+        .deals()
         .handle_external_event(
             &a,
             &ExternalEvent {
@@ -1168,6 +1298,7 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
     );
     // Unmapped kinds are recorded but move nothing.
     let out = crm
+        .deals()
         .handle_external_event(
             &a,
             &ExternalEvent {
@@ -1192,7 +1323,8 @@ pub async fn tenant_settings_drive_the_rules(store: Store) {
         "{out:?}"
     );
     let lost = crm
-        .lose_deal(
+        .deals()
+        .lose(
             &a,
             d.id,
             Loss {
@@ -1282,41 +1414,44 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     let (crm, a) = setup(store);
     let mut acme = Customer::company(a.tenant, "Acme Tools", t(0)).expect("c");
     acme.first_contact_at = Some(t(0));
-    let acme = crm.create_customer(&a, acme, t(0)).await.expect("acme");
+    let acme = crm.customers().create(&a, acme, t(0)).await.expect("acme");
     let switchboard = "+493012345678";
-    crm.add_contact_point(
-        &a,
-        acme.id,
-        None,
-        ContactPointKind::Email,
-        "info@acme.example",
-        t(0),
-    )
-    .await
-    .expect("info");
-    crm.add_contact_point(
-        &a,
-        acme.id,
-        None,
-        ContactPointKind::Phone,
-        switchboard,
-        t(0),
-    )
-    .await
-    .expect("switchboard");
+    crm.contacts()
+        .add_point(
+            &a,
+            acme.id,
+            None,
+            ContactPointKind::Email,
+            "info@acme.example",
+            t(0),
+        )
+        .await
+        .expect("info");
+    crm.contacts()
+        .add_point(
+            &a,
+            acme.id,
+            None,
+            ContactPointKind::Phone,
+            switchboard,
+            t(0),
+        )
+        .await
+        .expect("switchboard");
     let mut bob = Contact::new(a.tenant, acme.id, "Bob", "Builder", t(0)).expect("bob");
     bob.is_primary = true;
     let bob = crm.create(&a, bob, t(0)).await.expect("bob");
-    crm.add_contact_point(
-        &a,
-        acme.id,
-        Some(bob.id),
-        ContactPointKind::Email,
-        "bob@acme.example",
-        t(0),
-    )
-    .await
-    .expect("bob's e-mail");
+    crm.contacts()
+        .add_point(
+            &a,
+            acme.id,
+            Some(bob.id),
+            ContactPointKind::Email,
+            "bob@acme.example",
+            t(0),
+        )
+        .await
+        .expect("bob's e-mail");
     let mut berlin = Location::new(
         a.tenant,
         acme.id,
@@ -1331,7 +1466,11 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     .expect("location");
     berlin.primary = true;
     crm.create(&a, berlin, t(0)).await.expect("location");
-    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
 
     // (a) Found by the switchboard phone (customer level): nobody at Acme is Ada, so she
     // becomes a contact (not primary: Bob is), with her e-mail (primary, her first); the
@@ -1352,7 +1491,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .await
         .expect("lead");
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             ada.id,
             LeadConversion {
@@ -1409,7 +1549,7 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         (lead.converted_customer_id, lead.converted_contact_id),
         (Some(acme.id), Some(ada_contact.id))
     );
-    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    let events = crm.events().drain(&a, 0, 1000).await.expect("events");
     let converted: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.event.event {
@@ -1449,7 +1589,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .expect("lead");
     assert_eq!(bob_lead.phone.as_ref().and_then(|p| p.e164.clone()), None);
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             bob_lead.id,
             LeadConversion {
@@ -1493,7 +1634,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .await
         .expect("lead");
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             robert.id,
             LeadConversion {
@@ -1515,7 +1657,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     // (d) The named customer wins over the lookups: the e-mail is Acme's, but the user
     // picked Zed, which has no contact yet, so Carol becomes its primary contact.
     let zed = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Zed Ltd", t(0)).expect("c"),
             t(0),
@@ -1538,7 +1681,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .await
         .expect("lead");
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             carol.id,
             LeadConversion {
@@ -1570,7 +1714,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     // (e) An unknown id, or another tenant's customer, is NotFound and writes nothing.
     let other = Actor::new(TenantId::new(), a.user);
     let foreign = crm
-        .create_customer(
+        .customers()
+        .create(
             &other,
             Customer::company(other.tenant, "Elsewhere", t(0)).expect("c"),
             t(0),
@@ -1604,7 +1749,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     let before = counts(crm.clone(), a.clone()).await;
     for missing in [CustomerId::new(), foreign.id] {
         let e = crm
-            .convert_lead(
+            .leads()
+            .convert(
                 &a,
                 eve.id,
                 LeadConversion {
@@ -1644,23 +1790,25 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     // (f) A person customer with the lead's name is the person: no contact, the points at
     // customer level (the e-mail not primary: it has one; the phone primary: its first).
     let alan = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::person(a.tenant, "Alan", "Kay", t(0)).expect("c"),
             t(0),
         )
         .await
         .expect("alan");
-    crm.add_contact_point(
-        &a,
-        alan.id,
-        None,
-        ContactPointKind::Email,
-        "alan@kay.example",
-        t(0),
-    )
-    .await
-    .expect("e-mail");
+    crm.contacts()
+        .add_point(
+            &a,
+            alan.id,
+            None,
+            ContactPointKind::Email,
+            "alan@kay.example",
+            t(0),
+        )
+        .await
+        .expect("e-mail");
     let alan_lead = crm
         .create(
             &a,
@@ -1677,7 +1825,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .await
         .expect("lead");
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             alan_lead.id,
             LeadConversion {
@@ -1712,7 +1861,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .await
         .expect("lead");
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             mary.id,
             LeadConversion {
@@ -1743,7 +1893,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
     nameless.email = Some(Email::parse("sales@acme.example").expect("email"));
     let nameless = crm.create(&a, nameless, t(15)).await.expect("lead");
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             nameless.id,
             LeadConversion {
@@ -1778,7 +1929,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
         .await
         .expect("lead");
     let r = crm
-        .convert_lead(&a, globex.id, LeadConversion::default(), t(18))
+        .leads()
+        .convert(&a, globex.id, LeadConversion::default(), t(18))
         .await
         .expect("convert");
     assert!(!r.linked_existing);
@@ -1795,7 +1947,8 @@ pub async fn lead_conversion_into_existing_customer(store: Store) {
 pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
     let (crm, a) = setup(store);
     let acme = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Acme", t(0)).expect("c"),
             t(0),
@@ -1805,7 +1958,10 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
     let mut bob = Contact::new(a.tenant, acme.id, "Bob", "Builder", t(0)).expect("bob");
     bob.is_primary = true;
     crm.create(&a, bob, t(0)).await.expect("bob");
-    crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    crm.pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
     let l = crm
         .create(
             &a,
@@ -1827,6 +1983,7 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
         }),
     };
     let (plan, planned) = crm
+        .leads()
         .plan_conversion(&a, l.id, &options, t(1))
         .await
         .expect("plan");
@@ -1867,7 +2024,8 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
             "step {k}"
         );
         assert!(
-            !crm.drain_events(&a, 0, 1000)
+            !crm.events()
+                .drain(&a, 0, 1000)
                 .await
                 .expect("events")
                 .iter()
@@ -1905,10 +2063,15 @@ pub async fn lead_conversion_into_existing_customer_is_atomic(store: Store) {
 /// default) mapping kind by kind.
 pub async fn external_events_report_why_unchanged(store: Store) {
     let (crm, a) = setup(store.clone());
-    let sales = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let sales = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let service = service_pipeline(&crm, &a).await;
     let support = crm
-        .create_pipeline(
+        .pipelines()
+        .create(
             &a,
             "Support",
             vec![Stage::open("Triage", 10).expect("s"), Stage::lost("Closed")],
@@ -1928,7 +2091,8 @@ pub async fn external_events_report_why_unchanged(store: Store) {
             deal,
         };
         async move {
-            crm.handle_external_event(&a, &ev, at)
+            crm.deals()
+                .handle_external_event(&a, &ev, at)
                 .await
                 .expect("handle")
         }
@@ -2052,9 +2216,14 @@ pub async fn external_events_report_why_unchanged(store: Store) {
         ..Default::default()
     });
     let b = Actor::new(TenantId::new(), a.user);
-    let bp = strict.default_pipeline(&b, t(0)).await.expect("default");
+    let bp = strict
+        .pipelines()
+        .ensure_default(&b, t(0))
+        .await
+        .expect("default");
     let bd = deal(&strict, &b, &bp, "Prospecting", "B", t(0)).await;
     let out = strict
+        .deals()
         .handle_external_event(
             &b,
             &ExternalEvent {
@@ -2076,6 +2245,7 @@ pub async fn external_events_report_why_unchanged(store: Store) {
     assert_eq!(
         reason(
             &strict
+                .deals()
                 .handle_external_event(
                     &b,
                     &ExternalEvent {
@@ -2094,7 +2264,8 @@ pub async fn external_events_report_why_unchanged(store: Store) {
     );
 
     let received: Vec<(String, Option<UnchangedReason>)> = crm
-        .drain_events(&a, 0, 1000)
+        .events()
+        .drain(&a, 0, 1000)
         .await
         .expect("drain")
         .into_iter()
@@ -2154,10 +2325,14 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         .await
         .expect("save");
 
-    crm.default_pipeline(&a, t(0)).await.expect("default");
+    crm.pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let service = service_pipeline(&crm, &a).await;
     let support = crm
-        .create_pipeline(
+        .pipelines()
+        .create(
             &a,
             "Support",
             vec![Stage::open("Triage", 10).expect("s")],
@@ -2166,7 +2341,11 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         .await
         .expect("support");
     let other = Actor::new(TenantId::new(), a.user);
-    let foreign = crm.default_pipeline(&other, t(0)).await.expect("foreign");
+    let foreign = crm
+        .pipelines()
+        .ensure_default(&other, t(0))
+        .await
+        .expect("foreign");
 
     let wide = |m: Vec<(ExternalEventKind, ExternalTarget)>| {
         let mut s = saved.clone();
@@ -2282,7 +2461,8 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
     // it cannot move, and saving a changed mapping checks it again.
     let mut renamed = service.stage_named("Quoted").expect("s").clone();
     renamed.name = "Offer".into();
-    crm.update_stage(&a, service.id, renamed, t(3))
+    crm.pipelines()
+        .update_stage(&a, service.id, renamed, t(3))
         .await
         .expect("rename");
     let mut other_change = good.clone();
@@ -2293,6 +2473,7 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         .expect("an unchanged mapping is not checked again");
     let d = deal(&crm, &a, &service, "New", "D", t(3)).await;
     let out = crm
+        .deals()
         .handle_external_event(
             &a,
             &ExternalEvent {
@@ -2333,13 +2514,18 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
 
     // Every pipeline x kind that cannot apply is listed, with the reason an event would get.
     let problems: Vec<(String, ExternalEventKind, UnchangedReason)> = crm
+        .deals()
         .external_mapping_problems(&a, t(5))
         .await
         .expect("problems")
         .into_iter()
         .map(|p| (p.pipeline_name, p.kind, p.reason))
         .collect();
-    let sales = crm.default_pipeline(&a, t(5)).await.expect("default");
+    let sales = crm
+        .pipelines()
+        .ensure_default(&a, t(5))
+        .await
+        .expect("default");
     let not_found = |stage: &str, p: &Pipeline| UnchangedReason::StageNotFound {
         stage: stage.into(),
         pipeline: p.id,
@@ -2380,7 +2566,11 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         .save_tenant_settings(&a, ignoring, t(6))
         .await
         .expect("ignore");
-    let problems = crm.external_mapping_problems(&a, t(6)).await.expect("p");
+    let problems = crm
+        .deals()
+        .external_mapping_problems(&a, t(6))
+        .await
+        .expect("p");
     assert!(!problems
         .iter()
         .any(|p| p.pipeline == support.id && p.kind == OrderFulfilled));
@@ -2391,6 +2581,7 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         deal: ticket.id,
     };
     let out = crm
+        .deals()
         .handle_external_event(&a, &fulfilled, t(6))
         .await
         .expect("handle");
@@ -2399,7 +2590,8 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
         "{out:?}"
     );
     assert_eq!(
-        crm.handle_external_event(&a, &fulfilled, t(6))
+        crm.deals()
+            .handle_external_event(&a, &fulfilled, t(6))
             .await
             .expect("replay"),
         ExternalOutcome::Duplicate,
@@ -2407,7 +2599,8 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
     );
 
     // Deleting a pipeline removes its mapping in the same change set.
-    crm.delete_pipeline(&a, service.id, Some(sales.id), t(7))
+    crm.pipelines()
+        .delete(&a, service.id, Some(sales.id), t(7))
         .await
         .expect("delete");
     let after = crm.tenant_settings(&a, t(7)).await.expect("read");
@@ -2431,7 +2624,8 @@ pub async fn external_mapping_is_validated_on_save(store: Store) {
 pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
     let (crm, a) = setup(store);
     let acme = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Acme", t(0)).expect("c"),
             t(0),
@@ -2440,7 +2634,8 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
         .expect("acme");
     assert_eq!(acme.lifecycle_stage, LifecycleStage::Lead);
     let globex = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Globex", t(0)).expect("c"),
             t(0),
@@ -2455,16 +2650,17 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
         )
         .await
         .expect("john");
-    crm.add_contact_point(
-        &a,
-        acme.id,
-        Some(john.id),
-        ContactPointKind::Email,
-        "john@acme.example",
-        t(0),
-    )
-    .await
-    .expect("john's e-mail");
+    crm.contacts()
+        .add_point(
+            &a,
+            acme.id,
+            Some(john.id),
+            ContactPointKind::Email,
+            "john@acme.example",
+            t(0),
+        )
+        .await
+        .expect("john's e-mail");
     let hank = crm
         .create(
             &a,
@@ -2488,7 +2684,8 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
     // A namesake with another address is someone else: a second John Smith.
     let other_john = lead("John", "Smith", Some("john.smith@home.example")).await;
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             other_john.id,
             into(acme.id, ContactChoice::Recognise),
@@ -2500,7 +2697,7 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
     assert_ne!(r.contact, Some(john.id));
     assert_eq!(contacts_of(&crm, &a, acme.id).await.len(), 2);
     // The customer records the contact, at the version read.
-    let acme_now = crm.get_customer(&a, acme.id).await.expect("acme");
+    let acme_now = crm.customers().get(&a, acme.id).await.expect("acme");
     assert_eq!(acme_now.last_contact_at, Some(t(2)));
     assert_eq!(acme_now.first_contact_at, Some(t(2)));
     assert_eq!(acme_now.version, acme.version + 1);
@@ -2513,7 +2710,8 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
     // The user says this lead is John (whatever the evidence): linked, his new address added.
     let j = lead("J.", "Smith", Some("js@acme.example")).await;
     let r = crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             j.id,
             into(acme.id, ContactChoice::Existing(john.id)),
@@ -2541,7 +2739,8 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
         stage: None,
     });
     let r = crm
-        .convert_lead(&a, k.id, with_deal, t(4))
+        .leads()
+        .convert(&a, k.id, with_deal, t(4))
         .await
         .expect("convert");
     assert!(!r.linked_existing_contact && r.contact.is_some() && r.contact != Some(john.id));
@@ -2551,7 +2750,7 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
             .len(),
         1
     );
-    let acme_now = crm.get_customer(&a, acme.id).await.expect("acme");
+    let acme_now = crm.customers().get(&a, acme.id).await.expect("acme");
     assert_eq!(acme_now.lifecycle_stage, LifecycleStage::Opportunity);
     assert_eq!(
         (acme_now.first_contact_at, acme_now.last_contact_at),
@@ -2562,7 +2761,8 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
     let open = lead("Ann", "Other", Some("ann@acme.example")).await;
     let missing = ContactId::new();
     match crm
-        .convert_lead(
+        .leads()
+        .convert(
             &a,
             open.id,
             into(acme.id, ContactChoice::Existing(missing)),
@@ -2577,33 +2777,36 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
         other => panic!("expected NotFound, got {other:?}"),
     }
     assert_validation(
-        crm.convert_lead(
-            &a,
-            open.id,
-            into(acme.id, ContactChoice::Existing(hank.id)),
-            t(5),
-        )
-        .await,
+        crm.leads()
+            .convert(
+                &a,
+                open.id,
+                into(acme.id, ContactChoice::Existing(hank.id)),
+                t(5),
+            )
+            .await,
         "contact",
     );
     assert_validation(
-        crm.convert_lead(
-            &a,
-            open.id,
-            LeadConversion {
-                contact: ContactChoice::Existing(john.id),
-                ..Default::default()
-            },
-            t(5),
-        )
-        .await,
+        crm.leads()
+            .convert(
+                &a,
+                open.id,
+                LeadConversion {
+                    contact: ContactChoice::Existing(john.id),
+                    ..Default::default()
+                },
+                t(5),
+            )
+            .await,
         "contact",
     );
     let mut nameless = Lead::new(a.tenant, t(1));
     nameless.email = Some(Email::parse("sales@acme.example").expect("e"));
     let nameless = crm.create(&a, nameless, t(1)).await.expect("lead");
     assert_validation(
-        crm.convert_lead(&a, nameless.id, into(acme.id, ContactChoice::New), t(5))
+        crm.leads()
+            .convert(&a, nameless.id, into(acme.id, ContactChoice::New), t(5))
             .await,
         "contact",
     );
@@ -2622,8 +2825,10 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
     let g1 = lead("Grace", "Hopper", Some("grace@acme.example")).await;
     let g2 = lead("Grace", "Hopper", Some("grace@acme.example")).await;
     let (r1, r2) = tokio::join!(
-        crm.convert_lead(&a, g1.id, into(acme.id, ContactChoice::Recognise), t(6)),
-        crm.convert_lead(&a, g2.id, into(acme.id, ContactChoice::Recognise), t(6)),
+        crm.leads()
+            .convert(&a, g1.id, into(acme.id, ContactChoice::Recognise), t(6)),
+        crm.leads()
+            .convert(&a, g2.id, into(acme.id, ContactChoice::Recognise), t(6)),
     );
     let (r1, r2) = (r1.expect("first"), r2.expect("second"));
     assert_eq!(r1.contact, r2.contact, "both name the same contact");
@@ -2651,9 +2856,14 @@ pub async fn lead_conversion_contact_choice_and_concurrency(store: Store) {
 /// event.
 pub async fn pipeline_edits_emit_deal_events(store: Store) {
     let (crm, a) = setup(store);
-    let sales = crm.default_pipeline(&a, t(0)).await.expect("default");
+    let sales = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("default");
     let service = crm
-        .create_pipeline(
+        .pipelines()
+        .create(
             &a,
             "Service",
             vec![
@@ -2669,13 +2879,14 @@ pub async fn pipeline_edits_emit_deal_events(store: Store) {
     let d1 = deal(&crm, &a, &service, "A", "One", t(1)).await;
     let d2 = deal(&crm, &a, &service, "B", "Two", t(1)).await;
     let d3 = deal(&crm, &a, &service, "A", "Three", t(1)).await;
-    crm.win_deal(&a, d3.id, None, t(2)).await.expect("win");
-    let after = crm.drain_events(&a, 0, 1000).await.expect("drain").len() as u64;
+    crm.deals().win(&a, d3.id, None, t(2)).await.expect("win");
+    let after = crm.events().drain(&a, 0, 1000).await.expect("drain").len() as u64;
     let events_since = |from: u64| {
         let crm = crm.clone();
         let a = a.clone();
         async move {
-            crm.drain_events(&a, from, 1000)
+            crm.events()
+                .drain(&a, from, 1000)
                 .await
                 .expect("drain")
                 .into_iter()
@@ -2686,7 +2897,8 @@ pub async fn pipeline_edits_emit_deal_events(store: Store) {
 
     let mut a_stage = service.stage_named("A").expect("s").clone();
     a_stage.probability = Percent::new(20, "probability").expect("p");
-    crm.update_stage(&a, service.id, a_stage, t(3))
+    crm.pipelines()
+        .update_stage(&a, service.id, a_stage, t(3))
         .await
         .expect("update");
     let events = events_since(after).await;
@@ -2707,7 +2919,8 @@ pub async fn pipeline_edits_emit_deal_events(store: Store) {
     let after = after + events.len() as u64;
     let a_id = service.stage_named("A").expect("s").id;
     let b_id = service.stage_named("B").expect("s").id;
-    crm.remove_stage(&a, service.id, b_id, Some(a_id), t(4))
+    crm.pipelines()
+        .remove_stage(&a, service.id, b_id, Some(a_id), t(4))
         .await
         .expect("remove");
     let events = events_since(after).await;
@@ -2723,7 +2936,8 @@ pub async fn pipeline_edits_emit_deal_events(store: Store) {
     assert_eq!(moved(&events), vec![(d2.id, b_id, a_id)]);
 
     let after = after + events.len() as u64;
-    crm.delete_pipeline(&a, service.id, Some(sales.id), t(5))
+    crm.pipelines()
+        .delete(&a, service.id, Some(sales.id), t(5))
         .await
         .expect("delete");
     let events = events_since(after).await;

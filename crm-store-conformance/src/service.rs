@@ -25,13 +25,14 @@ fn setup(store: Store) -> (Crm<dyn CrmStore>, Actor) {
 }
 
 async fn company(crm: &Crm<dyn CrmStore>, a: &Actor, name: &str) -> Customer {
-    crm.create_customer(
-        a,
-        Customer::company(a.tenant, name, t(0)).expect("valid"),
-        t(0),
-    )
-    .await
-    .expect("create customer")
+    crm.customers()
+        .create(
+            a,
+            Customer::company(a.tenant, name, t(0)).expect("valid"),
+            t(0),
+        )
+        .await
+        .expect("create customer")
 }
 
 async fn contact(
@@ -56,20 +57,23 @@ pub async fn service_validates_input(store: Store) {
     let mut c = Customer::company(a.tenant, "Acme", t(0)).expect("valid");
     c.name = "   ".into();
     let e = crm
-        .create_customer(&a, c, t(0))
+        .customers()
+        .create(&a, c, t(0))
         .await
         .expect_err("empty name");
     assert!(is_validation(&e, "name"), "{e}");
     let mut c = Customer::company(a.tenant, "Acme", t(0)).expect("valid");
     c.website = Some("not a site".into());
     let e = crm
-        .create_customer(&a, c, t(0))
+        .customers()
+        .create(&a, c, t(0))
         .await
         .expect_err("bad website");
     assert!(is_validation(&e, "website"), "{e}");
     let other = Customer::company(TenantId::new(), "Elsewhere", t(0)).expect("valid");
     let e = crm
-        .create_customer(&a, other, t(0))
+        .customers()
+        .create(&a, other, t(0))
         .await
         .expect_err("foreign tenant");
     assert!(is_validation(&e, "tenant_id"), "{e}");
@@ -103,7 +107,8 @@ pub async fn primary_contact_switching(store: Store) {
         vec![second.id]
     );
     let back = crm
-        .set_primary_contact(&a, first.id, t(5))
+        .contacts()
+        .set_primary(&a, first.id, t(5))
         .await
         .expect("switch");
     assert!(back.is_primary);
@@ -126,7 +131,8 @@ pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
     let c = company(&crm, &a, "Acme").await;
     let ann = contact(&crm, &a, c.id, "Ann", false).await;
     let e1 = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             c.id,
             None,
@@ -137,7 +143,8 @@ pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
         .await
         .expect("e1");
     let e2 = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             c.id,
             Some(ann.id),
@@ -148,7 +155,8 @@ pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
         .await
         .expect("e2");
     let p1 = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             c.id,
             None,
@@ -163,7 +171,8 @@ pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
         assert!(crm.get::<ContactPoint>(&a, id).await.expect("get").primary);
     }
     let e3 = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             c.id,
             None,
@@ -178,7 +187,8 @@ pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
         "only the first point of a kind becomes primary by itself"
     );
     let e3 = crm
-        .set_primary_contact_point(&a, e3.id, t(4))
+        .contacts()
+        .set_primary_point(&a, e3.id, t(4))
         .await
         .expect("switch");
     assert!(e3.primary);
@@ -196,7 +206,8 @@ pub async fn primary_contact_point_per_kind_and_owner(store: Store) {
             .primary,
         "contact's e-mail untouched"
     );
-    crm.set_primary_contact_point(&a, e1.id, t(5))
+    crm.contacts()
+        .set_primary_point(&a, e1.id, t(5))
         .await
         .expect("switch back");
     assert!(
@@ -214,7 +225,8 @@ pub async fn contact_must_belong_to_customer(store: Store) {
     let c2 = company(&crm, &a, "Two").await;
     let ann = contact(&crm, &a, c1.id, "Ann", false).await;
     let e = crm
-        .add_contact_point(
+        .contacts()
+        .add_point(
             &a,
             c2.id,
             Some(ann.id),
@@ -266,7 +278,11 @@ pub async fn links_fill_in_customer(store: Store) {
     .expect("valid");
     let act = crm.create(&a, act, t(1)).await.expect("create");
     assert_eq!(act.links.customer_id, Some(c.id));
-    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
     let mut d = Deal::new(
         a.tenant,
         "Deal",
@@ -297,7 +313,11 @@ pub async fn links_fill_in_customer(store: Store) {
 pub async fn interaction_moves_contact_dates(store: Store) {
     let (crm, a) = setup(store);
     let c = company(&crm, &a, "Acme").await;
-    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
     let mut d = Deal::new(
         a.tenant,
         "Deal",
@@ -323,7 +343,7 @@ pub async fn interaction_moves_contact_dates(store: Store) {
         .expect("valid");
         crm.create(&a, i, logged).await.expect("log");
     }
-    let c = crm.get_customer(&a, c.id).await.expect("get");
+    let c = crm.customers().get(&a, c.id).await.expect("get");
     assert_eq!(c.first_contact_at, Some(t(100)));
     assert_eq!(c.last_contact_at, Some(t(900)));
     let d = crm.get::<Deal>(&a, d.id).await.expect("get");
@@ -335,8 +355,16 @@ pub async fn interaction_moves_contact_dates(store: Store) {
 /// `InvalidTransition` and change nothing, and every transition is recorded.
 pub async fn deal_stage_rules_and_history(store: Store) {
     let (crm, a) = setup(store);
-    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
-    let again = crm.default_pipeline(&a, t(1)).await.expect("pipeline");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
+    let again = crm
+        .pipelines()
+        .ensure_default(&a, t(1))
+        .await
+        .expect("pipeline");
     assert_eq!(p.id, again.id, "the default pipeline is seeded once");
     let names: Vec<(&str, u8)> = p
         .stages
@@ -366,7 +394,8 @@ pub async fn deal_stage_rules_and_history(store: Store) {
     .expect("valid");
     let d = crm.create(&a, d, t(10)).await.expect("create");
     let m = crm
-        .move_deal_to_stage(&a, d.id, stage("Proposal"), t(20))
+        .deals()
+        .move_to_stage(&a, d.id, stage("Proposal"), t(20))
         .await
         .expect("move");
     assert_eq!(
@@ -379,7 +408,8 @@ pub async fn deal_stage_rules_and_history(store: Store) {
     manual.probability_manual = true;
     crm.update(&a, manual, t(30)).await.expect("override");
     let moved = crm
-        .move_deal_to_stage(&a, d.id, stage("Negotiation"), t(40))
+        .deals()
+        .move_to_stage(&a, d.id, stage("Negotiation"), t(40))
         .await
         .expect("move");
     assert_eq!(moved.probability.get(), 60, "manual probability kept");
@@ -393,12 +423,14 @@ pub async fn deal_stage_rules_and_history(store: Store) {
     assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
     // Closed stages are entered by winning or losing only.
     let e = crm
-        .move_deal_to_stage(&a, d.id, stage("Closed Won"), t(46))
+        .deals()
+        .move_to_stage(&a, d.id, stage("Closed Won"), t(46))
         .await
         .expect_err("closed stage");
     assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
     let won = crm
-        .win_deal(&a, d.id, Some("Best fit"), t(50))
+        .deals()
+        .win(&a, d.id, Some("Best fit"), t(50))
         .await
         .expect("win");
     assert_eq!(
@@ -411,23 +443,26 @@ pub async fn deal_stage_rules_and_history(store: Store) {
     );
     // A closed deal must be reopened before it moves, and cannot be won twice.
     for e in [
-        crm.move_deal_to_stage(&a, d.id, stage("Proposal"), t(55))
+        crm.deals()
+            .move_to_stage(&a, d.id, stage("Proposal"), t(55))
             .await
             .expect_err("closed"),
-        crm.win_deal(&a, d.id, None, t(55))
+        crm.deals()
+            .win(&a, d.id, None, t(55))
             .await
             .expect_err("won twice"),
-        crm.lose_deal(
-            &a,
-            d.id,
-            Loss {
-                reason: "late",
-                ..Loss::default()
-            },
-            t(55),
-        )
-        .await
-        .expect_err("closed"),
+        crm.deals()
+            .lose(
+                &a,
+                d.id,
+                Loss {
+                    reason: "late",
+                    ..Loss::default()
+                },
+                t(55),
+            )
+            .await
+            .expect_err("closed"),
     ] {
         assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
     }
@@ -437,7 +472,8 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         "refused moves change nothing"
     );
     let reopened = crm
-        .reopen_deal(&a, d.id, Some(stage("Negotiation")), t(60))
+        .deals()
+        .reopen(&a, d.id, Some(stage("Negotiation")), t(60))
         .await
         .expect("reopen");
     assert_eq!(
@@ -449,7 +485,8 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         (DealStatus::Open, None, 75)
     );
     let e = crm
-        .lose_deal(
+        .deals()
+        .lose(
             &a,
             d.id,
             Loss {
@@ -465,7 +502,8 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         "{e}"
     );
     let lost = crm
-        .lose_deal(
+        .deals()
+        .lose(
             &a,
             d.id,
             Loss {
@@ -539,7 +577,8 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         .await
         .expect("create");
     let e = crm
-        .move_deal_to_stage(&a, d2.id, other.stages[0].id, t(81))
+        .deals()
+        .move_to_stage(&a, d2.id, other.stages[0].id, t(81))
         .await
         .expect_err("foreign stage");
     assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
@@ -560,13 +599,15 @@ pub async fn deal_stage_rules_and_history(store: Store) {
         .await
         .expect("create");
     let e = crm
-        .win_deal(&a, d3.id, None, t(83))
+        .deals()
+        .win(&a, d3.id, None, t(83))
         .await
         .expect_err("no won stage");
     assert!(matches!(e, CrmError::InvalidTransition { .. }), "{e}");
     // Moving to another pipeline.
     let moved = crm
-        .move_deal_to_pipeline(&a, d2.id, other.id, other.stages[0].id, t(84))
+        .deals()
+        .move_to_pipeline(&a, d2.id, other.id, other.stages[0].id, t(84))
         .await
         .expect("move");
     assert_eq!(
@@ -633,24 +674,31 @@ pub async fn tagging(store: Store) {
     let (crm, a) = setup(store);
     let c = company(&crm, &a, "Acme").await;
     let vip = crm
-        .ensure_tag(&a, "VIP", Some("#FF0000"), t(0))
+        .tags()
+        .ensure(&a, "VIP", Some("#FF0000"), t(0))
         .await
         .expect("tag");
     assert_eq!(
-        crm.ensure_tag(&a, "vip", None, t(1)).await.expect("tag").id,
+        crm.tags()
+            .ensure(&a, "vip", None, t(1))
+            .await
+            .expect("tag")
+            .id,
         vip.id
     );
     let x = crm
-        .tag(&a, vip.id, c.entity_ref(), t(2))
+        .tags()
+        .assign(&a, vip.id, c.entity_ref(), t(2))
         .await
         .expect("tag");
     let y = crm
-        .tag(&a, vip.id, c.entity_ref(), t(3))
+        .tags()
+        .assign(&a, vip.id, c.entity_ref(), t(3))
         .await
         .expect("tag again");
     assert_eq!(x.id, y.id);
     assert_eq!(
-        crm.tags_of(&a, c.entity_ref()).await.expect("tags").len(),
+        crm.tags().of(&a, c.entity_ref()).await.expect("tags").len(),
         1
     );
     let hits = crm
@@ -664,25 +712,37 @@ pub async fn tagging(store: Store) {
         .await
         .expect("list");
     assert_eq!(hits.items.len(), 1);
-    assert!(crm.untag(&a, vip.id, c.entity_ref()).await.expect("untag"));
+    assert!(crm
+        .tags()
+        .unassign(&a, vip.id, c.entity_ref())
+        .await
+        .expect("untag"));
     assert!(!crm
-        .untag(&a, vip.id, c.entity_ref())
+        .tags()
+        .unassign(&a, vip.id, c.entity_ref())
         .await
         .expect("untag again"));
-    crm.tag(&a, vip.id, c.entity_ref(), t(4))
+    crm.tags()
+        .assign(&a, vip.id, c.entity_ref(), t(4))
         .await
         .expect("tag");
-    crm.delete_tag(&a, vip.id).await.expect("delete tag");
+    crm.tags().delete(&a, vip.id).await.expect("delete tag");
     assert!(crm
-        .tags_of(&a, c.entity_ref())
+        .tags()
+        .of(&a, c.entity_ref())
         .await
         .expect("tags")
         .is_empty());
     assert!(crm.find::<Tag>(&a, vip.id).await.expect("find").is_none());
     let note_target = EntityRef::new(EntityKind::Note, uuid::Uuid::now_v7());
-    let t2 = crm.ensure_tag(&a, "Other", None, t(5)).await.expect("tag");
+    let t2 = crm
+        .tags()
+        .ensure(&a, "Other", None, t(5))
+        .await
+        .expect("tag");
     let e = crm
-        .tag(&a, t2.id, note_target, t(5))
+        .tags()
+        .assign(&a, t2.id, note_target, t(5))
         .await
         .expect_err("notes are not taggable");
     assert!(is_validation(&e, "target.kind"), "{e}");
@@ -692,26 +752,28 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     let c = company(crm, a, "Acme").await;
     let ann = contact(crm, a, c.id, "Ann", true).await;
     contact(crm, a, c.id, "Zed", false).await;
-    crm.add_contact_point(
-        a,
-        c.id,
-        None,
-        ContactPointKind::Email,
-        "info@acme.example",
-        t(1),
-    )
-    .await
-    .expect("cp");
-    crm.add_contact_point(
-        a,
-        c.id,
-        Some(ann.id),
-        ContactPointKind::Mobile,
-        "+14155552671",
-        t(1),
-    )
-    .await
-    .expect("cp");
+    crm.contacts()
+        .add_point(
+            a,
+            c.id,
+            None,
+            ContactPointKind::Email,
+            "info@acme.example",
+            t(1),
+        )
+        .await
+        .expect("cp");
+    crm.contacts()
+        .add_point(
+            a,
+            c.id,
+            Some(ann.id),
+            ContactPointKind::Mobile,
+            "+14155552671",
+            t(1),
+        )
+        .await
+        .expect("cp");
     let mut loc = Location::new(
         a.tenant,
         c.id,
@@ -736,12 +798,20 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     )
     .await
     .expect("item");
-    let vip = crm.ensure_tag(a, "VIP", None, t(1)).await.expect("tag");
-    crm.tag(a, vip.id, c.entity_ref(), t(1)).await.expect("tag");
-    crm.tag(a, vip.id, ann.entity_ref(), t(1))
+    let vip = crm.tags().ensure(a, "VIP", None, t(1)).await.expect("tag");
+    crm.tags()
+        .assign(a, vip.id, c.entity_ref(), t(1))
         .await
         .expect("tag");
-    let p = crm.default_pipeline(a, t(0)).await.expect("pipeline");
+    crm.tags()
+        .assign(a, vip.id, ann.entity_ref(), t(1))
+        .await
+        .expect("tag");
+    let p = crm
+        .pipelines()
+        .ensure_default(a, t(0))
+        .await
+        .expect("pipeline");
     let mut d = Deal::new(
         a.tenant,
         "Open deal",
@@ -764,18 +834,19 @@ async fn populated_customer(crm: &Crm<dyn CrmStore>, a: &Actor) -> (Customer, Co
     .expect("deal");
     lost.customer_id = Some(c.id);
     let lost = crm.create(a, lost, t(11)).await.expect("deal");
-    crm.lose_deal(
-        a,
-        lost.id,
-        Loss {
-            reason: "Too expensive",
-            competitor: Some("Rival AG"),
-            ..Loss::default()
-        },
-        t(12),
-    )
-    .await
-    .expect("lose");
+    crm.deals()
+        .lose(
+            a,
+            lost.id,
+            Loss {
+                reason: "Too expensive",
+                competitor: Some("Rival AG"),
+                ..Loss::default()
+            },
+            t(12),
+        )
+        .await
+        .expect("lose");
     for k in 0..3 {
         let i = Interaction::new(
             a.tenant,
@@ -892,7 +963,7 @@ pub async fn customer_360_view(store: Store) {
     )
     .await
     .expect("a");
-    let v = crm.customer_360(&a, c.id).await.expect("360");
+    let v = crm.customers().view_360(&a, c.id).await.expect("360");
     assert_eq!(v.customer.id, c.id);
     assert_eq!(v.customer.last_contact_at, Some(t(102)));
     assert_eq!(
@@ -953,7 +1024,11 @@ pub async fn customer_360_view(store: Store) {
 
     // A won deal in another currency, an attachment, a converted lead, and more
     // interactions than the view carries.
-    let p = crm.default_pipeline(&a, t(0)).await.expect("pipeline");
+    let p = crm
+        .pipelines()
+        .ensure_default(&a, t(0))
+        .await
+        .expect("pipeline");
     let mut won = Deal::new(
         a.tenant,
         "Dollars",
@@ -965,24 +1040,29 @@ pub async fn customer_360_view(store: Store) {
     .expect("deal");
     won.customer_id = Some(c.id);
     let won = crm.create(&a, won, t(400)).await.expect("deal");
-    let won = crm.win_deal(&a, won.id, None, t(401)).await.expect("win");
+    let won = crm
+        .deals()
+        .win(&a, won.id, None, t(401))
+        .await
+        .expect("win");
     let mut file = crate::support::attachment(a.tenant, Links::customer(c.id), "contract.pdf", 10);
     file.created_at = t(402);
     let file = crm.create(&a, file, t(402)).await.expect("attachment");
     let mut lead = Lead::new(a.tenant, t(403));
     lead.email = Some(Email::parse("orders@acme.example").expect("e"));
     let lead = crm.create(&a, lead, t(403)).await.expect("lead");
-    crm.convert_lead(
-        &a,
-        lead.id,
-        LeadConversion {
-            into_customer: Some(c.id),
-            ..Default::default()
-        },
-        t(404),
-    )
-    .await
-    .expect("convert");
+    crm.leads()
+        .convert(
+            &a,
+            lead.id,
+            LeadConversion {
+                into_customer: Some(c.id),
+                ..Default::default()
+            },
+            t(404),
+        )
+        .await
+        .expect("convert");
     for k in 0..(RECENT_INTERACTIONS as i64 - 2) {
         let i = Interaction::new(
             a.tenant,
@@ -997,7 +1077,7 @@ pub async fn customer_360_view(store: Store) {
         .expect("i");
         crm.create(&a, i, t(500 + k)).await.expect("i");
     }
-    let v = crm.customer_360(&a, c.id).await.expect("360");
+    let v = crm.customers().view_360(&a, c.id).await.expect("360");
     assert_eq!(
         v.closed_deals.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![won.id, lost.id],
@@ -1035,7 +1115,8 @@ pub async fn customer_360_view(store: Store) {
         "21 interactions: the view says it holds only the newest 20"
     );
     let e = crm
-        .customer_360(&Actor::new(TenantId::new(), a.user), c.id)
+        .customers()
+        .view_360(&Actor::new(TenantId::new(), a.user), c.id)
         .await
         .expect_err("other tenant");
     assert!(matches!(e, CrmError::NotFound { .. }));
@@ -1050,7 +1131,11 @@ pub async fn timeline_merges_and_pages(store: Store) {
     let mut all = Vec::new();
     let mut cursor = None;
     loop {
-        let page = crm.timeline(&a, c.id, 3, cursor).await.expect("page");
+        let page = crm
+            .customers()
+            .timeline(&a, c.id, 3, cursor)
+            .await
+            .expect("page");
         assert!(page.items.len() <= 3);
         all.extend(page.items);
         match page.next {
@@ -1084,11 +1169,18 @@ pub async fn timeline_merges_and_pages(store: Store) {
             .any(|e| matches!(e, TimelineEntry::Note(n) if n.private)),
         "no private note of another user"
     );
-    let whole = crm.timeline(&a, c.id, 100, None).await.expect("one page");
+    let whole = crm
+        .customers()
+        .timeline(&a, c.id, 100, None)
+        .await
+        .expect("one page");
     assert_eq!(whole.items, all);
     assert!(whole.next.is_none());
     assert!(is_validation(
-        &crm.timeline(&a, c.id, 0, None).await.expect_err("limit"),
+        &crm.customers()
+            .timeline(&a, c.id, 0, None)
+            .await
+            .expect_err("limit"),
         "limit"
     ));
 }
@@ -1099,16 +1191,17 @@ pub async fn delete_customer_cascades(store: Store) {
     let (crm, a) = setup(store);
     let c = company(&crm, &a, "Doomed").await;
     let ann = contact(&crm, &a, c.id, "Ann", true).await;
-    crm.add_contact_point(
-        &a,
-        c.id,
-        Some(ann.id),
-        ContactPointKind::Email,
-        "ann@doomed.example",
-        t(1),
-    )
-    .await
-    .expect("cp");
+    crm.contacts()
+        .add_point(
+            &a,
+            c.id,
+            Some(ann.id),
+            ContactPointKind::Email,
+            "ann@doomed.example",
+            t(1),
+        )
+        .await
+        .expect("cp");
     crm.create(&a, Consent::new(a.tenant, c.id, Some(ann.id), t(1)), t(1))
         .await
         .expect("consent");
@@ -1216,21 +1309,29 @@ pub async fn delete_customer_cascades(store: Store) {
     )
     .await
     .expect("att");
-    let tag = crm.ensure_tag(&a, "Gone", None, t(4)).await.expect("tag");
-    crm.tag(&a, tag.id, c.entity_ref(), t(4))
+    let tag = crm
+        .tags()
+        .ensure(&a, "Gone", None, t(4))
         .await
         .expect("tag");
-    crm.tag(&a, tag.id, ann.entity_ref(), t(4))
+    crm.tags()
+        .assign(&a, tag.id, c.entity_ref(), t(4))
+        .await
+        .expect("tag");
+    crm.tags()
+        .assign(&a, tag.id, ann.entity_ref(), t(4))
         .await
         .expect("tag");
     let keep = company(&crm, &a, "Survivor").await;
-    crm.tag(&a, tag.id, keep.entity_ref(), t(4))
+    crm.tags()
+        .assign(&a, tag.id, keep.entity_ref(), t(4))
         .await
         .expect("tag");
 
     // Stale version: nothing happens.
     let e = crm
-        .delete_customer(&a, c.id, Some(99))
+        .customers()
+        .delete(&a, c.id, Some(99))
         .await
         .expect_err("stale");
     assert!(matches!(e, CrmError::Conflict { .. }), "{e}");
@@ -1240,12 +1341,16 @@ pub async fn delete_customer_cascades(store: Store) {
         .expect("find")
         .is_some());
 
-    let before = crm.drain_events(&a, 0, 1000).await.expect("events").len() as u64;
-    crm.delete_customer(&a, c.id, None).await.expect("delete");
+    let before = crm.events().drain(&a, 0, 1000).await.expect("events").len() as u64;
+    crm.customers()
+        .delete(&a, c.id, None)
+        .await
+        .expect("delete");
     // The outbox says what went, row by row: the customer itself among them, and nothing
     // of the customer that stays.
     let deleted: Vec<EntityRef> = crm
-        .drain_events(&a, before, 1000)
+        .events()
+        .drain(&a, before, 1000)
         .await
         .expect("events")
         .into_iter()
@@ -1347,7 +1452,8 @@ pub async fn delete_customer_with_deals_is_refused(store: Store) {
     let (crm, a) = setup(store);
     let (c, ann, _) = populated_customer(&crm, &a).await;
     let e = crm
-        .delete_customer(&a, c.id, None)
+        .customers()
+        .delete(&a, c.id, None)
         .await
         .expect_err("has deals");
     assert!(matches!(e, CrmError::InUse { .. }), "{e}");
@@ -1369,16 +1475,20 @@ pub async fn service_tenant_isolation(store: Store) {
     let (crm, a) = setup(store);
     let b = Actor::new(TenantId::new(), a.user);
     let (c, ann, d) = populated_customer(&crm, &a).await;
-    crate::support::assert_not_found_of(crm.get_customer(&b, c.id).await, "customer", c.id);
+    crate::support::assert_not_found_of(crm.customers().get(&b, c.id).await, "customer", c.id);
     crate::support::assert_not_found_of(crm.get::<Contact>(&b, ann.id).await, "contact", ann.id);
-    crate::support::assert_not_found_of(crm.timeline(&b, c.id, 10, None).await, "customer", c.id);
     crate::support::assert_not_found_of(
-        crm.delete_customer(&b, c.id, None).await,
+        crm.customers().timeline(&b, c.id, 10, None).await,
         "customer",
         c.id,
     );
     crate::support::assert_not_found_of(
-        crm.set_primary_contact(&b, ann.id, t(9)).await,
+        crm.customers().delete(&b, c.id, None).await,
+        "customer",
+        c.id,
+    );
+    crate::support::assert_not_found_of(
+        crm.contacts().set_primary(&b, ann.id, t(9)).await,
         "contact",
         ann.id,
     );
@@ -1414,7 +1524,10 @@ pub async fn service_tenant_isolation(store: Store) {
             .expect("count"),
         0
     );
-    assert_eq!(crm.get_customer(&a, c.id).await.expect("get").name, "Acme");
+    assert_eq!(
+        crm.customers().get(&a, c.id).await.expect("get").name,
+        "Acme"
+    );
 }
 
 /// Updates through the service are optimistic: a stale version is a conflict.
@@ -1428,7 +1541,7 @@ pub async fn service_optimistic_update(store: Store) {
     second.industry = Some("Paper".into());
     let e = crm.update(&a, second, t(2)).await.expect_err("stale");
     assert!(matches!(e, CrmError::Conflict { .. }), "{e}");
-    let now = crm.get_customer(&a, c.id).await.expect("get");
+    let now = crm.customers().get(&a, c.id).await.expect("get");
     assert_eq!(
         (now.industry.as_deref(), now.version, now.updated_at),
         (Some("Steel"), 2, t(1))
@@ -1451,7 +1564,7 @@ pub async fn service_update_keeps_created_at(store: Store) {
         matches!(&e, CrmError::Validation { field, .. } if field == "created_at"),
         "{e}"
     );
-    let now = crm.get_customer(&a, c.id).await.expect("get");
+    let now = crm.customers().get(&a, c.id).await.expect("get");
     assert_eq!(
         (now.industry.as_deref(), now.version, now.created_at),
         (None, 1, c.created_at),
@@ -1470,7 +1583,7 @@ pub async fn service_update_keeps_created_at(store: Store) {
 /// nothing.
 pub async fn nested_create_is_atomic_and_whole(store: Store) {
     let (crm, a) = setup(store);
-    let vip = crm.ensure_tag(&a, "VIP", None, t(0)).await.expect("tag");
+    let vip = crm.tags().ensure(&a, "VIP", None, t(0)).await.expect("tag");
     let person = |first: &str, last: &str| {
         Contact::new(a.tenant, CustomerId::new(), first, last, t(0)).expect("contact")
     };
@@ -1526,32 +1639,36 @@ pub async fn nested_create_is_atomic_and_whole(store: Store) {
     let mut bad = new.clone();
     bad.contacts[1].points = vec![NewPoint::new(ContactPointKind::Email, "not an address")];
     crate::support::assert_validation(
-        crm.create_customer_with(&a, bad, t(1)).await,
+        crm.customers().create_with(&a, bad, t(1)).await,
         "contacts[1].points[0].value.email",
     );
     let mut bad = new.clone();
     bad.locations[1].primary = true;
     bad.locations[0].primary = true;
     crate::support::assert_validation(
-        crm.create_customer_with(&a, bad, t(1)).await,
+        crm.customers().create_with(&a, bad, t(1)).await,
         "locations[1].primary",
     );
     let mut bad = new.clone();
     bad.tags.push(" ".into());
     crate::support::assert_validation(
-        crm.create_customer_with(&a, bad, t(1)).await,
+        crm.customers().create_with(&a, bad, t(1)).await,
         "tags[3].name",
     );
     let mut bad = new.clone();
     bad.customer.tenant_id = TenantId::new();
     crate::support::assert_validation(
-        crm.create_customer_with(&a, bad, t(1)).await,
+        crm.customers().create_with(&a, bad, t(1)).await,
         "customer.tenant_id",
     );
     let mut taken = Customer::company(a.tenant, "Other", t(0)).expect("c");
     taken.external_ref = Some("ERP-77".into());
-    let taken = crm.create_customer(&a, taken, t(0)).await.expect("other");
-    match crm.create_customer_with(&a, new.clone(), t(1)).await {
+    let taken = crm
+        .customers()
+        .create(&a, taken, t(0))
+        .await
+        .expect("other");
+    match crm.customers().create_with(&a, new.clone(), t(1)).await {
         Err(CrmError::AlreadyExists { entity, key }) => {
             assert_eq!(
                 (entity, key.as_str()),
@@ -1562,19 +1679,22 @@ pub async fn nested_create_is_atomic_and_whole(store: Store) {
     }
     assert_eq!(customers().await, 1, "only the other customer");
     assert!(
-        crm.find_tag(&a, "Key account")
+        crm.tags()
+            .find(&a, "Key account")
             .await
             .expect("find")
             .is_none(),
         "no tag written"
     );
-    crm.delete_customer(&a, taken.id, None)
+    crm.customers()
+        .delete(&a, taken.id, None)
         .await
         .expect("delete");
 
     // The whole customer in one call.
     let made = crm
-        .create_customer_with(&a, new, t(1))
+        .customers()
+        .create_with(&a, new, t(1))
         .await
         .expect("create");
     let c = made.customer.id;
@@ -1590,7 +1710,7 @@ pub async fn nested_create_is_atomic_and_whole(store: Store) {
     assert_eq!(made.tags.len(), 2, "repeats folded");
     assert_eq!(made.tags[0].id, vip.id, "the existing tag is reused");
     assert_eq!(made.consent.len(), 2);
-    let v = crm.customer_360(&a, c).await.expect("360");
+    let v = crm.customers().view_360(&a, c).await.expect("360");
     assert_eq!(v.customer.external_ref.as_deref(), Some("ERP-77"));
     assert_eq!(
         v.primary_contact().map(|x| x.first_name.as_str()),

@@ -496,7 +496,8 @@ async fn migration_7_spells_cancelled() {
     let crm = Crm::new(support::store().await.expect("store"));
     let a = Actor::new(TenantId::new(), UserId::new());
     let c = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Acme", now()).expect("c"),
             now(),
@@ -514,7 +515,10 @@ async fn migration_7_spells_cancelled() {
     )
     .expect("follow-up");
     let f = crm.create(&a, f, now()).await.expect("create");
-    crm.cancel_follow_up(&a, f.id, now()).await.expect("cancel");
+    crm.follow_ups()
+        .cancel(&a, f.id, now())
+        .await
+        .expect("cancel");
     let cancelled = || async {
         crm.count::<FollowUp>(
             &a,
@@ -578,7 +582,7 @@ async fn migration_7_spells_cancelled() {
     .await
     .expect("kinds");
     assert_eq!(kinds, vec!["follow_up_cancelled".to_string()]);
-    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    let events = crm.events().drain(&a, 0, 1000).await.expect("events");
     assert!(events
         .iter()
         .any(|e| matches!(e.event.event, DomainEvent::FollowUpCancelled { follow_up } if follow_up == f.id)));

@@ -159,17 +159,18 @@ async fn sixteen_concurrent_tasks_mixing_reads_and_writes() {
                     &format!("Person{i}"),
                     now,
                 )?;
-                let c = crm.create_customer(&actor, c, now).await?;
-                crm.add_contact_point(
-                    &actor,
-                    c.id,
-                    None,
-                    ContactPointKind::Email,
-                    &format!("t{task}p{i}@example.com"),
-                    now,
-                )
-                .await?;
-                let mut upd = crm.get_customer(&actor, c.id).await?;
+                let c = crm.customers().create(&actor, c, now).await?;
+                crm.contacts()
+                    .add_point(
+                        &actor,
+                        c.id,
+                        None,
+                        ContactPointKind::Email,
+                        &format!("t{task}p{i}@example.com"),
+                        now,
+                    )
+                    .await?;
+                let mut upd = crm.customers().get(&actor, c.id).await?;
                 upd.industry = Some(format!("industry {}", i % 3));
                 crm.update(&actor, upd, now).await?;
                 let page = crm
@@ -262,7 +263,8 @@ async fn migration_7_spells_cancelled() {
     let crm = Crm::new(store);
     let a = Actor::new(TenantId::new(), UserId::new());
     let c = crm
-        .create_customer(
+        .customers()
+        .create(
             &a,
             Customer::company(a.tenant, "Acme", t(0)).expect("c"),
             t(0),
@@ -280,7 +282,10 @@ async fn migration_7_spells_cancelled() {
     )
     .expect("follow-up");
     let f = crm.create(&a, f, t(0)).await.expect("create");
-    crm.cancel_follow_up(&a, f.id, t(1)).await.expect("cancel");
+    crm.follow_ups()
+        .cancel(&a, f.id, t(1))
+        .await
+        .expect("cancel");
     let cancelled = || async {
         crm.count::<FollowUp>(
             &a,
@@ -325,7 +330,7 @@ async fn migration_7_spells_cancelled() {
         .collect::<Result<_, _>>()
         .expect("rows");
     assert_eq!(kinds, vec!["follow_up_cancelled".to_string()]);
-    let events = crm.drain_events(&a, 0, 1000).await.expect("events");
+    let events = crm.events().drain(&a, 0, 1000).await.expect("events");
     assert!(events
         .iter()
         .any(|e| matches!(e.event.event, DomainEvent::FollowUpCancelled { follow_up } if follow_up == f.id)));

@@ -67,7 +67,7 @@ pub struct MergeRecord {
 impl MergeRecord {
     /// Drops the before-images `viewer` may not read (private notes of other authors), so
     /// the record shows nothing that `get::<Note>` would hide. Only the stored record keeps
-    /// them, for [`crate::Crm::unmerge`].
+    /// them, for [`crate::Merges::unmerge`].
     pub fn redact_for(&mut self, viewer: UserId) {
         self.touched.retain(|t| t.visible_to(viewer));
     }

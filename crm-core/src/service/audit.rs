@@ -18,64 +18,6 @@ use crate::store::{CrmStore, Entity, EntityKind, EntityRead, EntityRef, ListQuer
 use super::Crm;
 
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// A page of the audit trail of the actor's tenant, oldest first by default (sort and
-    /// direction as the query says); `query.filter` selects by record
-    /// ([`AuditEntryFilter::of`]), actor ([`AuditEntryFilter::by`]), kind, operation and
-    /// time. Entries the actor may not read are left out and read past, so a page is short
-    /// only at the end: `next` is `None` exactly when nothing follows.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn audit_trail(
-        &self,
-        actor: &Actor,
-        mut query: ListQuery<AuditEntry>,
-    ) -> Result<Page<AuditEntry>> {
-        let wanted = query.limit as usize;
-        let mut items = Vec::new();
-        loop {
-            let page = self.list(actor, query.clone()).await?;
-            items.extend(page.items);
-            match page.next {
-                Some(next) if items.len() < wanted => query.after = Some(next),
-                next => {
-                    // A page that read past hidden entries may hold more than asked for:
-                    // cut it and continue after the last one shown.
-                    let next = if items.len() > wanted {
-                        items.truncate(wanted);
-                        items.last().map(|last| query.cursor_for(last))
-                    } else {
-                        next
-                    };
-                    return Ok(Page { items, next });
-                }
-            }
-        }
-    }
-
-    /// The audit trail of one record, oldest first, every page followed.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn audit_of(&self, actor: &Actor, record: EntityRef) -> Result<Vec<AuditEntry>> {
-        if record.kind == EntityKind::AuditEntry {
-            return Err(CrmError::validation(
-                "record",
-                "audit entries are not themselves audited",
-            ));
-        }
-        self.list_all(actor, AuditEntryFilter::of(record)).await
-    }
-
-    /// One page of the changes `user` made, oldest first.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn audit_by(
-        &self,
-        actor: &Actor,
-        user: UserId,
-        query: ListQuery<AuditEntry>,
-    ) -> Result<Page<AuditEntry>> {
-        let mut query = query;
-        query.filter.actor = Some(user);
-        self.audit_trail(actor, query).await
-    }
-
     /// Drops from `items`, when they are audit entries, those about a note that is now
     /// private to another user than the actor. Every read path of the service runs it
     /// after [`super::redact`], which already drops entries stored as another's only.
@@ -108,5 +50,70 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .collect();
         entries.retain(|e| !(e.record.kind == EntityKind::Note && hidden.contains(&e.record.id)));
         Ok(())
+    }
+}
+
+super::handle!(
+    /// The audit trail: entries per record, per actor, paged.
+    Audit, audit
+);
+
+impl<S: CrmStore + ?Sized> Audit<'_, S> {
+    /// A page of the audit trail of the actor's tenant, oldest first by default (sort and
+    /// direction as the query says); `query.filter` selects by record
+    /// ([`AuditEntryFilter::of`]), actor ([`AuditEntryFilter::by`]), kind, operation and
+    /// time. Entries the actor may not read are left out and read past, so a page is short
+    /// only at the end: `next` is `None` exactly when nothing follows.
+    #[tracing::instrument(name = "audit.trail", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn trail(
+        self,
+        actor: &Actor,
+        mut query: ListQuery<AuditEntry>,
+    ) -> Result<Page<AuditEntry>> {
+        let wanted = query.limit as usize;
+        let mut items = Vec::new();
+        loop {
+            let page = self.crm.list(actor, query.clone()).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) if items.len() < wanted => query.after = Some(next),
+                next => {
+                    // A page that read past hidden entries may hold more than asked for:
+                    // cut it and continue after the last one shown.
+                    let next = if items.len() > wanted {
+                        items.truncate(wanted);
+                        items.last().map(|last| query.cursor_for(last))
+                    } else {
+                        next
+                    };
+                    return Ok(Page { items, next });
+                }
+            }
+        }
+    }
+
+    /// The audit trail of one record, oldest first, every page followed.
+    #[tracing::instrument(name = "audit.of", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn of(self, actor: &Actor, record: EntityRef) -> Result<Vec<AuditEntry>> {
+        if record.kind == EntityKind::AuditEntry {
+            return Err(CrmError::validation(
+                "record",
+                "audit entries are not themselves audited",
+            ));
+        }
+        self.crm.list_all(actor, AuditEntryFilter::of(record)).await
+    }
+
+    /// One page of the changes `user` made, oldest first.
+    #[tracing::instrument(name = "audit.by", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn by(
+        self,
+        actor: &Actor,
+        user: UserId,
+        query: ListQuery<AuditEntry>,
+    ) -> Result<Page<AuditEntry>> {
+        let mut query = query;
+        query.filter.actor = Some(user);
+        self.crm.audit().trail(actor, query).await
     }
 }

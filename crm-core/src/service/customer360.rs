@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::money::{Currency, Money};
 use crate::store::{CrmStore, Direction, Entity, ListQuery, MAX_PAGE_SIZE};
 
-use super::Crm;
+use super::{Crm, Customers};
 
 /// How many recent interactions a [`Customer360`] carries.
 pub const RECENT_INTERACTIONS: u32 = 20;
@@ -48,7 +48,7 @@ pub struct Customer360 {
     /// Files attached to the customer, newest first.
     pub attachments: Vec<Attachment>,
     /// Which of the lists above hold only their first entries: the rest is there to be
-    /// read with `list` (or [`Crm::timeline`]), never silently dropped.
+    /// read with `list` (or [`crate::Customers::timeline`]), never silently dropped.
     pub cut_off: CutOff,
 }
 
@@ -166,21 +166,24 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let page = self.list(actor, query).await?;
         Ok((page.items, page.next.is_some()))
     }
+}
 
+impl<S: CrmStore + ?Sized> Customers<'_, S> {
     /// Reads a customer with its tags, contacts, contact points, locations, consent, open
     /// and closed deals with their totals per currency, the leads converted into it, open
     /// activities and follow-ups, recent interactions, pinned notes, owned items and
     /// attachments. Lists with a limit say in [`Customer360::cut_off`] when they hold only
     /// their first entries.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn customer_360(&self, actor: &Actor, id: CustomerId) -> Result<Customer360> {
-        let customer = self.get_customer(actor, id).await?;
+    #[tracing::instrument(name = "customers.view_360", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn view_360(self, actor: &Actor, id: CustomerId) -> Result<Customer360> {
+        let customer = self.crm.customers().get(actor, id).await?;
         let links = LinkFilter {
             customer_id: Some(id),
             ..Default::default()
         };
-        let tags = self.tags_of(actor, customer.entity_ref()).await?;
+        let tags = self.crm.tags().of(actor, customer.entity_ref()).await?;
         let mut contacts = self
+            .crm
             .list_all::<Contact>(
                 actor,
                 ContactFilter {
@@ -191,6 +194,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         contacts.sort_by_key(|c| (!c.is_primary, c.full_name().to_lowercase()));
         let mut contact_points = self
+            .crm
             .list_all::<ContactPoint>(
                 actor,
                 ContactPointFilter {
@@ -201,6 +205,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         contact_points.sort_by_key(|p| (p.contact_id.is_some(), !p.primary, p.created_at));
         let mut locations = self
+            .crm
             .list_all::<Location>(
                 actor,
                 LocationFilter {
@@ -211,6 +216,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         locations.sort_by_key(|l| (!l.primary, l.created_at));
         let consent = self
+            .crm
             .list_all::<Consent>(
                 actor,
                 ConsentFilter {
@@ -220,6 +226,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             )
             .await?;
         let deals = self
+            .crm
             .list_all::<Deal>(
                 actor,
                 DealFilter {
@@ -235,6 +242,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         open_deals.sort_by_key(|d| (d.expected_close.is_none(), d.expected_close, d.created_at));
         closed_deals.sort_by_key(|d| std::cmp::Reverse((d.closed_at, d.created_at)));
         let mut leads = self
+            .crm
             .list_all::<Lead>(
                 actor,
                 LeadFilter {
@@ -246,6 +254,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         leads.sort_by_key(|l| std::cmp::Reverse((l.converted_at, l.created_at)));
         let mut cut_off = CutOff::default();
         let (open_activities, more) = self
+            .crm
             .first_page(
                 actor,
                 ListQuery::filter(ActivityFilter {
@@ -259,6 +268,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         cut_off.open_activities = more;
         let (open_follow_ups, more) = self
+            .crm
             .first_page(
                 actor,
                 ListQuery::filter(FollowUpFilter {
@@ -272,6 +282,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         cut_off.open_follow_ups = more;
         let (recent_interactions, more) = self
+            .crm
             .first_page(
                 actor,
                 ListQuery::filter(InteractionFilter {
@@ -284,6 +295,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         cut_off.recent_interactions = more;
         let (pinned_notes, more) = self
+            .crm
             .first_page(
                 actor,
                 ListQuery::filter(NoteFilter {
@@ -297,6 +309,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         cut_off.pinned_notes = more;
         let owned_items = self
+            .crm
             .list_all::<OwnedItem>(
                 actor,
                 OwnedItemFilter {
@@ -306,6 +319,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             )
             .await?;
         let (attachments, more) = self
+            .crm
             .first_page(
                 actor,
                 ListQuery::filter(AttachmentFilter {

@@ -28,10 +28,10 @@
 //! ([`ScanReport::review`], [`CheckedCustomer::review`]), with the reason.
 //!
 //! The service keeps one person index and one company index per tenant for
-//! [`Crm::matches_for`]. They live in this process and are updated by this service's own
+//! [`crate::Duplicates::matches_for`]. They live in this process and are updated by this service's own
 //! customer creates, merges, deletes and lead conversions; writes made elsewhere (another
 //! server, direct store writes, contact point edits, lead status changes) reach them at the
-//! next [`Crm::scan_duplicates`] or [`Crm::refresh_duplicate_index`] (a lead that is no
+//! next [`crate::Duplicates::scan`] or [`crate::Duplicates::refresh_index`] (a lead that is no
 //! longer open is dropped from lookups as soon as one finds it).
 
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::Crm;
+use super::{Crm, Customers};
 use crate::dedupe::{
     self, BlockingStats, CompanyIndex, CompanyRecord, DedupeConfig, DedupeIndex, FieldComparison,
     Model, ModelSource, PersonRecord, PriorReason, RecordKind, ReviewReason, ScoredPair,
@@ -162,7 +162,7 @@ pub struct DuplicateCluster {
     pub compared_as: RecordKind,
 }
 
-/// What [`Crm::scan_duplicates`] scans and how.
+/// What [`crate::Duplicates::scan`] scans and how.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Kinds of record to read: any of customer, contact and lead.
@@ -298,7 +298,7 @@ fn lead_is_open(l: &Lead) -> bool {
 /// preferred). Birth date and national id come from the custom fields `birth_date` and
 /// `national_id` when present. Scans and lookups compare company customers as companies
 /// instead; for one of those this gives the company-shaped person record (no person
-/// name, the company name in `company`), which [`Crm::matches_for`] also reads as a
+/// name, the company name in `company`), which [`crate::Duplicates::matches_for`] also reads as a
 /// company.
 pub fn customer_person_record(
     customer: &Customer,
@@ -474,30 +474,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
     }
 
-    /// The tenant's records of `kinds` that are compared as persons (person customers,
-    /// contacts, open leads naming a person), read from the store in pages. Company
-    /// customers and leads naming only a company are in
-    /// [`Crm::company_duplicate_candidates`].
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn duplicate_candidates(
-        &self,
-        actor: &Actor,
-        kinds: &[EntityKind],
-    ) -> Result<Vec<PersonRecord>> {
-        Ok(self.read_records(actor, kinds, None).await?.persons)
-    }
-
-    /// The tenant's records of `kinds` that are compared as companies (company customers,
-    /// open leads naming a company), read from the store in pages.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn company_duplicate_candidates(
-        &self,
-        actor: &Actor,
-        kinds: &[EntityKind],
-    ) -> Result<Vec<CompanyRecord>> {
-        Ok(self.read_records(actor, kinds, None).await?.companies)
-    }
-
     /// Reads the tenant's records of `kinds` as person and company records.
     async fn read_records(
         &self,
@@ -615,138 +591,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .filter(|m| m.validate().is_ok())
     }
 
-    /// Scans the tenant's customers, contacts and open leads for duplicates: persons with
-    /// persons, companies with companies; pairs with their explanations, pairs for review,
-    /// clusters. Persons are scored with the model saved in the tenant's settings, or one
-    /// trained now (and saved, from enough records), or the documented prior model when
-    /// there is too little data (see the module docs); the report says which. Refreshes the
-    /// tenant's duplicate indexes.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn scan_duplicates(
-        &self,
-        actor: &Actor,
-        options: &ScanOptions,
-        now: DateTime<Utc>,
-    ) -> Result<ScanReport> {
-        let progress = options.progress.as_ref();
-        let records = self.read_records(actor, &options.kinds, progress).await?;
-        let settings = self.tenant_settings(actor, now).await?;
-        let saved = if options.retrain {
-            None
-        } else {
-            Self::usable_saved_model(&settings)
-        };
-        let mut config = self.dedupe_config(saved, options.threads);
-        config.threshold = options.threshold;
-        let persons = &records.persons;
-        let companies = &records.companies;
-        let comparing = |records: usize| {
-            super::progress::report(
-                progress,
-                "scan_duplicates",
-                super::Progress::Comparing {
-                    records: records as u64,
-                },
-            )
-        };
-        comparing(persons.len())?;
-        let outcome = dedupe::dedupe(persons, &config)?;
-        comparing(companies.len())?;
-        let company_outcome = dedupe::dedupe_companies(companies, &config)?;
-        let person_ref = |i: u32| {
-            persons
-                .get(i as usize)
-                .and_then(|r| parse_record_id(&r.id))
-                .ok_or_else(|| engine_fault("the engine returned an unknown person record"))
-        };
-        let company_ref = |i: u32| {
-            companies
-                .get(i as usize)
-                .and_then(|r| parse_record_id(&r.id))
-                .ok_or_else(|| engine_fault("the engine returned an unknown company record"))
-        };
-        let mut pairs = Vec::with_capacity(outcome.pairs.len() + company_outcome.pairs.len());
-        let mut review = Vec::new();
-        let person_pair = |p: &dedupe::MatchPair, reason: Option<ReviewReason>| {
-            Ok::<_, CrmError>(DuplicatePair {
-                a: person_ref(p.a)?,
-                b: person_ref(p.b)?,
-                probability: p.probability,
-                explanation: outcome.scored_pair(persons, p).explanation,
-                compared_as: RecordKind::Person,
-                reason,
-            })
-        };
-        let company_pair = |p: &dedupe::MatchPair, reason: Option<ReviewReason>| {
-            Ok::<_, CrmError>(DuplicatePair {
-                a: company_ref(p.a)?,
-                b: company_ref(p.b)?,
-                probability: p.probability,
-                explanation: company_outcome.scored_pair(companies, p).explanation,
-                compared_as: RecordKind::Company,
-                reason,
-            })
-        };
-        for p in &outcome.pairs {
-            pairs.push(person_pair(p, None)?);
-        }
-        for p in &company_outcome.pairs {
-            pairs.push(company_pair(p, None)?);
-        }
-        for r in &outcome.review {
-            review.push(person_pair(&r.pair, Some(r.reason))?);
-        }
-        for r in &company_outcome.review {
-            review.push(company_pair(&r.pair, Some(r.reason))?);
-        }
-        let mut clusters = Vec::new();
-        for (found, kind, reference) in [
-            (
-                &outcome.clusters,
-                RecordKind::Person,
-                &person_ref as &dyn Fn(u32) -> Result<EntityRef>,
-            ),
-            (&company_outcome.clusters, RecordKind::Company, &company_ref),
-        ] {
-            for g in found.groups() {
-                let Some(first) = g.first() else { continue };
-                let id = found.assignment[*first as usize];
-                clusters.push(DuplicateCluster {
-                    members: g.iter().map(|&i| reference(i)).collect::<Result<_>>()?,
-                    split_by_guard: found.split.contains(&id),
-                    compared_as: kind,
-                });
-            }
-        }
-        let trained = outcome.model_source == ModelSource::Trained;
-        let model_saved = trained && persons.len() >= self.config().dedupe_min_training_records;
-        let report = ScanReport {
-            records: persons.len() + companies.len(),
-            company_records: companies.len(),
-            pairs,
-            review,
-            clusters,
-            stats: outcome.stats.clone(),
-            company_stats: company_outcome.stats.clone(),
-            threshold: outcome.threshold,
-            model_source: outcome.model_source,
-            prior_reason: outcome.model.training.prior_reason.clone(),
-            trained,
-            model_saved,
-        };
-        if model_saved {
-            let mut settings = settings;
-            settings.dedupe_model = Some(outcome.model.clone());
-            self.save_model(actor, settings, now).await?;
-        }
-        let index = TenantIndex {
-            persons: DedupeIndex::from_outcome(persons, outcome, &config)?,
-            companies: CompanyIndex::from_outcome(companies, company_outcome, &config)?,
-        };
-        self.duplicate_indexes().put(actor.tenant, index)?;
-        Ok(report)
-    }
-
     /// Saves a trained model in the tenant's settings. Losing a race with another process
     /// saving its own model is fine: the next scan or index build reads theirs.
     async fn save_model(
@@ -759,14 +603,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             Ok(_) | Err(CrmError::Conflict { .. }) | Err(CrmError::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    /// Rebuilds the tenant's duplicate indexes from the store (with the saved model, or a
-    /// newly trained and saved one, or the prior model).
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn refresh_duplicate_index(&self, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
-        self.duplicate_indexes().forget(actor.tenant)?;
-        self.tenant_index(actor, now).await.map(|_| ())
     }
 
     /// The tenant's indexes, built on first use.
@@ -837,56 +673,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(out)
     }
 
-    /// Stored records (customers, contacts, open leads) that probably are the same person
-    /// as `candidate`, best first, at or above the model's threshold. A candidate without a
-    /// person's name that names a company (as [`customer_person_record`] writes a company
-    /// customer) is looked up as a company ([`Crm::company_matches_for`]). The first call
-    /// of a tenant builds its indexes from the store.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn matches_for(
-        &self,
-        actor: &Actor,
-        candidate: &PersonRecord,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<DuplicateMatch>> {
-        if let Some(company) = CompanyRecord::from_person_record(candidate) {
-            return self.company_matches_for(actor, &company, now).await;
-        }
-        let index = self.tenant_index(actor, now).await?;
-        let found: Vec<(ScoredPair, Option<ReviewReason>)> = {
-            let index = index.read().map_err(poisoned)?;
-            index
-                .persons
-                .matches_for(candidate)
-                .into_iter()
-                .map(|p| (p, None))
-                .collect()
-        };
-        self.to_matches(actor, found, RecordKind::Person).await
-    }
-
-    /// Stored company customers and open company leads that probably are the same company
-    /// as `candidate`, best first, at or above the company model's threshold.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn company_matches_for(
-        &self,
-        actor: &Actor,
-        candidate: &CompanyRecord,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<DuplicateMatch>> {
-        let index = self.tenant_index(actor, now).await?;
-        let found: Vec<(ScoredPair, Option<ReviewReason>)> = {
-            let index = index.read().map_err(poisoned)?;
-            index
-                .companies
-                .matches_for(candidate)
-                .into_iter()
-                .map(|p| (p, None))
-                .collect()
-        };
-        self.to_matches(actor, found, RecordKind::Company).await
-    }
-
     /// Matches and review candidates of a record about to be created.
     async fn check_new(
         &self,
@@ -927,74 +713,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok((matches, review))
     }
 
-    /// Creates a customer with its contact points and locations in one change set, after
-    /// looking for likely duplicates per `policy`: persons among persons, companies among
-    /// companies. Under [`DuplicatePolicy::Warn`] the result also lists review candidates
-    /// (a shared e-mail address or domain under another name), which never block.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn create_customer_checked(
-        &self,
-        actor: &Actor,
-        customer: Customer,
-        points: Vec<ContactPoint>,
-        locations: Vec<Location>,
-        policy: DuplicatePolicy,
-        now: DateTime<Utc>,
-    ) -> Result<CheckedCustomer> {
-        let mut customer = customer;
-        customer.tenant_id = actor.tenant;
-        customer.version = 1;
-        customer.created_at = now;
-        customer.updated_at = now;
-        crate::store::EntityRules::validate(&customer)?;
-        let mut points = points;
-        for (i, p) in points.iter_mut().enumerate() {
-            if p.customer_id != customer.id {
-                return Err(CrmError::validation(
-                    format!("points[{i}].customer_id"),
-                    "must be the new customer",
-                ));
-            }
-            p.tenant_id = actor.tenant;
-            crate::store::EntityRules::validate(&*p)?;
-        }
-        let mut locations = locations;
-        for (i, l) in locations.iter_mut().enumerate() {
-            if l.customer_id != customer.id {
-                return Err(CrmError::validation(
-                    format!("locations[{i}].customer_id"),
-                    "must be the new customer",
-                ));
-            }
-            l.tenant_id = actor.tenant;
-            crate::store::EntityRules::validate(&*l)?;
-        }
-        let record = NewRecord::of_customer(&customer, &points, &locations);
-        let mut cs = ChangeSet::new().insert(customer.clone());
-        points.into_iter().for_each(|p| cs.push_insert(p));
-        locations.into_iter().for_each(|l| cs.push_insert(l));
-        let (duplicates, review) = match policy {
-            DuplicatePolicy::Ignore => (Vec::new(), Vec::new()),
-            _ => self.check_new(actor, &record, now).await?,
-        };
-        if policy == DuplicatePolicy::Block {
-            if let Some(best) = duplicates.first() {
-                return Err(CrmError::LikelyDuplicate {
-                    entity: crate::store::EntityKind::Customer,
-                    of: best.entity,
-                    probability: best.probability,
-                });
-            }
-        }
-        self.apply(actor, cs).await?;
-        self.index_new(actor.tenant, &record)?;
-        Ok(CheckedCustomer {
-            customer,
-            duplicates,
-            review,
-        })
-    }
-
     /// The best customer among the likely duplicates of `lead` (for lead conversion): for
     /// a lead naming a company (which would convert into a company customer) the best
     /// company customer, else, or when there is none, the best customer among its person's
@@ -1012,7 +730,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 .map(|m| CustomerId::from(m.entity.id))
         };
         if let Some(company) = lead_company_record(lead) {
-            let found = self.company_matches_for(actor, &company, now).await?;
+            let found = self
+                .duplicates()
+                .company_matches_for(actor, &company, now)
+                .await?;
             if let Some(id) = first_customer(found) {
                 return Ok(Some(id));
             }
@@ -1021,6 +742,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             return Ok(None);
         }
         let found = self
+            .duplicates()
             .matches_for(actor, &lead_person_record(lead), now)
             .await?;
         Ok(first_customer(found))
@@ -1121,5 +843,303 @@ impl NewRecord {
                 NewRecord::Company(customer_company_record(c, points, locations))
             }
         }
+    }
+}
+
+impl<S: CrmStore + ?Sized> Customers<'_, S> {
+    /// Creates a customer with its contact points and locations in one change set, after
+    /// looking for likely duplicates per `policy`: persons among persons, companies among
+    /// companies. Under [`DuplicatePolicy::Warn`] the result also lists review candidates
+    /// (a shared e-mail address or domain under another name), which never block.
+    #[tracing::instrument(name = "customers.create_checked", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn create_checked(
+        self,
+        actor: &Actor,
+        customer: Customer,
+        points: Vec<ContactPoint>,
+        locations: Vec<Location>,
+        policy: DuplicatePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<CheckedCustomer> {
+        let mut customer = customer;
+        customer.tenant_id = actor.tenant;
+        customer.version = 1;
+        customer.created_at = now;
+        customer.updated_at = now;
+        crate::store::EntityRules::validate(&customer)?;
+        let mut points = points;
+        for (i, p) in points.iter_mut().enumerate() {
+            if p.customer_id != customer.id {
+                return Err(CrmError::validation(
+                    format!("points[{i}].customer_id"),
+                    "must be the new customer",
+                ));
+            }
+            p.tenant_id = actor.tenant;
+            crate::store::EntityRules::validate(&*p)?;
+        }
+        let mut locations = locations;
+        for (i, l) in locations.iter_mut().enumerate() {
+            if l.customer_id != customer.id {
+                return Err(CrmError::validation(
+                    format!("locations[{i}].customer_id"),
+                    "must be the new customer",
+                ));
+            }
+            l.tenant_id = actor.tenant;
+            crate::store::EntityRules::validate(&*l)?;
+        }
+        let record = NewRecord::of_customer(&customer, &points, &locations);
+        let mut cs = ChangeSet::new().insert(customer.clone());
+        points.into_iter().for_each(|p| cs.push_insert(p));
+        locations.into_iter().for_each(|l| cs.push_insert(l));
+        let (duplicates, review) = match policy {
+            DuplicatePolicy::Ignore => (Vec::new(), Vec::new()),
+            _ => self.crm.check_new(actor, &record, now).await?,
+        };
+        if policy == DuplicatePolicy::Block {
+            if let Some(best) = duplicates.first() {
+                return Err(CrmError::LikelyDuplicate {
+                    entity: crate::store::EntityKind::Customer,
+                    of: best.entity,
+                    probability: best.probability,
+                });
+            }
+        }
+        self.crm.apply(actor, cs).await?;
+        self.crm.index_new(actor.tenant, &record)?;
+        Ok(CheckedCustomer {
+            customer,
+            duplicates,
+            review,
+        })
+    }
+}
+
+super::handle!(
+    /// The duplicate-detection calls: candidates, scans, matches, the index.
+    Duplicates, duplicates
+);
+
+impl<S: CrmStore + ?Sized> Duplicates<'_, S> {
+    /// The tenant's records of `kinds` that are compared as persons (person customers,
+    /// contacts, open leads naming a person), read from the store in pages. Company
+    /// customers and leads naming only a company are in
+    /// [`crate::Duplicates::company_candidates`].
+    #[tracing::instrument(name = "duplicates.candidates", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn candidates(
+        self,
+        actor: &Actor,
+        kinds: &[EntityKind],
+    ) -> Result<Vec<PersonRecord>> {
+        Ok(self.crm.read_records(actor, kinds, None).await?.persons)
+    }
+
+    /// The tenant's records of `kinds` that are compared as companies (company customers,
+    /// open leads naming a company), read from the store in pages.
+    #[tracing::instrument(name = "duplicates.company_candidates", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn company_candidates(
+        self,
+        actor: &Actor,
+        kinds: &[EntityKind],
+    ) -> Result<Vec<CompanyRecord>> {
+        Ok(self.crm.read_records(actor, kinds, None).await?.companies)
+    }
+
+    /// Scans the tenant's customers, contacts and open leads for duplicates: persons with
+    /// persons, companies with companies; pairs with their explanations, pairs for review,
+    /// clusters. Persons are scored with the model saved in the tenant's settings, or one
+    /// trained now (and saved, from enough records), or the documented prior model when
+    /// there is too little data (see the module docs); the report says which. Refreshes the
+    /// tenant's duplicate indexes.
+    #[tracing::instrument(name = "duplicates.scan", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn scan(
+        self,
+        actor: &Actor,
+        options: &ScanOptions,
+        now: DateTime<Utc>,
+    ) -> Result<ScanReport> {
+        let progress = options.progress.as_ref();
+        let records = self
+            .crm
+            .read_records(actor, &options.kinds, progress)
+            .await?;
+        let settings = self.crm.tenant_settings(actor, now).await?;
+        let saved = if options.retrain {
+            None
+        } else {
+            Crm::<S>::usable_saved_model(&settings)
+        };
+        let mut config = self.crm.dedupe_config(saved, options.threads);
+        config.threshold = options.threshold;
+        let persons = &records.persons;
+        let companies = &records.companies;
+        let comparing = |records: usize| {
+            super::progress::report(
+                progress,
+                "scan_duplicates",
+                super::Progress::Comparing {
+                    records: records as u64,
+                },
+            )
+        };
+        comparing(persons.len())?;
+        let outcome = dedupe::dedupe(persons, &config)?;
+        comparing(companies.len())?;
+        let company_outcome = dedupe::dedupe_companies(companies, &config)?;
+        let person_ref = |i: u32| {
+            persons
+                .get(i as usize)
+                .and_then(|r| parse_record_id(&r.id))
+                .ok_or_else(|| engine_fault("the engine returned an unknown person record"))
+        };
+        let company_ref = |i: u32| {
+            companies
+                .get(i as usize)
+                .and_then(|r| parse_record_id(&r.id))
+                .ok_or_else(|| engine_fault("the engine returned an unknown company record"))
+        };
+        let mut pairs = Vec::with_capacity(outcome.pairs.len() + company_outcome.pairs.len());
+        let mut review = Vec::new();
+        let person_pair = |p: &dedupe::MatchPair, reason: Option<ReviewReason>| {
+            Ok::<_, CrmError>(DuplicatePair {
+                a: person_ref(p.a)?,
+                b: person_ref(p.b)?,
+                probability: p.probability,
+                explanation: outcome.scored_pair(persons, p).explanation,
+                compared_as: RecordKind::Person,
+                reason,
+            })
+        };
+        let company_pair = |p: &dedupe::MatchPair, reason: Option<ReviewReason>| {
+            Ok::<_, CrmError>(DuplicatePair {
+                a: company_ref(p.a)?,
+                b: company_ref(p.b)?,
+                probability: p.probability,
+                explanation: company_outcome.scored_pair(companies, p).explanation,
+                compared_as: RecordKind::Company,
+                reason,
+            })
+        };
+        for p in &outcome.pairs {
+            pairs.push(person_pair(p, None)?);
+        }
+        for p in &company_outcome.pairs {
+            pairs.push(company_pair(p, None)?);
+        }
+        for r in &outcome.review {
+            review.push(person_pair(&r.pair, Some(r.reason))?);
+        }
+        for r in &company_outcome.review {
+            review.push(company_pair(&r.pair, Some(r.reason))?);
+        }
+        let mut clusters = Vec::new();
+        for (found, kind, reference) in [
+            (
+                &outcome.clusters,
+                RecordKind::Person,
+                &person_ref as &dyn Fn(u32) -> Result<EntityRef>,
+            ),
+            (&company_outcome.clusters, RecordKind::Company, &company_ref),
+        ] {
+            for g in found.groups() {
+                let Some(first) = g.first() else { continue };
+                let id = found.assignment[*first as usize];
+                clusters.push(DuplicateCluster {
+                    members: g.iter().map(|&i| reference(i)).collect::<Result<_>>()?,
+                    split_by_guard: found.split.contains(&id),
+                    compared_as: kind,
+                });
+            }
+        }
+        let trained = outcome.model_source == ModelSource::Trained;
+        let model_saved = trained && persons.len() >= self.crm.config().dedupe_min_training_records;
+        let report = ScanReport {
+            records: persons.len() + companies.len(),
+            company_records: companies.len(),
+            pairs,
+            review,
+            clusters,
+            stats: outcome.stats.clone(),
+            company_stats: company_outcome.stats.clone(),
+            threshold: outcome.threshold,
+            model_source: outcome.model_source,
+            prior_reason: outcome.model.training.prior_reason.clone(),
+            trained,
+            model_saved,
+        };
+        if model_saved {
+            let mut settings = settings;
+            settings.dedupe_model = Some(outcome.model.clone());
+            self.crm.save_model(actor, settings, now).await?;
+        }
+        let index = TenantIndex {
+            persons: DedupeIndex::from_outcome(persons, outcome, &config)?,
+            companies: CompanyIndex::from_outcome(companies, company_outcome, &config)?,
+        };
+        self.crm.duplicate_indexes().put(actor.tenant, index)?;
+        Ok(report)
+    }
+
+    /// Rebuilds the tenant's duplicate indexes from the store (with the saved model, or a
+    /// newly trained and saved one, or the prior model).
+    #[tracing::instrument(name = "duplicates.refresh_index", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn refresh_index(self, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+        self.crm.duplicate_indexes().forget(actor.tenant)?;
+        self.crm.tenant_index(actor, now).await.map(|_| ())
+    }
+
+    /// Stored records (customers, contacts, open leads) that probably are the same person
+    /// as `candidate`, best first, at or above the model's threshold. A candidate without a
+    /// person's name that names a company (as [`customer_person_record`] writes a company
+    /// customer) is looked up as a company ([`crate::Duplicates::company_matches_for`]). The first call
+    /// of a tenant builds its indexes from the store.
+    #[tracing::instrument(name = "duplicates.matches_for", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn matches_for(
+        self,
+        actor: &Actor,
+        candidate: &PersonRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DuplicateMatch>> {
+        if let Some(company) = CompanyRecord::from_person_record(candidate) {
+            return self
+                .crm
+                .duplicates()
+                .company_matches_for(actor, &company, now)
+                .await;
+        }
+        let index = self.crm.tenant_index(actor, now).await?;
+        let found: Vec<(ScoredPair, Option<ReviewReason>)> = {
+            let index = index.read().map_err(poisoned)?;
+            index
+                .persons
+                .matches_for(candidate)
+                .into_iter()
+                .map(|p| (p, None))
+                .collect()
+        };
+        self.crm.to_matches(actor, found, RecordKind::Person).await
+    }
+
+    /// Stored company customers and open company leads that probably are the same company
+    /// as `candidate`, best first, at or above the company model's threshold.
+    #[tracing::instrument(name = "duplicates.company_matches_for", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn company_matches_for(
+        self,
+        actor: &Actor,
+        candidate: &CompanyRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DuplicateMatch>> {
+        let index = self.crm.tenant_index(actor, now).await?;
+        let found: Vec<(ScoredPair, Option<ReviewReason>)> = {
+            let index = index.read().map_err(poisoned)?;
+            index
+                .companies
+                .matches_for(candidate)
+                .into_iter()
+                .map(|p| (p, None))
+                .collect()
+        };
+        self.crm.to_matches(actor, found, RecordKind::Company).await
     }
 }

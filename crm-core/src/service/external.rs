@@ -10,7 +10,7 @@
 //! recorded (its id claimed) unless the reason is a problem of the mapping, so a resend
 //! after the mapping is fixed applies. A changed mapping entry that names a stage no
 //! pipeline has is refused when the settings are saved, and
-//! [`Crm::external_mapping_problems`] lists every pipeline x kind whose mapping in effect
+//! [`crate::Deals::external_mapping_problems`] lists every pipeline x kind whose mapping in effect
 //! cannot apply (after a stage was renamed or removed, or for the default mapping in a
 //! custom pipeline).
 
@@ -27,7 +27,7 @@ use crate::model::{
 use crate::pipeline::{check_state, transition, DealTransition};
 use crate::store::{ChangeSet, CrmStore, DomainEvent, Entity, ExternalEventKind, NewEvent};
 
-use super::{Crm, CrmConfig};
+use super::{Crm, CrmConfig, Deals};
 
 /// The default mapping: quote sent -> Proposal, order created -> Negotiation, order
 /// fulfilled or invoice paid -> won. The stage names are those of
@@ -77,7 +77,7 @@ pub enum ExternalOutcome {
 }
 
 /// A pipeline x event kind whose mapping in effect cannot apply, from
-/// [`Crm::external_mapping_problems`]: an event of that kind for a deal of that pipeline
+/// [`crate::Deals::external_mapping_problems`]: an event of that kind for a deal of that pipeline
 /// would be answered with `reason` (and would not claim its id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingProblem {
@@ -175,121 +175,14 @@ fn resolve<'a>(
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// Handles an external event: advances the deal per the mapping in effect for its
-    /// pipeline and records the event id in the outbox in the same change set, so a replay
-    /// of the same id (even a concurrent one) is a [`ExternalOutcome::Duplicate`] with no
-    /// effect. An event that does not move the deal is answered with
-    /// [`ExternalOutcome::Unchanged`] and its [`UnchangedReason`], and recorded with that
-    /// reason; when the reason is a problem of the mapping
-    /// ([`UnchangedReason::is_mapping_problem`]) the event does not claim its id, so the
-    /// host can resend it once the mapping is fixed.
-    ///
-    /// The target of an event kind is the deal's pipeline's entry in
-    /// [`TenantSettings::pipeline_external_mappings`] for that kind, else the tenant-wide
-    /// [`TenantSettings::external_mapping`], else [`crate::CrmConfig::external_mapping`],
-    /// else [`default_external_mapping`]. A tenant-wide mapping replaces the service's as a
-    /// whole (a kind it does not list is not mapped); a per-pipeline mapping overrides it
-    /// kind by kind.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn handle_external_event(
-        &self,
-        actor: &Actor,
-        ev: &ExternalEvent,
-        now: DateTime<Utc>,
-    ) -> Result<ExternalOutcome> {
-        let id = ev.id.trim();
-        if id.is_empty() {
-            return Err(CrmError::validation("id", "must not be empty"));
-        }
-        let deal = self.get::<Deal>(actor, ev.deal).await?;
-        let pipeline = self.get::<Pipeline>(actor, deal.pipeline_id).await?;
-        let settings = self.tenant_settings(actor, now).await?;
-        let target = target_for(&settings, self.config(), pipeline.id, ev.kind);
-        let step = advance(&deal, &pipeline, ev.kind, target.as_ref(), now)?;
-        let (mut cs, unchanged) = match &step {
-            Step::Move(new) => {
-                let mut new = (**new).clone();
-                new.touch(now);
-                check_state(&new, &pipeline)?;
-                (self.transition_changes(actor, &deal, &new, now), None)
-            }
-            Step::Stay(reason) => (ChangeSet::new(), Some(reason.clone())),
-        };
-        let claims = !unchanged.as_ref().is_some_and(|r| r.is_mapping_problem());
-        let mut received = NewEvent::new(
-            deal.entity_ref(),
-            now,
-            DomainEvent::ExternalEventReceived {
-                external_id: id.to_string(),
-                kind: ev.kind,
-                deal: deal.id,
-                unchanged,
-            },
-        );
-        if claims {
-            received.external_id = Some(id.to_string());
-        } else if self.store().external_id_claimed(actor.tenant, id).await? {
-            // A resend of an id that was handled before (and claimed) stays a duplicate,
-            // whatever the mapping says now.
-            return Ok(ExternalOutcome::Duplicate);
-        }
-        cs.push_emit(received);
-        match self.apply(actor, cs).await {
-            Err(CrmError::DuplicateExternalEvent { .. }) => Ok(ExternalOutcome::Duplicate),
-            Err(e) => Err(e),
-            Ok(applied) => Ok(match step {
-                Step::Move(mut new) => {
-                    new.touch(now);
-                    applied.stored(&mut *new)?;
-                    ExternalOutcome::Advanced(*new)
-                }
-                Step::Stay(reason) => ExternalOutcome::Unchanged { deal, reason },
-            }),
-        }
-    }
-
-    /// Every pipeline x event kind of the tenant whose mapping in effect (see
-    /// [`Crm::handle_external_event`] for the order) cannot apply: the kind is not mapped,
-    /// or its target names a stage the pipeline lacks (renamed or removed since, or the
-    /// default mapping's "Proposal" in a custom pipeline), a closed stage, or "won" in a
-    /// pipeline without a won stage. Kinds mapped to [`ExternalTarget::Ignore`] are not
-    /// problems. Ordered by pipeline name, then kind.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn external_mapping_problems(
-        &self,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<MappingProblem>> {
-        let settings = self.tenant_settings(actor, now).await?;
-        let mut pipelines = self
-            .list_all::<Pipeline>(actor, PipelineFilter::default())
-            .await?;
-        pipelines.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        let mut out = Vec::new();
-        for p in &pipelines {
-            for kind in ExternalEventKind::ALL {
-                let target = target_for(&settings, self.config(), p.id, kind);
-                if let Err(reason) = resolve(p, kind, target.as_ref()) {
-                    out.push(MappingProblem {
-                        pipeline: p.id,
-                        pipeline_name: p.name.clone(),
-                        kind,
-                        reason,
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Checks the external mappings of `settings` against the tenant's pipelines, for
     /// [`Crm::save_tenant_settings`]. Only entries that differ from the stored settings
     /// are checked (see [`mapping_entry_problems`] for the rules), so saving other settings
     /// (or a duplicate-detection model) keeps working after a stage was renamed, and an
     /// entry stored before these checks existed (a kind mapped twice, say) does not block
-    /// saves that leave it alone; [`Crm::external_mapping_problems`] lists such entries.
+    /// saves that leave it alone; [`crate::Deals::external_mapping_problems`] lists such entries.
     /// A tenant without pipelines yet is checked against [`Pipeline::standard`], which
-    /// [`Crm::default_pipeline`] creates on first use.
+    /// [`crate::Pipelines::ensure_default`] creates on first use.
     pub(crate) async fn check_external_mappings(
         &self,
         actor: &Actor,
@@ -499,6 +392,121 @@ fn advance(
         _ => transition(deal, pipeline, &DealTransition::Win { reason: None }, now),
     }
     .map(|d| Step::Move(Box::new(d)))
+}
+
+impl<S: CrmStore + ?Sized> Deals<'_, S> {
+    /// Handles an external event: advances the deal per the mapping in effect for its
+    /// pipeline and records the event id in the outbox in the same change set, so a replay
+    /// of the same id (even a concurrent one) is a [`ExternalOutcome::Duplicate`] with no
+    /// effect. An event that does not move the deal is answered with
+    /// [`ExternalOutcome::Unchanged`] and its [`UnchangedReason`], and recorded with that
+    /// reason; when the reason is a problem of the mapping
+    /// ([`UnchangedReason::is_mapping_problem`]) the event does not claim its id, so the
+    /// host can resend it once the mapping is fixed.
+    ///
+    /// The target of an event kind is the deal's pipeline's entry in
+    /// [`TenantSettings::pipeline_external_mappings`] for that kind, else the tenant-wide
+    /// [`TenantSettings::external_mapping`], else [`crate::CrmConfig::external_mapping`],
+    /// else [`default_external_mapping`]. A tenant-wide mapping replaces the service's as a
+    /// whole (a kind it does not list is not mapped); a per-pipeline mapping overrides it
+    /// kind by kind.
+    #[tracing::instrument(name = "deals.handle_external_event", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn handle_external_event(
+        self,
+        actor: &Actor,
+        ev: &ExternalEvent,
+        now: DateTime<Utc>,
+    ) -> Result<ExternalOutcome> {
+        let id = ev.id.trim();
+        if id.is_empty() {
+            return Err(CrmError::validation("id", "must not be empty"));
+        }
+        let deal = self.crm.get::<Deal>(actor, ev.deal).await?;
+        let pipeline = self.crm.get::<Pipeline>(actor, deal.pipeline_id).await?;
+        let settings = self.crm.tenant_settings(actor, now).await?;
+        let target = target_for(&settings, self.crm.config(), pipeline.id, ev.kind);
+        let step = advance(&deal, &pipeline, ev.kind, target.as_ref(), now)?;
+        let (mut cs, unchanged) = match &step {
+            Step::Move(new) => {
+                let mut new = (**new).clone();
+                new.touch(now);
+                check_state(&new, &pipeline)?;
+                (self.crm.transition_changes(actor, &deal, &new, now), None)
+            }
+            Step::Stay(reason) => (ChangeSet::new(), Some(reason.clone())),
+        };
+        let claims = !unchanged.as_ref().is_some_and(|r| r.is_mapping_problem());
+        let mut received = NewEvent::new(
+            deal.entity_ref(),
+            now,
+            DomainEvent::ExternalEventReceived {
+                external_id: id.to_string(),
+                kind: ev.kind,
+                deal: deal.id,
+                unchanged,
+            },
+        );
+        if claims {
+            received.external_id = Some(id.to_string());
+        } else if self
+            .crm
+            .store()
+            .external_id_claimed(actor.tenant, id)
+            .await?
+        {
+            // A resend of an id that was handled before (and claimed) stays a duplicate,
+            // whatever the mapping says now.
+            return Ok(ExternalOutcome::Duplicate);
+        }
+        cs.push_emit(received);
+        match self.crm.apply(actor, cs).await {
+            Err(CrmError::DuplicateExternalEvent { .. }) => Ok(ExternalOutcome::Duplicate),
+            Err(e) => Err(e),
+            Ok(applied) => Ok(match step {
+                Step::Move(mut new) => {
+                    new.touch(now);
+                    applied.stored(&mut *new)?;
+                    ExternalOutcome::Advanced(*new)
+                }
+                Step::Stay(reason) => ExternalOutcome::Unchanged { deal, reason },
+            }),
+        }
+    }
+
+    /// Every pipeline x event kind of the tenant whose mapping in effect (see
+    /// [`crate::Deals::handle_external_event`] for the order) cannot apply: the kind is not mapped,
+    /// or its target names a stage the pipeline lacks (renamed or removed since, or the
+    /// default mapping's "Proposal" in a custom pipeline), a closed stage, or "won" in a
+    /// pipeline without a won stage. Kinds mapped to [`ExternalTarget::Ignore`] are not
+    /// problems. Ordered by pipeline name, then kind.
+    #[tracing::instrument(name = "deals.external_mapping_problems", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn external_mapping_problems(
+        self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MappingProblem>> {
+        let settings = self.crm.tenant_settings(actor, now).await?;
+        let mut pipelines = self
+            .crm
+            .list_all::<Pipeline>(actor, PipelineFilter::default())
+            .await?;
+        pipelines.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        let mut out = Vec::new();
+        for p in &pipelines {
+            for kind in ExternalEventKind::ALL {
+                let target = target_for(&settings, self.crm.config(), p.id, kind);
+                if let Err(reason) = resolve(p, kind, target.as_ref()) {
+                    out.push(MappingProblem {
+                        pipeline: p.id,
+                        pipeline_name: p.name.clone(),
+                        kind,
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

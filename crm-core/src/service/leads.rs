@@ -16,9 +16,9 @@ use crate::values::Phone;
 
 use super::{Crm, MAX_RETRIES};
 
-/// What [`Crm::convert_lead`] should create or link.
+/// What [`crate::Leads::convert`] should create or link.
 ///
-/// [`Crm::convert_lead`] follows Odoo's lead conversion (`crm.lead2opportunity.partner`):
+/// [`crate::Leads::convert`] follows Odoo's lead conversion (`crm.lead2opportunity.partner`):
 ///
 /// - **The customer.** The one the caller names ([`LeadConversion::into_customer`], e.g.
 ///   picked by the user; it wins over the lookups and an unknown id is `NotFound`), else the
@@ -337,73 +337,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(lead)
     }
 
-    /// Marks a new lead as contacted.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn contact_lead(
-        &self,
-        actor: &Actor,
-        id: LeadId,
-        now: DateTime<Utc>,
-    ) -> Result<Lead> {
-        let mut lead = self.lead_to(actor, id, LeadStatus::Contacted).await?;
-        let from = lead.status;
-        lead.status = LeadStatus::Contacted;
-        self.write_lead(actor, lead, from, now).await
-    }
-
-    /// Marks a new or contacted lead as qualified.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn qualify_lead(
-        &self,
-        actor: &Actor,
-        id: LeadId,
-        now: DateTime<Utc>,
-    ) -> Result<Lead> {
-        let mut lead = self.lead_to(actor, id, LeadStatus::Qualified).await?;
-        let from = lead.status;
-        lead.status = LeadStatus::Qualified;
-        self.write_lead(actor, lead, from, now).await
-    }
-
-    /// Disqualifies an open lead with a reason (recorded with who and when).
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn disqualify_lead(
-        &self,
-        actor: &Actor,
-        id: LeadId,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Lead> {
-        let mut lead = self.lead_to(actor, id, LeadStatus::Disqualified).await?;
-        let from = lead.status;
-        lead.status = LeadStatus::Disqualified;
-        lead.disqualification = Some(Disqualification {
-            reason: reason.trim().to_string(),
-            by: Some(actor.user),
-            at: now,
-        });
-        self.write_lead(actor, lead, from, now).await
-    }
-
-    /// Marks an open lead as lost.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn lose_lead(&self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
-        let mut lead = self.lead_to(actor, id, LeadStatus::Lost).await?;
-        let from = lead.status;
-        lead.status = LeadStatus::Lost;
-        self.write_lead(actor, lead, from, now).await
-    }
-
-    /// Reopens a disqualified or lost lead as new.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn reopen_lead(&self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
-        let mut lead = self.lead_to(actor, id, LeadStatus::New).await?;
-        let from = lead.status;
-        lead.status = LeadStatus::New;
-        lead.disqualification = None;
-        self.write_lead(actor, lead, from, now).await
-    }
-
     /// The normalised value the lead's phone is stored and looked up as: its E.164 form
     /// when known, else the raw number read in the service's default region.
     fn lead_phone_value(&self, phone: &Phone) -> String {
@@ -415,44 +348,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             )
             .unwrap_or_else(|_| phone.raw.clone())
         })
-    }
-
-    /// An existing customer owning a contact point with the lead's normalised e-mail (or,
-    /// failing that, phone), if any.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn find_customer_for_lead(
-        &self,
-        actor: &Actor,
-        lead: &Lead,
-    ) -> Result<Option<Customer>> {
-        let mut keys: Vec<(ContactPointKind, String)> = Vec::new();
-        if let Some(e) = &lead.email {
-            keys.push((ContactPointKind::Email, e.as_str().to_string()));
-        }
-        if let Some(p) = &lead.phone {
-            let value = self.lead_phone_value(p);
-            for kind in [
-                ContactPointKind::Phone,
-                ContactPointKind::Mobile,
-                ContactPointKind::Whatsapp,
-            ] {
-                keys.push((kind, value.clone()));
-            }
-        }
-        for (kind, value) in keys {
-            let filter = ContactPointFilter {
-                kind: Some(kind),
-                value: Some(value),
-                ..Default::default()
-            };
-            let found = self
-                .list::<ContactPoint>(actor, ListQuery::filter(filter).limit(1))
-                .await?;
-            if let Some(p) = found.items.into_iter().next() {
-                return self.find::<Customer>(actor, p.customer_id).await;
-            }
-        }
-        Ok(None)
     }
 
     /// The existing customer a conversion links, per [`LeadConversion`]: the named one
@@ -468,7 +363,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             return self.get::<Customer>(actor, id).await.map(Some);
         }
         if options.link_existing {
-            if let Some(c) = self.find_customer_for_lead(actor, lead).await? {
+            if let Some(c) = self.leads().find_customer(actor, lead).await? {
                 return Ok(Some(c));
             }
         }
@@ -498,19 +393,121 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .await?;
         Ok(phone_region_of(&locations).or_else(|| self.config().default_phone_region.clone()))
     }
+}
+
+super::handle!(
+    /// The lead calls: status transitions, matching to customers, conversion.
+    Leads, leads
+);
+
+impl<S: CrmStore + ?Sized> Leads<'_, S> {
+    /// Marks a new lead as contacted.
+    #[tracing::instrument(name = "leads.contact", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn contact(self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
+        let mut lead = self.crm.lead_to(actor, id, LeadStatus::Contacted).await?;
+        let from = lead.status;
+        lead.status = LeadStatus::Contacted;
+        self.crm.write_lead(actor, lead, from, now).await
+    }
+
+    /// Marks a new or contacted lead as qualified.
+    #[tracing::instrument(name = "leads.qualify", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn qualify(self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
+        let mut lead = self.crm.lead_to(actor, id, LeadStatus::Qualified).await?;
+        let from = lead.status;
+        lead.status = LeadStatus::Qualified;
+        self.crm.write_lead(actor, lead, from, now).await
+    }
+
+    /// Disqualifies an open lead with a reason (recorded with who and when).
+    #[tracing::instrument(name = "leads.disqualify", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn disqualify(
+        self,
+        actor: &Actor,
+        id: LeadId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Lead> {
+        let mut lead = self
+            .crm
+            .lead_to(actor, id, LeadStatus::Disqualified)
+            .await?;
+        let from = lead.status;
+        lead.status = LeadStatus::Disqualified;
+        lead.disqualification = Some(Disqualification {
+            reason: reason.trim().to_string(),
+            by: Some(actor.user),
+            at: now,
+        });
+        self.crm.write_lead(actor, lead, from, now).await
+    }
+
+    /// Marks an open lead as lost.
+    #[tracing::instrument(name = "leads.lose", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn lose(self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
+        let mut lead = self.crm.lead_to(actor, id, LeadStatus::Lost).await?;
+        let from = lead.status;
+        lead.status = LeadStatus::Lost;
+        self.crm.write_lead(actor, lead, from, now).await
+    }
+
+    /// Reopens a disqualified or lost lead as new.
+    #[tracing::instrument(name = "leads.reopen", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn reopen(self, actor: &Actor, id: LeadId, now: DateTime<Utc>) -> Result<Lead> {
+        let mut lead = self.crm.lead_to(actor, id, LeadStatus::New).await?;
+        let from = lead.status;
+        lead.status = LeadStatus::New;
+        lead.disqualification = None;
+        self.crm.write_lead(actor, lead, from, now).await
+    }
+
+    /// An existing customer owning a contact point with the lead's normalised e-mail (or,
+    /// failing that, phone), if any.
+    #[tracing::instrument(name = "leads.find_customer", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn find_customer(self, actor: &Actor, lead: &Lead) -> Result<Option<Customer>> {
+        let mut keys: Vec<(ContactPointKind, String)> = Vec::new();
+        if let Some(e) = &lead.email {
+            keys.push((ContactPointKind::Email, e.as_str().to_string()));
+        }
+        if let Some(p) = &lead.phone {
+            let value = self.crm.lead_phone_value(p);
+            for kind in [
+                ContactPointKind::Phone,
+                ContactPointKind::Mobile,
+                ContactPointKind::Whatsapp,
+            ] {
+                keys.push((kind, value.clone()));
+            }
+        }
+        for (kind, value) in keys {
+            let filter = ContactPointFilter {
+                kind: Some(kind),
+                value: Some(value),
+                ..Default::default()
+            };
+            let found = self
+                .crm
+                .list::<ContactPoint>(actor, ListQuery::filter(filter).limit(1))
+                .await?;
+            if let Some(p) = found.items.into_iter().next() {
+                return self.crm.find::<Customer>(actor, p.customer_id).await;
+            }
+        }
+        Ok(None)
+    }
 
     /// Plans a conversion without writing: the change set and what it creates or links (see
-    /// [`LeadConversion`] for the rules). Used by [`Crm::convert_lead`]; exposed so hosts (and
+    /// [`LeadConversion`] for the rules). Used by [`crate::Leads::convert`]; exposed so hosts (and
     /// the conformance suite) can inspect it.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    #[tracing::instrument(name = "leads.plan_conversion", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn plan_conversion(
-        &self,
+        self,
         actor: &Actor,
         id: LeadId,
         options: &LeadConversion,
         now: DateTime<Utc>,
     ) -> Result<(ChangeSet, ConversionResult)> {
-        let mut lead = self.get::<Lead>(actor, id).await?;
+        let mut lead = self.crm.get::<Lead>(actor, id).await?;
         if !lead_transition_allowed(lead.status, LeadStatus::Converted) {
             return Err(CrmError::InvalidTransition {
                 from: status_name(lead.status),
@@ -523,7 +520,10 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             });
         }
         let mut cs = ChangeSet::new();
-        let existing = self.customer_to_link(actor, &lead, options, now).await?;
+        let existing = self
+            .crm
+            .customer_to_link(actor, &lead, options, now)
+            .await?;
         let linked_existing = existing.is_some();
         let names = person_names(&lead);
         match options.contact {
@@ -557,6 +557,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             Some(customer) => {
                 let customer_id = Some(customer.id);
                 let contacts = self
+                    .crm
                     .list_all::<Contact>(
                         actor,
                         ContactFilter {
@@ -566,6 +567,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     )
                     .await?;
                 let known = self
+                    .crm
                     .list_all::<ContactPoint>(
                         actor,
                         ContactPointFilter {
@@ -576,7 +578,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     .await?;
                 let needs_region = lead.phone.as_ref().is_some_and(|p| p.e164.is_none());
                 let region = if needs_region {
-                    self.customer_phone_region(actor, customer.id).await?
+                    self.crm.customer_phone_region(actor, customer.id).await?
                 } else {
                     None
                 };
@@ -590,7 +592,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     }
                     ContactChoice::New => PersonAt::NewContact,
                     ContactChoice::Existing(id) => {
-                        let picked = self.get::<Contact>(actor, id).await?;
+                        let picked = self.crm.get::<Contact>(actor, id).await?;
                         if picked.customer_id != customer.id {
                             return Err(CrmError::validation(
                                 "contact",
@@ -648,7 +650,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 } else {
                     None
                 };
-                let region = self.config().default_phone_region.clone();
+                let region = self.crm.config().default_phone_region.clone();
                 let points = lead_points(&lead, actor.tenant, customer.id, region.as_deref(), now)?;
                 let (cid, ctid) = (customer.id, contact.as_ref().map(|c| c.id));
                 cs.push_insert(customer);
@@ -673,8 +675,8 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let deal_id = match &options.deal {
             Some(spec) => {
                 let pipeline = match spec.pipeline {
-                    Some(pid) => self.get::<Pipeline>(actor, pid).await?,
-                    None => self.default_pipeline(actor, now).await?,
+                    Some(pid) => self.crm.get::<Pipeline>(actor, pid).await?,
+                    None => self.crm.pipelines().ensure_default(actor, now).await?,
                 };
                 let stage = match spec.stage {
                     Some(s) => s,
@@ -747,9 +749,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// `InvalidTransition`. A change set that conflicts with a concurrent write (e.g. a
     /// primary contact added meanwhile) is planned again from fresh reads, up to
     /// [`MAX_RETRIES`] times.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn convert_lead(
-        &self,
+    #[tracing::instrument(name = "leads.convert", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn convert(
+        self,
         actor: &Actor,
         id: LeadId,
         options: LeadConversion,
@@ -757,8 +759,12 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     ) -> Result<ConversionResult> {
         let mut attempt = 0;
         let result = loop {
-            let (cs, result) = self.plan_conversion(actor, id, &options, now).await?;
-            match self.apply(actor, cs).await {
+            let (cs, result) = self
+                .crm
+                .leads()
+                .plan_conversion(actor, id, &options, now)
+                .await?;
+            match self.crm.apply(actor, cs).await {
                 Err(CrmError::Conflict { .. } | CrmError::AlreadyExists { .. })
                     if attempt < MAX_RETRIES =>
                 {
@@ -769,8 +775,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             }
         };
         // The lead lives on as its customer in the duplicate index.
-        self.unindex(actor.tenant, &[result.lead.entity_ref()])?;
-        self.reindex_customers(actor, &[result.customer]).await?;
+        self.crm
+            .unindex(actor.tenant, &[result.lead.entity_ref()])?;
+        self.crm
+            .reindex_customers(actor, &[result.customer])
+            .await?;
         Ok(result)
     }
 }

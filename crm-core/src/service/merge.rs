@@ -6,7 +6,7 @@
 //! owned items, attachments, tag assignments) is re-pointed to the survivor, with equal
 //! tags and equal customer-level contact points collapsed and consents combined (the most
 //! restrictive flags win); the merged customers are deleted; and a [`MergeRecord`] keeps the
-//! before-image of every row touched, from which [`Crm::unmerge`] restores them.
+//! before-image of every row touched, from which [`crate::Merges::unmerge`] restores them.
 //!
 //! Segments are rule-based (their members are computed from the rules), so a merge changes
 //! segment membership through the survivor's data; there are no stored memberships to move.
@@ -452,53 +452,6 @@ fn same_point(a: &ContactPoint, b: &ContactPoint) -> bool {
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// Plans the merge of `ids` (two or more customers of the actor's tenant) without
-    /// writing anything: the survivor as it would be and every move (a dry run).
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn plan_customer_merge(
-        &self,
-        actor: &Actor,
-        ids: &[CustomerId],
-        options: &MergeOptions,
-        now: DateTime<Utc>,
-    ) -> Result<MergeOutcome> {
-        Ok(self
-            .plan_merge(actor, ids, options, now)
-            .await?
-            .outcome
-            .redacted_for(actor))
-    }
-
-    /// Merges `ids` (two or more customers of the actor's tenant) into one survivor in one
-    /// atomic change set, re-pointing every related row, and records the merge for
-    /// [`Crm::unmerge`]. Customers of another tenant are not found (`NotFound`); a row
-    /// changed concurrently makes the merge re-plan, up to [`MAX_RETRIES`] times.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn merge_customers(
-        &self,
-        actor: &Actor,
-        ids: &[CustomerId],
-        options: &MergeOptions,
-        now: DateTime<Utc>,
-    ) -> Result<MergeOutcome> {
-        let mut attempt = 0;
-        loop {
-            let plan = self.plan_merge(actor, ids, options, now).await?;
-            match self.apply(actor, plan.changes).await {
-                Ok(_) => {
-                    let mut outcome = plan.outcome;
-                    outcome.dry_run = false;
-                    let mut touched = outcome.merged.clone();
-                    touched.push(outcome.survivor.id);
-                    self.reindex_customers(actor, &touched).await?;
-                    return Ok(outcome.redacted_for(actor));
-                }
-                Err(CrmError::Conflict { .. }) if attempt < MAX_RETRIES => attempt += 1,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     async fn plan_merge(
         &self,
         actor: &Actor,
@@ -524,7 +477,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         let mut customers = Vec::with_capacity(ids.len());
         for id in ids {
-            customers.push(self.get_customer(actor, *id).await?);
+            customers.push(self.customers().get(actor, *id).await?);
         }
         let s = choose_survivor(&customers, options.survivor)?;
         let survivor_before = customers[s].clone();
@@ -934,6 +887,61 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         Ok(())
     }
+}
+
+super::handle!(
+    /// The merge calls: plan, merge, unmerge, merge history.
+    Merges, merges
+);
+
+impl<S: CrmStore + ?Sized> Merges<'_, S> {
+    /// Plans the merge of `ids` (two or more customers of the actor's tenant) without
+    /// writing anything: the survivor as it would be and every move (a dry run).
+    #[tracing::instrument(name = "merges.plan", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn plan(
+        self,
+        actor: &Actor,
+        ids: &[CustomerId],
+        options: &MergeOptions,
+        now: DateTime<Utc>,
+    ) -> Result<MergeOutcome> {
+        Ok(self
+            .crm
+            .plan_merge(actor, ids, options, now)
+            .await?
+            .outcome
+            .redacted_for(actor))
+    }
+
+    /// Merges `ids` (two or more customers of the actor's tenant) into one survivor in one
+    /// atomic change set, re-pointing every related row, and records the merge for
+    /// [`crate::Merges::unmerge`]. Customers of another tenant are not found (`NotFound`); a row
+    /// changed concurrently makes the merge re-plan, up to [`MAX_RETRIES`] times.
+    #[tracing::instrument(name = "merges.merge", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn merge(
+        self,
+        actor: &Actor,
+        ids: &[CustomerId],
+        options: &MergeOptions,
+        now: DateTime<Utc>,
+    ) -> Result<MergeOutcome> {
+        let mut attempt = 0;
+        loop {
+            let plan = self.crm.plan_merge(actor, ids, options, now).await?;
+            match self.crm.apply(actor, plan.changes).await {
+                Ok(_) => {
+                    let mut outcome = plan.outcome;
+                    outcome.dry_run = false;
+                    let mut touched = outcome.merged.clone();
+                    touched.push(outcome.survivor.id);
+                    self.crm.reindex_customers(actor, &touched).await?;
+                    return Ok(outcome.redacted_for(actor));
+                }
+                Err(CrmError::Conflict { .. }) if attempt < MAX_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
 
     /// Undoes a merge: every row the merge touched gets back its before-image (with a new
     /// version), the merged customers and collapsed rows come back, and the merge record is
@@ -941,9 +949,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// the merge was already undone, and with `Conflict` when any row it touched has changed
     /// since (nothing is written then). The result shows only the before-images the actor
     /// may read (see [`MergeRecord::redact_for`]); the restore itself is complete.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    #[tracing::instrument(name = "merges.unmerge", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn unmerge(
-        &self,
+        self,
         actor: &Actor,
         merge: MergeId,
         now: DateTime<Utc>,
@@ -951,7 +959,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         // The stored record with every before-image (the actor's view may lack private
         // notes of others, which the unmerge restores all the same).
         let record =
-            crate::store::EntityRead::<MergeRecord>::get(self.store(), actor.tenant, merge)
+            crate::store::EntityRead::<MergeRecord>::get(self.crm.store(), actor.tenant, merge)
                 .await?
                 .ok_or_else(|| CrmError::not_found(EntityKind::MergeRecord, merge))?;
         if let Some(undone_at) = record.undone_at {
@@ -970,7 +978,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .iter()
             .map(|t| t.before.entity_ref())
             .collect();
-        let current = self.current_records(actor, &targets).await?;
+        let current = self.crm.current_records(actor, &targets).await?;
         let versions: HashMap<EntityRef, u64> =
             current.iter().map(|(k, r)| (*k, r.version())).collect();
         for t in &record.touched {
@@ -1038,22 +1046,23 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         // record events: no second read.
         let mut known: Vec<crate::store::Record> = current.into_values().collect();
         known.push(record.clone().into_record());
-        self.apply_known(actor, changes, known).await?;
+        self.crm.apply_known(actor, changes, known).await?;
         let mut customers: Vec<CustomerId> = record.merged.iter().map(|&u| u.into()).collect();
         customers.push(record.survivor.into());
-        self.reindex_customers(actor, &customers).await?;
+        self.crm.reindex_customers(actor, &customers).await?;
         done.redact_for(actor.user);
         Ok(done)
     }
 
     /// The merge records of the actor's tenant that merged into `survivor`, newest first.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn merges_into(
-        &self,
+    #[tracing::instrument(name = "merges.of_survivor", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn of_survivor(
+        self,
         actor: &Actor,
         survivor: CustomerId,
     ) -> Result<Vec<MergeRecord>> {
         let mut all = self
+            .crm
             .read_all::<MergeRecord>(
                 actor,
                 MergeRecordFilter {

@@ -4,43 +4,102 @@
 //! written once and behave the same on every backend. Each call takes the [`Actor`] it acts
 //! for (its tenant scopes everything) and, where time matters, an explicit `now`.
 //!
-//! CRUD is generic: [`Crm::create`], [`Crm::get`], [`Crm::update`], [`Crm::delete`] and
-//! [`Crm::list`] work for every entity type and apply the per-entity rules in
-//! [`Crm::plan_write`]. Use cases that touch several entities ([`Crm::delete_customer`],
-//! [`Crm::set_primary_contact`], [`Crm::tag`], [`Crm::customer_360`], [`Crm::timeline`], ...)
-//! are methods of their own and always write one atomic change set.
+//! `Crm` itself holds construction, configuration and the generic typed CRUD:
+//! [`Crm::create`], [`Crm::get`], [`Crm::find`], [`Crm::update`], [`Crm::delete`],
+//! [`Crm::list`], [`Crm::list_all`] and [`Crm::count`] work for every entity type and apply
+//! the per-entity rules in [`Crm::plan_write`]. The use cases are grouped by domain area
+//! into borrowed handles, one module each: [`Crm::customers`] (nested create, Customer 360,
+//! timeline, cascading delete), [`Crm::contacts`], [`Crm::tags`], [`Crm::leads`],
+//! [`Crm::deals`], [`Crm::pipelines`], [`Crm::activities`], [`Crm::follow_ups`],
+//! [`Crm::duplicates`], [`Crm::merges`], [`Crm::events`] (the outbox) and [`Crm::audit`].
+//! A handle is `Copy` and its calls take it by value, so `crm.deals().win(..)` can be
+//! awaited, joined or spawned like any future borrowing `crm`. Every call writes one atomic
+//! change set.
 
+/// Defines a borrowed handle grouping the calls of one domain area, and the accessor on
+/// [`Crm`] that returns it (`crm.deals().win(..)`).
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        pub struct $name<'a, S: ?Sized> {
+            pub(crate) crm: &'a Crm<S>,
+        }
+
+        impl<S: ?Sized> Clone for $name<'_, S> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        impl<S: ?Sized> Copy for $name<'_, S> {}
+
+        impl<S: ?Sized> std::fmt::Debug for $name<'_, S> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+
+        impl<S: CrmStore + ?Sized> Crm<S> {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $name<'_, S> {
+                $name { crm: self }
+            }
+        }
+    };
+}
+pub(crate) use handle;
+
+mod activities;
 mod audit;
+mod contacts;
 mod customer360;
+mod customers;
+mod deals;
 mod duplicates;
+mod events;
 mod external;
+mod follow_ups;
 mod leads;
 mod merge;
 mod onboarding;
+mod pipelines;
 mod progress;
 mod record_events;
 mod retry;
 mod rules;
 mod sales;
+mod tags;
 mod timeline;
 
+pub use activities::Activities;
+pub use audit::Audit;
+pub use contacts::Contacts;
 pub use customer360::{Customer360, CutOff, DealTotals, RECENT_INTERACTIONS};
+pub use customers::Customers;
+pub use deals::Deals;
+pub use duplicates::Duplicates;
 pub use duplicates::{
     customer_person_record, lead_person_record, CheckedCustomer, DuplicateCluster, DuplicateMatch,
     DuplicatePair, DuplicatePolicy, ScanOptions, ScanReport,
 };
+pub use events::Events;
 pub use external::{default_external_mapping, ExternalEvent, ExternalOutcome, MappingProblem};
+pub use follow_ups::FollowUps;
+pub use leads::Leads;
 pub use leads::{
     lead_transition_allowed, ContactChoice, ConversionDeal, ConversionResult, LeadConversion,
 };
+pub use merge::Merges;
 pub use merge::{
     CustomFieldRule, FieldCandidates, FieldRule, MergeMove, MergeOptions, MergeOutcome, MoveAction,
     SurvivorRule, MAX_MERGE_RECORDS,
 };
 pub use onboarding::{CreatedCustomer, NewContact, NewCustomer, NewPoint};
+pub use pipelines::Pipelines;
 pub use progress::{Control, Progress, ProgressCallback};
 pub use retry::{backoff, Pause, RetryPause, RETRY_BASE, RETRY_CAP};
 pub use sales::{days_between, Loss, RottingDeal, StageConversion, StageVelocity};
+pub use tags::Tags;
 pub use timeline::TimelineEntry;
 
 use std::any::Any;
@@ -49,11 +108,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::{CrmError, Result};
-use crate::id::{Actor, ContactId, ContactPointId, CustomerId, LocationId, TagId};
+use crate::id::{Actor, TagId};
 use crate::model::*;
 use crate::store::{
     Applied, ChangeSet, CrmStore, DomainEvent, Entity, EntityRead, EntityRef, ListQuery, NewEvent,
-    Page, StoredEvent,
+    Page,
 };
 
 /// How often a change set failing with a retryable storage error is tried again.
@@ -151,7 +210,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// failures up to [`MAX_RETRIES`] times. This is a way around the service's rules: the
     /// store fences the tenant and runs the storage rules, but nothing validates the
     /// records, completes links, checks state machines or emits events. Hosts use it to
-    /// apply a change set a `plan_*` call returned (e.g. [`Crm::plan_conversion`]) or for
+    /// apply a change set a `plan_*` call returned (e.g. [`crate::Leads::plan_conversion`]) or for
     /// maintenance; everything else goes through the service's calls.
     #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn apply_unchecked(&self, actor: &Actor, changes: ChangeSet) -> Result<Applied> {
@@ -357,7 +416,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     /// Deletes an entity, guarded by the version the caller read (`None`: any version).
-    /// Fails with `InUse` while other rows refer to it; see [`Crm::delete_customer`] for a
+    /// Fails with `InUse` while other rows refer to it; see [`crate::Customers::delete`] for a
     /// cascading delete.
     #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn delete<E: Entity>(
@@ -406,49 +465,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .ok_or_else(|| CrmError::internal("a write returned another kind of record"))
     }
 
-    /// Up to `limit` (1..=1000) events of the actor's tenant after sequence number `after`,
-    /// oldest first. Delivery is at-least-once: a host stores the last `seq` it handled
-    /// and passes it as `after` next time; events of one tenant are numbered 1, 2, 3, ...
-    /// in commit order with no gaps. Every write through the service appends a
-    /// [`DomainEvent::RecordCreated`] / [`DomainEvent::RecordUpdated`] (naming the changed
-    /// fields) / [`DomainEvent::RecordDeleted`] per row besides its domain events. Events
-    /// about another author's private note are left out (the numbers the actor sees then
-    /// skip them); a page full of such events is read past, so an empty result always
-    /// means the end.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn drain_events(
-        &self,
-        actor: &Actor,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>> {
-        if limit == 0 || limit > crate::store::MAX_PAGE_SIZE {
-            return Err(CrmError::validation(
-                "limit",
-                format!("{limit} is outside 1..={}", crate::store::MAX_PAGE_SIZE),
-            ));
-        }
-        // Events about a private note are the author's only. Read on past them, so a full
-        // page of hidden events never looks like the end of the outbox.
-        let mut out = Vec::new();
-        let mut after = after;
-        loop {
-            let batch = self.store.events_after(actor.tenant, after, limit).await?;
-            let Some(last) = batch.last().map(|e| e.seq) else {
-                return Ok(out);
-            };
-            for e in batch {
-                if e.event.event.visible_to(actor.user) {
-                    out.push(e);
-                    if out.len() == limit as usize {
-                        return Ok(out);
-                    }
-                }
-            }
-            after = last;
-        }
-    }
-
     /// The tenant's settings: the saved ones, or the defaults (not saved) until
     /// [`Crm::save_tenant_settings`] is called.
     #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
@@ -478,7 +494,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// the tenant mapped once and its `mapping[j].stage` an open stage of that pipeline; a
     /// won target (`...target`) needs a won stage there. Entries left as they were are not
     /// checked again, so a later stage rename (or an entry saved before these checks) does
-    /// not block saving other settings; [`Crm::external_mapping_problems`] lists what
+    /// not block saving other settings; [`crate::Deals::external_mapping_problems`] lists what
     /// cannot apply, and the event reports [`crate::UnchangedReason::StageNotFound`].
     #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn save_tenant_settings(
@@ -500,160 +516,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     }
 
     // ----- customers ----------------------------------------------------------------
-
-    /// Creates a customer.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn create_customer(
-        &self,
-        actor: &Actor,
-        customer: Customer,
-        now: DateTime<Utc>,
-    ) -> Result<Customer> {
-        self.create(actor, customer, now).await
-    }
-
-    /// Reads a customer.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn get_customer(&self, actor: &Actor, id: CustomerId) -> Result<Customer> {
-        self.get(actor, id).await
-    }
-
-    /// Deletes a customer together with everything that belongs to it (contacts, contact
-    /// points, locations, consent, owned items, tag assignments, and the activities,
-    /// interactions, notes, follow-ups and attachments linked to it or its contacts), in one
-    /// atomic change set. Deals and converted leads are kept: while any refers to the
-    /// customer the delete fails with `InUse` and nothing is removed.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn delete_customer(
-        &self,
-        actor: &Actor,
-        id: CustomerId,
-        expected_version: Option<u64>,
-    ) -> Result<()> {
-        let customer = self.get_customer(actor, id).await?;
-        let deals = DealFilter {
-            customer_id: Some(id),
-            ..Default::default()
-        };
-        let deals = self.count::<Deal>(actor, deals).await?;
-        if deals > 0 {
-            return Err(CrmError::InUse {
-                entity: crate::store::EntityKind::Customer,
-                id: id.to_string(),
-                by: format!("{deals} deal(s)"),
-            });
-        }
-        let customer_id = Some(id);
-        let links = LinkFilter {
-            customer_id,
-            ..Default::default()
-        };
-        let contacts = ContactFilter {
-            customer_id,
-            ..Default::default()
-        };
-        let contacts = self.list_all::<Contact>(actor, contacts).await?;
-        let mut cs = ChangeSet::new();
-        // Linked records first (they refer to contacts and the customer). Private notes of
-        // other authors go too, so these reads bypass the actor's visibility.
-        self.delete_all::<Activity>(
-            actor,
-            ActivityFilter {
-                links,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<Interaction>(
-            actor,
-            InteractionFilter {
-                links,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<Note>(
-            actor,
-            NoteFilter {
-                links,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<FollowUp>(
-            actor,
-            FollowUpFilter {
-                links,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<Attachment>(
-            actor,
-            AttachmentFilter {
-                links,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<Consent>(
-            actor,
-            ConsentFilter {
-                customer_id,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<ContactPoint>(
-            actor,
-            ContactPointFilter {
-                customer_id,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<Location>(
-            actor,
-            LocationFilter {
-                customer_id,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        self.delete_all::<OwnedItem>(
-            actor,
-            OwnedItemFilter {
-                customer_id,
-                ..Default::default()
-            },
-            &mut cs,
-        )
-        .await?;
-        let targets =
-            std::iter::once(customer.entity_ref()).chain(contacts.iter().map(Entity::entity_ref));
-        for target in targets {
-            let tagged = TagAssignmentFilter {
-                target: Some(target),
-                ..Default::default()
-            };
-            self.delete_all::<TagAssignment>(actor, tagged, &mut cs)
-                .await?;
-        }
-        for c in &contacts {
-            cs.push_delete::<Contact>(c.id, Some(c.version));
-        }
-        cs.push_delete::<Customer>(id, expected_version.or(Some(customer.version)));
-        self.apply(actor, cs).await?;
-        self.reindex_customers(actor, &[id]).await
-    }
 
     /// Adds a version-guarded delete of every row matching `filter` (regardless of the
     /// actor's visibility) to `cs`.
@@ -710,202 +572,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     // ----- primaries ----------------------------------------------------------------
 
-    /// Makes `contact` its customer's primary contact, demoting the previous one in the
-    /// same change set.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn set_primary_contact(
-        &self,
-        actor: &Actor,
-        contact: ContactId,
-        now: DateTime<Utc>,
-    ) -> Result<Contact> {
-        let mut c = self.get::<Contact>(actor, contact).await?;
-        c.is_primary = true;
-        self.update(actor, c, now).await
-    }
-
-    /// Makes a contact point the primary one of its kind for its owner, demoting the
-    /// previous one in the same change set.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn set_primary_contact_point(
-        &self,
-        actor: &Actor,
-        point: ContactPointId,
-        now: DateTime<Utc>,
-    ) -> Result<ContactPoint> {
-        let mut p = self.get::<ContactPoint>(actor, point).await?;
-        p.primary = true;
-        self.update(actor, p, now).await
-    }
-
-    /// Makes a location its customer's primary address, demoting the previous one.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn set_primary_location(
-        &self,
-        actor: &Actor,
-        location: LocationId,
-        now: DateTime<Utc>,
-    ) -> Result<Location> {
-        let mut l = self.get::<Location>(actor, location).await?;
-        l.primary = true;
-        self.update(actor, l, now).await
-    }
-
-    /// Adds a contact point to a customer (or to one of its contacts), normalising the value:
-    /// a phone number without `+` is read in the customer's own country (its primary
-    /// location's, else any located address's), else in the configured default phone
-    /// region; an e-mail typed with a display name keeps the address as the value and the
-    /// name as [`ContactPoint::display_name`]. The first point of a kind for its owner
-    /// becomes that owner's primary one; use [`Crm::set_primary_contact_point`] to switch.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn add_contact_point(
-        &self,
-        actor: &Actor,
-        customer: CustomerId,
-        contact: Option<ContactId>,
-        kind: ContactPointKind,
-        raw: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ContactPoint> {
-        let region = if kind.is_phone() {
-            self.customer_phone_region(actor, customer).await?
-        } else {
-            None
-        };
-        let mut p = ContactPoint::new(
-            actor.tenant,
-            customer,
-            contact,
-            kind,
-            raw,
-            region.as_deref(),
-            now,
-        )?;
-        let existing = self
-            .list_all::<ContactPoint>(
-                actor,
-                ContactPointFilter {
-                    customer_id: Some(customer),
-                    contact_id: contact,
-                    customer_level_only: contact.is_none(),
-                    kind: Some(kind),
-                    primary: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        p.primary = existing.is_empty();
-        self.create(actor, p, now).await
-    }
-
     // ----- tags ---------------------------------------------------------------------
-
-    /// The tag with this name (case-insensitive), if any.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn find_tag(&self, actor: &Actor, name: &str) -> Result<Option<Tag>> {
-        let filter = TagFilter {
-            name: Some(name.trim().to_string()),
-        };
-        let page = self
-            .list::<Tag>(actor, ListQuery::filter(filter).limit(1))
-            .await?;
-        Ok(page.items.into_iter().next())
-    }
-
-    /// The tag with this name (case-insensitive), created with `colour` if missing.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn ensure_tag(
-        &self,
-        actor: &Actor,
-        name: &str,
-        colour: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Tag> {
-        if let Some(t) = self.find_tag(actor, name).await? {
-            return Ok(t);
-        }
-        let tag = Tag::new(actor.tenant, name, colour, now)?;
-        match self.create(actor, tag, now).await {
-            // Lost a race with another creator: read theirs.
-            Err(CrmError::AlreadyExists { .. }) => self
-                .find_tag(actor, name)
-                .await?
-                .ok_or_else(|| CrmError::not_found(crate::store::EntityKind::Tag, name)),
-            other => other,
-        }
-    }
-
-    /// Puts a tag on a customer, contact, lead or deal. Tagging twice is a no-op that
-    /// returns the existing assignment.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn tag(
-        &self,
-        actor: &Actor,
-        tag: TagId,
-        target: EntityRef,
-        now: DateTime<Utc>,
-    ) -> Result<TagAssignment> {
-        if let Some(a) = self.assignment(actor, tag, target).await? {
-            return Ok(a);
-        }
-        let a = TagAssignment::new(actor.tenant, tag, target, now)?;
-        self.create(actor, a, now).await
-    }
-
-    /// Removes a tag from a target; returns whether it was there.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn untag(&self, actor: &Actor, tag: TagId, target: EntityRef) -> Result<bool> {
-        match self.assignment(actor, tag, target).await? {
-            Some(a) => {
-                self.delete::<TagAssignment>(actor, a.id, None).await?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// The tags on a target, by name.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn tags_of(&self, actor: &Actor, target: EntityRef) -> Result<Vec<Tag>> {
-        let assignments = self
-            .list_all::<TagAssignment>(
-                actor,
-                TagAssignmentFilter {
-                    target: Some(target),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let mut tags = Vec::with_capacity(assignments.len());
-        for a in assignments {
-            if let Some(t) = self.find::<Tag>(actor, a.tag_id).await? {
-                tags.push(t);
-            }
-        }
-        tags.sort_by_key(|t| t.name.to_lowercase());
-        Ok(tags)
-    }
-
-    /// Deletes a tag and all its assignments atomically.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn delete_tag(&self, actor: &Actor, tag: TagId) -> Result<()> {
-        let t = self.get::<Tag>(actor, tag).await?;
-        let mut cs = ChangeSet::new();
-        for a in self
-            .list_all::<TagAssignment>(
-                actor,
-                TagAssignmentFilter {
-                    tag_id: Some(tag),
-                    ..Default::default()
-                },
-            )
-            .await?
-        {
-            cs.push_delete::<TagAssignment>(a.id, None);
-        }
-        cs.push_delete::<Tag>(tag, Some(t.version));
-        self.apply(actor, cs).await.map(|_| ())
-    }
 
     async fn assignment(
         &self,

@@ -8,7 +8,7 @@ use crate::id::Actor;
 use crate::model::*;
 use crate::store::{ChangeSet, CrmStore, Entity, EntityRules};
 
-use super::{Crm, MAX_RETRIES};
+use super::{Crm, Customers, MAX_RETRIES};
 
 /// A contact point to create: its kind and value as typed (normalised on create, phones
 /// read in the customer's country).
@@ -57,7 +57,7 @@ impl NewContact {
     }
 }
 
-/// A customer with everything that belongs to it, for [`Crm::create_customer_with`].
+/// A customer with everything that belongs to it, for [`crate::Customers::create_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCustomer {
     /// The customer.
@@ -90,7 +90,7 @@ impl NewCustomer {
     }
 }
 
-/// What [`Crm::create_customer_with`] stored.
+/// What [`crate::Customers::create_with`] stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedCustomer {
     /// The customer.
@@ -129,41 +129,7 @@ fn checked<E: EntityRules>(e: &E, path: &str) -> Result<()> {
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
-    /// Creates a customer with its contacts, contact points, locations, tags and consent
-    /// in one change set: validated as a whole (a `Validation` error names the path from
-    /// the root, e.g. `contacts[1].points[0].value` or `locations[0].country`), primaries
-    /// set (the marked contact, location and point of each kind per owner, else the first;
-    /// marking two is a `Validation` error of the second), phone numbers without a country
-    /// prefix read in the country of the primary location (else the service default), and
-    /// missing tags created. A failure anywhere writes nothing. Concurrent creation of the
-    /// same new tag is planned again (up to [`MAX_RETRIES`] times) and uses the other's.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn create_customer_with(
-        &self,
-        actor: &Actor,
-        new: NewCustomer,
-        now: DateTime<Utc>,
-    ) -> Result<CreatedCustomer> {
-        let mut attempt = 0;
-        loop {
-            let (cs, created) = self.plan_customer_with(actor, new.clone(), now).await?;
-            match self.apply(actor, cs).await {
-                Err(CrmError::AlreadyExists { entity, .. })
-                    if entity == crate::store::EntityKind::Tag && attempt < MAX_RETRIES =>
-                {
-                    attempt += 1
-                }
-                Err(e) => return Err(e),
-                Ok(_) => {
-                    self.reindex_customers(actor, &[created.customer.id])
-                        .await?;
-                    return Ok(created);
-                }
-            }
-        }
-    }
-
-    /// The change set of [`Crm::create_customer_with`] and what it creates.
+    /// The change set of [`crate::Customers::create_with`] and what it creates.
     async fn plan_customer_with(
         &self,
         actor: &Actor,
@@ -298,7 +264,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             if tags.iter().any(|t| t.name.eq_ignore_ascii_case(name)) {
                 continue;
             }
-            let tag = match self.find_tag(actor, name).await? {
+            let tag = match self.tags().find(actor, name).await? {
                 Some(t) => t,
                 None => {
                     let t = Tag::new(tenant, name, None, now)
@@ -345,6 +311,43 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 consent,
             },
         ))
+    }
+}
+
+impl<S: CrmStore + ?Sized> Customers<'_, S> {
+    /// Creates a customer with its contacts, contact points, locations, tags and consent
+    /// in one change set: validated as a whole (a `Validation` error names the path from
+    /// the root, e.g. `contacts[1].points[0].value` or `locations[0].country`), primaries
+    /// set (the marked contact, location and point of each kind per owner, else the first;
+    /// marking two is a `Validation` error of the second), phone numbers without a country
+    /// prefix read in the country of the primary location (else the service default), and
+    /// missing tags created. A failure anywhere writes nothing. Concurrent creation of the
+    /// same new tag is planned again (up to [`MAX_RETRIES`] times) and uses the other's.
+    #[tracing::instrument(name = "customers.create_with", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    pub async fn create_with(
+        self,
+        actor: &Actor,
+        new: NewCustomer,
+        now: DateTime<Utc>,
+    ) -> Result<CreatedCustomer> {
+        let mut attempt = 0;
+        loop {
+            let (cs, created) = self.crm.plan_customer_with(actor, new.clone(), now).await?;
+            match self.crm.apply(actor, cs).await {
+                Err(CrmError::AlreadyExists { entity, .. })
+                    if entity == crate::store::EntityKind::Tag && attempt < MAX_RETRIES =>
+                {
+                    attempt += 1
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    self.crm
+                        .reindex_customers(actor, &[created.customer.id])
+                        .await?;
+                    return Ok(created);
+                }
+            }
+        }
     }
 }
 

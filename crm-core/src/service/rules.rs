@@ -6,7 +6,7 @@ use super::Crm;
 use crate::error::{CrmError, Result};
 use crate::id::Actor;
 use crate::model::*;
-use crate::store::{Change, ChangeSet, CrmStore, Entity, EntityRead, ListQuery, Record};
+use crate::store::{Change, ChangeSet, CrmStore, Entity, EntityRead, Record};
 
 impl<S: CrmStore + ?Sized> Crm<S> {
     /// Plans the write of one entity: checks the tenant and the entity's rules, fills
@@ -219,7 +219,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
 
     /// A plain pipeline update may rename, reorder and re-tune stages, but a stage that
     /// still holds deals can neither disappear nor change its won/lost flags (use
-    /// [`Crm::remove_stage`] with a target stage).
+    /// [`crate::Pipelines::remove_stage`] with a target stage).
     async fn check_pipeline_change(&self, actor: &Actor, p: &Pipeline) -> Result<()> {
         let Some(old) = EntityRead::<Pipeline>::get(self.store(), actor.tenant, p.id).await? else {
             return Ok(());
@@ -330,7 +330,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// Deal rules for plain creates and updates. A new deal starts open in an open stage
     /// (probability from the stage unless set by hand) and records its first
     /// [`StageChange`]. An update may change anything but the stage, status and pipeline,
-    /// which move only through the state machine ([`Crm::transition_deal`] and friends);
+    /// which move only through the state machine ([`crate::Deals::transition`] and friends);
     /// an open deal's probability keeps following its stage unless set by hand.
     async fn plan_deal(
         &self,
@@ -394,29 +394,6 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         }
         crate::pipeline::check_state(&d, &pipeline)?;
         Ok(d)
-    }
-
-    /// The tenant's default pipeline, created with the standard stages on first use.
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn default_pipeline(&self, actor: &Actor, now: DateTime<Utc>) -> Result<Pipeline> {
-        let q = ListQuery::<Pipeline>::filter(PipelineFilter {
-            is_default: Some(true),
-        })
-        .limit(1);
-        if let Some(p) = self.list(actor, q.clone()).await?.items.into_iter().next() {
-            return Ok(p);
-        }
-        let p = Pipeline::standard(actor.tenant, now)?;
-        match self.create(actor, p, now).await {
-            Err(CrmError::AlreadyExists { .. }) => self
-                .list(actor, q)
-                .await?
-                .items
-                .into_iter()
-                .next()
-                .ok_or_else(|| CrmError::not_found(crate::store::EntityKind::Pipeline, "default")),
-            other => other,
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use crate::store::{
     MAX_PAGE_SIZE,
 };
 
-use super::Crm;
+use super::{Crm, Customers};
 
 /// Name of the order timeline cursors belong to.
 const TIMELINE: &str = "timeline";
@@ -62,11 +62,44 @@ impl TimelineEntry {
 }
 
 impl<S: CrmStore + ?Sized> Crm<S> {
+    /// Up to `limit` rows of one source, newest first, strictly after the timeline cursor.
+    async fn source<E: Entity>(
+        &self,
+        actor: &Actor,
+        filter: E::Filter,
+        sort: E::Sort,
+        limit: u32,
+        after: &Option<Cursor>,
+    ) -> Result<(Vec<E>, bool)>
+    where
+        S: EntityRead<E>,
+    {
+        let cursor = after.as_ref().map(|c| Cursor {
+            entity: E::KIND.name().to_string(),
+            sort: sort.name().to_string(),
+            direction: Direction::Desc,
+            value: c.value.clone(),
+            id: c.id,
+        });
+        let page = self
+            .list(
+                actor,
+                ListQuery::filter(filter)
+                    .sorted(sort, Direction::Desc)
+                    .limit(limit)
+                    .after(cursor),
+            )
+            .await?;
+        Ok((page.items, page.next.is_some()))
+    }
+}
+
+impl<S: CrmStore + ?Sized> Customers<'_, S> {
     /// One page (`limit` entries, newest first) of the customer's timeline, continuing after
     /// `after` (the `next` of the previous page).
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
+    #[tracing::instrument(name = "customers.timeline", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn timeline(
-        &self,
+        self,
         actor: &Actor,
         customer: CustomerId,
         limit: u32,
@@ -83,7 +116,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 return Err(CrmError::validation("cursor", "not a timeline cursor"));
             }
         }
-        self.get_customer(actor, customer).await?;
+        self.crm.customers().get(actor, customer).await?;
         let links = LinkFilter {
             customer_id: Some(customer),
             ..Default::default()
@@ -91,6 +124,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         let mut entries = Vec::new();
         let mut more = false;
         let (a, m) = self
+            .crm
             .source(
                 actor,
                 InteractionFilter {
@@ -105,6 +139,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         entries.extend(a.into_iter().map(TimelineEntry::Interaction));
         more |= m;
         let (a, m) = self
+            .crm
             .source(
                 actor,
                 ActivityFilter {
@@ -119,6 +154,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         entries.extend(a.into_iter().map(TimelineEntry::Activity));
         more |= m;
         let (a, m) = self
+            .crm
             .source(
                 actor,
                 FollowUpFilter {
@@ -133,6 +169,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         entries.extend(a.into_iter().map(TimelineEntry::FollowUp));
         more |= m;
         let (a, m) = self
+            .crm
             .source(
                 actor,
                 NoteFilter {
@@ -147,6 +184,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         entries.extend(a.into_iter().map(TimelineEntry::Note));
         more |= m;
         let (a, m) = self
+            .crm
             .source(
                 actor,
                 StageChangeFilter {
@@ -178,36 +216,5 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             items: entries,
             next,
         })
-    }
-
-    /// Up to `limit` rows of one source, newest first, strictly after the timeline cursor.
-    async fn source<E: Entity>(
-        &self,
-        actor: &Actor,
-        filter: E::Filter,
-        sort: E::Sort,
-        limit: u32,
-        after: &Option<Cursor>,
-    ) -> Result<(Vec<E>, bool)>
-    where
-        S: EntityRead<E>,
-    {
-        let cursor = after.as_ref().map(|c| Cursor {
-            entity: E::KIND.name().to_string(),
-            sort: sort.name().to_string(),
-            direction: Direction::Desc,
-            value: c.value.clone(),
-            id: c.id,
-        });
-        let page = self
-            .list(
-                actor,
-                ListQuery::filter(filter)
-                    .sorted(sort, Direction::Desc)
-                    .limit(limit)
-                    .after(cursor),
-            )
-            .await?;
-        Ok((page.items, page.next.is_some()))
     }
 }

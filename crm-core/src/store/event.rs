@@ -3,7 +3,7 @@
 //! Every state change of the service appends a [`DomainEvent`] to the tenant's outbox in
 //! the same change set as the change itself, so an event exists exactly when its change
 //! was committed. Stores number each tenant's events with a gap-free sequence in commit
-//! order; hosts drain them with [`crate::Crm::drain_events`] (at-least-once: a host
+//! order; hosts drain them with [`crate::Events::drain`] (at-least-once: a host
 //! remembers the last sequence it handled and asks for what follows).
 
 use chrono::{DateTime, Utc};
@@ -56,7 +56,7 @@ pub enum DomainEvent {
         /// The record.
         record: EntityRef,
         /// The only user who may see the record (the author of a private note), if any:
-        /// [`crate::Crm::drain_events`] leaves the event out for everyone else.
+        /// [`crate::Events::drain`] leaves the event out for everyone else.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         private_to: Option<UserId>,
     },
@@ -88,8 +88,8 @@ pub enum DomainEvent {
         stage: StageId,
     },
     /// A deal moved to another stage: an open deal to another open stage or pipeline, or
-    /// any deal whose stage was removed ([`crate::Crm::remove_stage`]) or whose pipeline
-    /// was deleted ([`crate::Crm::delete_pipeline`]).
+    /// any deal whose stage was removed ([`crate::Pipelines::remove_stage`]) or whose pipeline
+    /// was deleted ([`crate::Pipelines::delete`]).
     DealStageChanged {
         /// The deal.
         deal: DealId,
@@ -99,7 +99,7 @@ pub enum DomainEvent {
         to: StageId,
     },
     /// An open deal's win probability followed its stage's new probability
-    /// ([`crate::Crm::update_stage`]).
+    /// ([`crate::Pipelines::update_stage`]).
     DealProbabilityChanged {
         /// The deal.
         deal: DealId,
@@ -173,7 +173,7 @@ pub enum DomainEvent {
         /// The follow-up.
         follow_up: FollowUpId,
     },
-    /// A pending follow-up came due (emitted once, by [`crate::Crm::notify_due_follow_ups`]).
+    /// A pending follow-up came due (emitted once, by [`crate::FollowUps::notify_due`]).
     FollowUpDue {
         /// The follow-up.
         follow_up: FollowUpId,
@@ -207,7 +207,7 @@ pub enum DomainEvent {
     },
     /// Customers were merged into a survivor (hosts holding customer ids re-point theirs).
     CustomersMerged {
-        /// The merge record (for [`crate::Crm::unmerge`]).
+        /// The merge record (for [`crate::Merges::unmerge`]).
         merge: MergeId,
         /// The customer that survived.
         survivor: CustomerId,
