@@ -27,6 +27,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{CrmError, Result};
 use crate::model::{Contact, ContactPoint, Customer};
+use crate::store::{EntityKind, Record};
 
 /// Folds text for search: NFKD, combining marks stripped, lower-cased.
 pub fn fold(s: &str) -> String {
@@ -120,6 +121,39 @@ pub fn query_terms(q: &str) -> Result<Vec<String>> {
         }
     }
     Ok(terms)
+}
+
+/// The customer search document as a projection: one derived row per customer, built from
+/// the customer and the rows below, and kept in the same transaction as every write of
+/// them. Declared once here, run by every store: a store collects [`CustomerSearch::owner`]
+/// of each row it writes (before and after) and, before commit, rebuilds those customers'
+/// documents with [`customer_document`] from their current rows (or drops the document of
+/// a deleted customer).
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerSearch;
+
+impl CustomerSearch {
+    /// The kinds whose rows the document is built from.
+    pub const SOURCES: [EntityKind; 3] = [
+        EntityKind::Customer,
+        EntityKind::Contact,
+        EntityKind::ContactPoint,
+    ];
+
+    /// Whether rows of `kind` feed a document (only their writes can change one).
+    pub fn is_source(kind: EntityKind) -> bool {
+        Self::SOURCES.contains(&kind)
+    }
+
+    /// The customer (its id) whose document a write of `record` changes, if any.
+    pub fn owner(record: &Record) -> Option<uuid::Uuid> {
+        match record {
+            Record::Customer(c) => Some(c.id.into()),
+            Record::Contact(c) => Some(c.customer_id.into()),
+            Record::ContactPoint(p) => Some(p.customer_id.into()),
+            _ => None,
+        }
+    }
 }
 
 /// The search document of a customer given its contacts and contact points.

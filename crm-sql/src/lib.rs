@@ -639,16 +639,6 @@ pub fn decode<E: Entity>(json: &str) -> Result<E> {
     })
 }
 
-/// The customer whose search document a write of `record` changes, if any.
-pub fn searched_customer(record: &Record) -> Option<Uuid> {
-    match record {
-        Record::Customer(c) => Some(c.id.into()),
-        Record::Contact(c) => Some(c.customer_id.into()),
-        Record::ContactPoint(p) => Some(p.customer_id.into()),
-        _ => None,
-    }
-}
-
 /// A sort key's value as its column stores it (for tests and projections).
 pub fn sort_key_value<E: Entity>(sort: &E::Sort, e: &E) -> Result<Value> {
     Ok(sort_value(&sort.value(e))?.unwrap_or(Value::String(None)))

@@ -148,7 +148,7 @@ impl Partition {
 
     fn put(&mut self, rec: Record) {
         self.index_add(&rec);
-        let searched = searched_customer(&rec);
+        let searched = search::CustomerSearch::owner(&rec);
         self.tables
             .entry(rec.kind())
             .or_default()
@@ -159,7 +159,7 @@ impl Partition {
     fn take(&mut self, r: EntityRef) -> Option<Record> {
         let rec = self.tables.get_mut(&r.kind)?.remove(&r.id)?;
         self.index_remove(&rec);
-        self.refresh_search_doc(searched_customer(&rec));
+        self.refresh_search_doc(search::CustomerSearch::owner(&rec));
         Some(rec)
     }
 
@@ -366,15 +366,6 @@ impl Partition {
 }
 
 /// The customer whose search document depends on `rec`, if any.
-fn searched_customer(rec: &Record) -> Option<Uuid> {
-    match rec {
-        Record::Customer(c) => Some(c.id.into()),
-        Record::Contact(c) => Some(c.customer_id.into()),
-        Record::ContactPoint(p) => Some(p.customer_id.into()),
-        _ => None,
-    }
-}
-
 fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
     if rec.tenant_id() == tenant {
         Ok(())

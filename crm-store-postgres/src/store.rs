@@ -279,10 +279,7 @@ async fn select_searched(
     tenant: TenantId,
     target: EntityRef,
 ) -> Result<Option<Record>> {
-    if !matches!(
-        target.kind,
-        EntityKind::Customer | EntityKind::Contact | EntityKind::ContactPoint
-    ) {
+    if !crm_core::search::CustomerSearch::is_source(target.kind) {
         return Ok(None);
     }
     let rows = fetch_strings(tx, &crm_sql::select_one(target.kind, tenant, target.id)).await?;
@@ -315,7 +312,7 @@ async fn apply_one(
             check_references(tx, tenant, &rec).await?;
             let (sql, values) = crm_sql::insert(&rec)?.build_sqlx(PostgresQueryBuilder);
             execute(tx, sql, values, me.kind, || missing_reference(&rec)).await?;
-            touched.extend(crm_sql::searched_customer(&rec));
+            touched.extend(crm_core::search::CustomerSearch::owner(&rec));
         }
         Change::Update {
             expected_version,
@@ -337,7 +334,7 @@ async fn apply_one(
             }
             check_references(tx, tenant, &record).await?;
             if let Some(old) = select_searched(tx, tenant, me).await? {
-                touched.extend(crm_sql::searched_customer(&old));
+                touched.extend(crm_core::search::CustomerSearch::owner(&old));
             }
             let (sql, values) =
                 crm_sql::update(&record, expected_version)?.build_sqlx(PostgresQueryBuilder);
@@ -345,7 +342,7 @@ async fn apply_one(
             if n == 0 {
                 return Err(CrmError::conflict(me.kind, me.id));
             }
-            touched.extend(crm_sql::searched_customer(&record));
+            touched.extend(crm_core::search::CustomerSearch::owner(&record));
         }
         Change::Delete {
             target,
@@ -368,7 +365,7 @@ async fn apply_one(
                 }
             }
             if let Some(old) = select_searched(tx, tenant, target).await? {
-                touched.extend(crm_sql::searched_customer(&old));
+                touched.extend(crm_core::search::CustomerSearch::owner(&old));
             }
             if target.kind == EntityKind::Customer {
                 let (sql, values) =
@@ -428,7 +425,7 @@ async fn insert_run(
     }
     let mut by_kind: BTreeMap<(usize, EntityKind), Vec<Record>> = BTreeMap::new();
     for rec in run {
-        touched.extend(crm_sql::searched_customer(&rec));
+        touched.extend(crm_core::search::CustomerSearch::owner(&rec));
         by_kind
             .entry((crm_sql::kind_rank(rec.kind()), rec.kind()))
             .or_default()

@@ -390,7 +390,7 @@ fn apply_one(
             check_references(conn, tenant, &rec)?;
             let (sql, values) = crm_sql::insert(&rec)?.build_rusqlite(SqliteQueryBuilder);
             exec(conn, &sql, &values).map_err(|e| write_error(me.kind, e))?;
-            touched.extend(crm_sql::searched_customer(&rec));
+            touched.extend(crm_core::search::CustomerSearch::owner(&rec));
         }
         Change::Update {
             expected_version,
@@ -412,7 +412,7 @@ fn apply_one(
             check_references(conn, tenant, &record)?;
             // The previous state may have belonged to another customer's search document.
             if let Some(old) = select_record(conn, tenant, me)? {
-                touched.extend(crm_sql::searched_customer(&old));
+                touched.extend(crm_core::search::CustomerSearch::owner(&old));
             }
             let (sql, values) =
                 crm_sql::update(&record, expected_version)?.build_rusqlite(SqliteQueryBuilder);
@@ -420,7 +420,7 @@ fn apply_one(
             if n == 0 {
                 return Err(CrmError::conflict(me.kind, me.id));
             }
-            touched.extend(crm_sql::searched_customer(&record));
+            touched.extend(crm_core::search::CustomerSearch::owner(&record));
         }
         Change::Delete {
             target,
@@ -441,7 +441,7 @@ fn apply_one(
                 }
             }
             if let Some(old) = select_record(conn, tenant, target)? {
-                touched.extend(crm_sql::searched_customer(&old));
+                touched.extend(crm_core::search::CustomerSearch::owner(&old));
             }
             if target.kind == EntityKind::Customer {
                 let (sql, values) =
@@ -481,13 +481,14 @@ fn select_record(conn: &Connection, tenant: TenantId, target: EntityRef) -> Resu
             EntityKind::ContactPoint => {
                 Record::ContactPoint(crm_sql::decode::<ContactPoint>(json)?)
             }
-            _ => return Err(CrmError::validation("kind", "not searched")),
+            _ => {
+                return Err(CrmError::internal(
+                    "a row that feeds no search document was decoded as one",
+                ))
+            }
         })
     };
-    if !matches!(
-        target.kind,
-        EntityKind::Customer | EntityKind::Contact | EntityKind::ContactPoint
-    ) {
+    if !crm_core::search::CustomerSearch::is_source(target.kind) {
         return Ok(None);
     }
     let rows = query_strings(conn, &crm_sql::select_one(target.kind, tenant, target.id))?;
