@@ -24,10 +24,14 @@ pub use schema::{
     unique_key_of_constraint, Col, ColKind, Index, TableDef,
 };
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{
     Alias, BinOper, Cond, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement,
-    NullOrdering, Order, Query, SelectStatement, SimpleExpr, UpdateStatement, Value,
+    NullOrdering, Order, PostgresQueryBuilder, Query, SelectStatement, SimpleExpr,
+    SqliteQueryBuilder, UpdateStatement, Value,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -38,7 +42,7 @@ use crm_core::store::{
 use crm_core::{CrmError, Result, TagId, TenantId};
 
 /// The SQL dialect to build for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// SQLite 3.35+ (bundled by rusqlite).
     Sqlite,
@@ -570,6 +574,81 @@ pub fn insert_many(records: &[Record]) -> Result<InsertStatement> {
             .map_err(|err| CrmError::internal(format!("column mismatch: {err}")))?;
     }
     Ok(stmt)
+}
+
+/// The values of [`insert`] for `record`, in the order of [`insert_sql`]'s placeholders.
+pub fn insert_values(record: &Record) -> Result<Vec<Value>> {
+    dispatch!(record, e => {
+        let mut vals = common_values(e)?;
+        vals.extend(SqlEntity::values(e)?);
+        Ok(vals)
+    })
+}
+
+/// SQL text built once per kind and dialect: the statements of the write path, whose text
+/// depends only on the table, so a store prepares each once and binds the values of every
+/// row (instead of building and rendering a statement per row).
+struct Prepared {
+    insert: HashMap<(EntityKind, Dialect), String>,
+    version: HashMap<(EntityKind, Dialect), String>,
+}
+
+fn prepared() -> &'static Prepared {
+    static P: OnceLock<Prepared> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut insert = HashMap::new();
+        let mut version = HashMap::new();
+        for t in schema::tables() {
+            let mut cols: Vec<Alias> = COMMON.iter().map(|c| ident(c)).collect();
+            cols.extend(t.columns.iter().map(|c| ident(c.name)));
+            let placeholders: Vec<SimpleExpr> =
+                cols.iter().map(|_| Expr::val(Value::Int(None))).collect();
+            let mut stmt = Query::insert();
+            stmt.into_table(table(t.kind)).columns(cols);
+            // The column and value counts are equal by construction.
+            let _ = stmt.values(placeholders);
+            let target = EntityRef::new(t.kind, Uuid::nil());
+            let select = select_version(target, TenantId::from_uuid(Uuid::nil()));
+            for d in [Dialect::Sqlite, Dialect::Postgres] {
+                let (i, v) = match d {
+                    Dialect::Sqlite => (
+                        stmt.build(SqliteQueryBuilder).0,
+                        select.build(SqliteQueryBuilder).0,
+                    ),
+                    Dialect::Postgres => (
+                        stmt.build(PostgresQueryBuilder).0,
+                        select.build(PostgresQueryBuilder).0,
+                    ),
+                };
+                insert.insert((t.kind, d), i);
+                version.insert((t.kind, d), v);
+            }
+        }
+        Prepared { insert, version }
+    })
+}
+
+/// The SQL text of [`insert`] for rows of `kind`, with placeholders for
+/// [`insert_values`]: built once per kind and dialect.
+pub fn insert_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
+    prepared()
+        .insert
+        .get(&(kind, dialect))
+        .map_or("", String::as_str)
+}
+
+/// The SQL text of [`select_version`] for `kind`, with placeholders for
+/// [`version_values`]: built once per kind and dialect.
+pub fn select_version_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
+    prepared()
+        .version
+        .get(&(kind, dialect))
+        .map_or("", String::as_str)
+}
+
+/// The values of [`select_version`], in the order of [`select_version_sql`]'s placeholders.
+pub fn version_values(target: EntityRef, tenant: TenantId) -> Vec<Value> {
+    vec![uuid_value(tenant), Value::from(target.id)]
 }
 
 /// `UPDATE ... WHERE tenant_id = ? AND id = ? AND version = ?` (0 rows: stale or missing).

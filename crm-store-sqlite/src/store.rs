@@ -295,9 +295,21 @@ fn query_exists(conn: &Connection, stmt: &sea_query::SelectStatement) -> Result<
     prepared.exists(&*values.as_params()).map_err(storage)
 }
 
+/// Binds sea-query values as rusqlite parameters.
+fn bound(values: Vec<sea_query::Value>) -> sea_query_rusqlite::RusqliteValues {
+    sea_query_rusqlite::RusqliteValues(
+        values
+            .into_iter()
+            .map(sea_query_rusqlite::RusqliteValue)
+            .collect(),
+    )
+}
+
 fn version_of(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<Option<u64>> {
-    let (sql, values) = crm_sql::select_version(target, tenant).build_rusqlite(SqliteQueryBuilder);
-    let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
+    // The statement's text is built once per kind (crm-sql); only the values are bound.
+    let sql = crm_sql::select_version_sql(target.kind, crm_sql::Dialect::Sqlite);
+    let values = bound(crm_sql::version_values(target, tenant));
+    let mut prepared = conn.prepare_cached(sql).map_err(storage)?;
     let v: Option<i64> = prepared
         .query_row(&*values.as_params(), |r| r.get(0))
         .optional()
@@ -388,8 +400,9 @@ fn apply_one(
                 });
             }
             check_references(conn, tenant, &rec)?;
-            let (sql, values) = crm_sql::insert(&rec)?.build_rusqlite(SqliteQueryBuilder);
-            exec(conn, &sql, &values).map_err(|e| write_error(me.kind, e))?;
+            let sql = crm_sql::insert_sql(me.kind, crm_sql::Dialect::Sqlite);
+            let values = bound(crm_sql::insert_values(&rec)?);
+            exec(conn, sql, &values).map_err(|e| write_error(me.kind, e))?;
             touched.extend(crm_core::search::CustomerSearch::owner(&rec));
         }
         Change::Update {
