@@ -591,6 +591,16 @@ pub fn insert_values(record: &Record) -> Result<Vec<Value>> {
 struct Prepared {
     insert: HashMap<(EntityKind, Dialect), String>,
     version: HashMap<(EntityKind, Dialect), String>,
+    one: HashMap<(EntityKind, Dialect), String>,
+    children: HashMap<(EntityKind, &'static str, Dialect), String>,
+}
+
+/// A statement rendered in `dialect` (its text only).
+fn text_of<S: sea_query::QueryStatementWriter>(stmt: &S, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => stmt.build(SqliteQueryBuilder).0,
+        Dialect::Postgres => stmt.build(PostgresQueryBuilder).0,
+    }
 }
 
 fn prepared() -> &'static Prepared {
@@ -598,6 +608,9 @@ fn prepared() -> &'static Prepared {
     P.get_or_init(|| {
         let mut insert = HashMap::new();
         let mut version = HashMap::new();
+        let mut one = HashMap::new();
+        let mut children = HashMap::new();
+        let (nil, tenant) = (Uuid::nil(), TenantId::from_uuid(Uuid::nil()));
         for t in schema::tables() {
             let mut cols: Vec<Alias> = COMMON.iter().map(|c| ident(c)).collect();
             cols.extend(t.columns.iter().map(|c| ident(c.name)));
@@ -607,24 +620,24 @@ fn prepared() -> &'static Prepared {
             stmt.into_table(table(t.kind)).columns(cols);
             // The column and value counts are equal by construction.
             let _ = stmt.values(placeholders);
-            let target = EntityRef::new(t.kind, Uuid::nil());
-            let select = select_version(target, TenantId::from_uuid(Uuid::nil()));
+            let select = select_version(EntityRef::new(t.kind, nil), tenant);
+            let single = select_one(t.kind, tenant, nil);
             for d in [Dialect::Sqlite, Dialect::Postgres] {
-                let (i, v) = match d {
-                    Dialect::Sqlite => (
-                        stmt.build(SqliteQueryBuilder).0,
-                        select.build(SqliteQueryBuilder).0,
-                    ),
-                    Dialect::Postgres => (
-                        stmt.build(PostgresQueryBuilder).0,
-                        select.build(PostgresQueryBuilder).0,
-                    ),
-                };
-                insert.insert((t.kind, d), i);
-                version.insert((t.kind, d), v);
+                insert.insert((t.kind, d), text_of(&stmt, d));
+                version.insert((t.kind, d), text_of(&select, d));
+                one.insert((t.kind, d), text_of(&single, d));
+                for c in t.columns.iter().filter(|c| c.refs.is_some()) {
+                    let by = select_children(t.kind, tenant, c.name, nil);
+                    children.insert((t.kind, c.name, d), text_of(&by, d));
+                }
             }
         }
-        Prepared { insert, version }
+        Prepared {
+            insert,
+            version,
+            one,
+            children,
+        }
     })
 }
 
@@ -638,7 +651,7 @@ pub fn insert_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
 }
 
 /// The SQL text of [`select_version`] for `kind`, with placeholders for
-/// [`version_values`]: built once per kind and dialect.
+/// [`key_values`]: built once per kind and dialect.
 pub fn select_version_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
     prepared()
         .version
@@ -646,8 +659,33 @@ pub fn select_version_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
         .map_or("", String::as_str)
 }
 
-/// The values of [`select_version`], in the order of [`select_version_sql`]'s placeholders.
-pub fn version_values(target: EntityRef, tenant: TenantId) -> Vec<Value> {
+/// The SQL text of [`select_one`] for `kind`, with placeholders for [`key_values`]:
+/// built once per kind and dialect.
+pub fn select_one_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
+    prepared()
+        .one
+        .get(&(kind, dialect))
+        .map_or("", String::as_str)
+}
+
+/// The SQL text of [`select_children`] for rows of `kind` by the reference column
+/// `parent_col`, with placeholders for the tenant and the parent's id (`None` for a column
+/// that is not a reference of `kind`): built once per kind, column and dialect.
+pub fn select_children_sql(
+    kind: EntityKind,
+    parent_col: &str,
+    dialect: Dialect,
+) -> Option<&'static str> {
+    prepared()
+        .children
+        .iter()
+        .find(|((k, c, d), _)| *k == kind && *c == parent_col && *d == dialect)
+        .map(|(_, sql)| sql.as_str())
+}
+
+/// The tenant and id of `target`, the values of [`select_version_sql`] and
+/// [`select_one_sql`] (and of [`select_children_sql`], with the parent as `target`).
+pub fn key_values(target: EntityRef, tenant: TenantId) -> Vec<Value> {
     vec![uuid_value(tenant), Value::from(target.id)]
 }
 

@@ -1,12 +1,20 @@
 //! The statements built once per kind render exactly what the per-row builders render.
 
-use crm_core::store::Change;
+use crm_core::store::{Change, EntityKind};
 use crm_core::TenantId;
 use crm_sql::{
-    insert, insert_sql, insert_values, select_version, select_version_sql, version_values, Dialect,
+    insert, insert_sql, insert_values, key_values, select_children, select_children_sql,
+    select_one, select_one_sql, select_version, select_version_sql, Dialect,
 };
 use crm_store_conformance::support::Graph;
-use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder, Values};
+
+fn render<S: QueryStatementWriter>(stmt: &S, d: Dialect) -> (String, Values) {
+    match d {
+        Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
+        Dialect::Postgres => stmt.build(PostgresQueryBuilder),
+    }
+}
 
 #[test]
 fn prepared_statements_match_the_builders_for_every_kind() {
@@ -16,30 +24,31 @@ fn prepared_statements_match_the_builders_for_every_kind() {
     for c in g.change_set().changes {
         let Change::Insert(r) = c else { continue };
         let kind = r.kind();
-        let stmt = insert(&r).expect("insert");
-        let select = select_version(r.entity_ref(), tenant);
-        for (d, (sql, values), (vsql, vvalues)) in [
-            (
-                Dialect::Sqlite,
-                stmt.build(SqliteQueryBuilder),
-                select.build(SqliteQueryBuilder),
-            ),
-            (
-                Dialect::Postgres,
-                stmt.build(PostgresQueryBuilder),
-                select.build(PostgresQueryBuilder),
-            ),
-        ] {
+        let me = r.entity_ref();
+        for d in [Dialect::Sqlite, Dialect::Postgres] {
+            let (sql, values) = render(&insert(&r).expect("insert"), d);
             assert_eq!(insert_sql(kind, d), sql, "{kind:?} {d:?}");
             assert_eq!(insert_values(&r).expect("values"), values.0, "{kind:?}");
-            assert_eq!(select_version_sql(kind, d), vsql, "{kind:?} {d:?}");
-            assert_eq!(
-                version_values(r.entity_ref(), tenant),
-                vvalues.0,
-                "{kind:?}"
-            );
+            let (sql, values) = render(&select_version(me, tenant), d);
+            assert_eq!(select_version_sql(kind, d), sql, "{kind:?} {d:?}");
+            assert_eq!(key_values(me, tenant), values.0, "{kind:?}");
+            let (sql, values) = render(&select_one(kind, tenant, me.id), d);
+            assert_eq!(select_one_sql(kind, d), sql, "{kind:?} {d:?}");
+            assert_eq!(key_values(me, tenant), values.0, "{kind:?}");
+            for parent in r.references() {
+                let column = format!("{}_id", parent.kind.name());
+                let (sql, values) = render(&select_children(kind, tenant, &column, parent.id), d);
+                if let Some(prepared) = select_children_sql(kind, &column, d) {
+                    assert_eq!(prepared, sql, "{kind:?} by {column}");
+                    assert_eq!(key_values(parent, tenant), values.0, "{kind:?} by {column}");
+                }
+            }
         }
         seen += 1;
     }
-    assert_eq!(seen, crm_core::store::EntityKind::ALL.len());
+    assert_eq!(seen, EntityKind::ALL.len());
+    for kind in [EntityKind::Contact, EntityKind::ContactPoint] {
+        assert!(select_children_sql(kind, "customer_id", Dialect::Sqlite).is_some());
+    }
+    assert!(select_children_sql(EntityKind::Customer, "customer_id", Dialect::Sqlite).is_none());
 }

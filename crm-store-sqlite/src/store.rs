@@ -308,7 +308,7 @@ fn bound(values: Vec<sea_query::Value>) -> sea_query_rusqlite::RusqliteValues {
 fn version_of(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<Option<u64>> {
     // The statement's text is built once per kind (crm-sql); only the values are bound.
     let sql = crm_sql::select_version_sql(target.kind, crm_sql::Dialect::Sqlite);
-    let values = bound(crm_sql::version_values(target, tenant));
+    let values = bound(crm_sql::key_values(target, tenant));
     let mut prepared = conn.prepare_cached(sql).map_err(storage)?;
     let v: Option<i64> = prepared
         .query_row(&*values.as_params(), |r| r.get(0))
@@ -504,15 +504,55 @@ fn select_record(conn: &Connection, tenant: TenantId, target: EntityRef) -> Resu
     if !crm_core::search::CustomerSearch::is_source(target.kind) {
         return Ok(None);
     }
-    let rows = query_strings(conn, &crm_sql::select_one(target.kind, tenant, target.id))?;
+    let rows = prepared_strings(
+        conn,
+        crm_sql::select_one_sql(target.kind, crm_sql::Dialect::Sqlite),
+        crm_sql::key_values(target, tenant),
+    )?;
     rows.first().map(|j| decode(j)).transpose()
+}
+
+/// The strings of the first column of a statement prepared once (crm-sql) with `values`.
+fn prepared_strings(
+    conn: &Connection,
+    sql: &str,
+    values: Vec<sea_query::Value>,
+) -> Result<Vec<String>> {
+    let values = bound(values);
+    let mut prepared = conn.prepare_cached(sql).map_err(storage)?;
+    let rows = prepared
+        .query_map(&*values.as_params(), |r| r.get::<_, String>(0))
+        .map_err(storage)?;
+    rows.collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(storage)
+}
+
+/// The data of the rows of `kind` whose `customer_id` is `customer`.
+fn customer_children(
+    conn: &Connection,
+    kind: EntityKind,
+    tenant: TenantId,
+    customer: Uuid,
+) -> Result<Vec<String>> {
+    match crm_sql::select_children_sql(kind, "customer_id", crm_sql::Dialect::Sqlite) {
+        Some(sql) => prepared_strings(
+            conn,
+            sql,
+            crm_sql::key_values(EntityRef::new(kind, customer), tenant),
+        ),
+        None => query_strings(
+            conn,
+            &crm_sql::select_children(kind, tenant, "customer_id", customer),
+        ),
+    }
 }
 
 /// Rebuilds the search document of `customer` from its current rows (or drops it).
 fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result<()> {
-    let rows = query_strings(
+    let rows = prepared_strings(
         conn,
-        &crm_sql::select_one(EntityKind::Customer, tenant, customer),
+        crm_sql::select_one_sql(EntityKind::Customer, crm_sql::Dialect::Sqlite),
+        crm_sql::key_values(EntityRef::new(EntityKind::Customer, customer), tenant),
     )?;
     let Some(json) = rows.first() else {
         let (sql, values) =
@@ -521,20 +561,15 @@ fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result
         return Ok(());
     };
     let c: Customer = crm_sql::decode(json)?;
-    let contacts: Vec<Contact> = query_strings(
-        conn,
-        &crm_sql::select_children(EntityKind::Contact, tenant, "customer_id", customer),
-    )?
-    .iter()
-    .map(|j| crm_sql::decode(j))
-    .collect::<Result<_>>()?;
-    let points: Vec<ContactPoint> = query_strings(
-        conn,
-        &crm_sql::select_children(EntityKind::ContactPoint, tenant, "customer_id", customer),
-    )?
-    .iter()
-    .map(|j| crm_sql::decode(j))
-    .collect::<Result<_>>()?;
+    let contacts: Vec<Contact> = customer_children(conn, EntityKind::Contact, tenant, customer)?
+        .iter()
+        .map(|j| crm_sql::decode(j))
+        .collect::<Result<_>>()?;
+    let points: Vec<ContactPoint> =
+        customer_children(conn, EntityKind::ContactPoint, tenant, customer)?
+            .iter()
+            .map(|j| crm_sql::decode(j))
+            .collect::<Result<_>>()?;
     let doc = crm_core::search::customer_document(&c, &contacts, &points);
     let (sql, values) = crm_sql::upsert_search(tenant, customer, &doc, crm_sql::Dialect::Sqlite)
         .build_rusqlite(SqliteQueryBuilder);
