@@ -121,7 +121,11 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
 
     // A cascading delete: every removed row's entry holds the row as it was.
     let point = made.contact_points[0].clone();
-    let contact = made.contacts[0].clone();
+    // The contact changes later than the rest, so the cascade's rows were last updated at
+    // different times.
+    let mut contact = made.contacts[0].clone();
+    contact.last_name = Some("Müller-Lang".into());
+    let contact = crm.update(&a, contact, t(4)).await.expect("rename");
     let customer = crm
         .get::<Customer>(&a, made.customer.id)
         .await
@@ -149,6 +153,18 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
         );
         assert!(last.changes.iter().all(|c| c.after.is_none()));
     }
+    let cascade: Vec<AuditEntry> = trail(&crm, &a)
+        .await
+        .into_iter()
+        .filter(|e| e.operation == AuditOperation::Deleted && e.actor == b.user)
+        .collect();
+    assert!(cascade.len() >= 4, "{cascade:?}");
+    assert!(
+        cascade
+            .iter()
+            .all(|e| e.created_at == cascade[0].created_at),
+        "one time for the whole cascade"
+    );
     assert_eq!(
         crm.audit()
             .of(&a, customer.entity_ref())
@@ -187,6 +203,10 @@ pub async fn every_write_is_audited_with_before_and_after(store: Store) {
     assert_eq!(
         twin_trail.last().map(|e| (e.operation, e.created_at)),
         Some((AuditOperation::Deleted, t(5)))
+    );
+    assert_validation(
+        crm.delete::<MergeRecord>(&a, out.record.id, None).await,
+        "kind",
     );
     crm.merges()
         .unmerge(&a, out.record.id, t(6))
@@ -484,4 +504,51 @@ pub async fn audit_keeps_private_notes_private(store: Store) {
         .await
         .iter()
         .all(|e| e.record != private.entity_ref()));
+
+    // Public, edited, made private, then deleted: its earlier entries stay hidden too.
+    let late = crm
+        .create(
+            &author,
+            Note::new(
+                author.tenant,
+                author.user,
+                "public at first",
+                Links::customer(c.id),
+                t(8),
+            )
+            .expect("note"),
+            t(8),
+        )
+        .await
+        .expect("late");
+    let mut late_private = late.clone();
+    late_private.private = true;
+    let late_private = crm
+        .update(&author, late_private, t(9))
+        .await
+        .expect("private");
+    crm.delete::<Note>(&author, late.id, Some(late_private.version))
+        .await
+        .expect("delete");
+    assert!(crm
+        .audit()
+        .of(&viewer, late.entity_ref())
+        .await
+        .expect("of")
+        .is_empty());
+    assert_eq!(
+        crm.count::<AuditEntry>(&viewer, AuditEntryFilter::of(late.entity_ref()))
+            .await
+            .expect("count"),
+        0,
+        "the count agrees with the list"
+    );
+    assert_eq!(
+        crm.audit()
+            .of(&author, late.entity_ref())
+            .await
+            .expect("of")
+            .len(),
+        3
+    );
 }

@@ -41,13 +41,31 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         if notes.is_empty() {
             return Ok(());
         }
-        let hidden: HashSet<uuid::Uuid> =
-            EntityRead::<Note>::get_many(self.store(), actor.tenant, &notes)
-                .await?
-                .into_iter()
-                .filter(|n| !n.visible_to(actor.user))
-                .map(|n| n.id.as_uuid())
-                .collect();
+        let found = EntityRead::<Note>::get_many(self.store(), actor.tenant, &notes).await?;
+        let mut hidden: HashSet<uuid::Uuid> = found
+            .iter()
+            .filter(|n| !n.visible_to(actor.user))
+            .map(|n| n.id.as_uuid())
+            .collect();
+        // A deleted note is hidden as it was when deleted: its delete's entry says whose
+        // it was (a note made private and then deleted keeps its earlier entries hidden).
+        let present: HashSet<uuid::Uuid> = found.iter().map(|n| n.id.as_uuid()).collect();
+        for id in notes
+            .iter()
+            .map(NoteId::as_uuid)
+            .filter(|id| !present.contains(id))
+        {
+            let deleted = ListQuery::<AuditEntry>::filter(AuditEntryFilter {
+                record: Some(EntityRef::new(EntityKind::Note, id)),
+                operation: Some(crate::model::AuditOperation::Deleted),
+                ..AuditEntryFilter::default()
+            })
+            .limit(1);
+            let page = EntityRead::<AuditEntry>::list(self.store(), actor.tenant, &deleted).await?;
+            if page.items.iter().any(|e| !e.visible_to(actor.user)) {
+                hidden.insert(id);
+            }
+        }
         entries.retain(|e| !(e.record.kind == EntityKind::Note && hidden.contains(&e.record.id)));
         Ok(())
     }
@@ -63,7 +81,8 @@ impl<S: CrmStore + ?Sized> Audit<'_, S> {
     /// direction as the query says); `query.filter` selects by record
     /// ([`AuditEntryFilter::of`]), actor ([`AuditEntryFilter::by`]), kind, operation and
     /// time. Entries the actor may not read are left out and read past, so a page is short
-    /// only at the end: `next` is `None` exactly when nothing follows.
+    /// only at the end: `next` is `None` when nothing follows (when only hidden entries
+    /// follow a full page, `next` is set and the page after it is empty).
     #[tracing::instrument(name = "audit.trail", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn trail(
         self,

@@ -312,6 +312,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     where
         S: EntityRead<E>,
     {
+        if E::KIND == crate::store::EntityKind::AuditEntry {
+            // Entries about a note made private later are hidden after the read: count
+            // what `list` shows.
+            return Ok(self.read_all::<E>(actor, filter, true).await?.len() as u64);
+        }
         restrict_filter(actor, &mut filter);
         EntityRead::<E>::count(&*self.store, actor.tenant, &filter).await
     }
@@ -432,6 +437,14 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             return Err(CrmError::validation(
                 "kind",
                 "audit entries are append-only: they cannot be deleted through the service",
+            ));
+        }
+        // The undo log of merges: its stored before-images include other authors' private
+        // notes, which a delete's audit entry would keep for everyone.
+        if E::KIND == crate::store::EntityKind::MergeRecord {
+            return Err(CrmError::validation(
+                "kind",
+                "merge records are written by merges().merge and merges().unmerge only",
             ));
         }
         if self.find::<E>(actor, id).await?.is_none() {

@@ -158,6 +158,20 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             .filter(|r| !current.contains_key(r))
             .collect();
         current.extend(self.current_records(actor, &missing).await?);
+        // A delete is guarded by the version its before-image was read at, so the store
+        // refuses it (Conflict) if the row changed since and the trail never keeps an image
+        // other than the row deleted.
+        for c in changes.changes.iter_mut() {
+            if let Change::Delete {
+                target,
+                expected_version: expected @ None,
+            } = c
+            {
+                if target.kind != EntityKind::AuditEntry {
+                    *expected = current.get(target).map(Record::version);
+                }
+            }
+        }
         let latest = changes
             .changes
             .iter()
@@ -166,7 +180,21 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 Change::Emit(e) => Some(e.at),
                 Change::Delete { .. } => None,
             })
-            .max();
+            .max()
+            // A set of deletes only: the latest update of the rows it deletes, one time for
+            // the whole set (the delete calls take no `now` yet).
+            .or_else(|| {
+                changes
+                    .changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::Delete { target, .. } => {
+                            current.get(target).map(Record::updated_at)
+                        }
+                        _ => None,
+                    })
+                    .max()
+            });
         let mut events = Vec::new();
         let mut trail = Vec::new();
         for c in changes.changes.iter().filter(|c| !is_trail(c)) {
