@@ -420,9 +420,11 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(current)
     }
 
-    /// Deletes an entity, guarded by the version the caller read (`None`: any version).
-    /// Fails with `InUse` while other rows refer to it; see [`crate::Customers::delete`] for a
-    /// cascading delete.
+    /// Deletes an entity, guarded by the version the caller read (`None`: the version the
+    /// service reads for the audit entry's before-image, so a concurrent update makes it a
+    /// `Conflict` rather than deleting a row other than the one audited). Fails with `InUse`
+    /// while other rows refer to it; see [`crate::Customers::delete`] for a cascading delete.
+    /// Audit entries and merge records cannot be deleted (`Validation` on `kind`).
     #[tracing::instrument(level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
     pub async fn delete<E: Entity>(
         &self,
