@@ -92,7 +92,7 @@ proptest! {
                     }
                     ContactOp::Delete { contact } => {
                         if let Some(id) = contacts.get(contact) {
-                            let r = crm.delete::<Contact>(&a, *id, None).await;
+                            let r = crm.delete::<Contact>(&a, *id, None, t(100_000)).await;
                             let fine = r.is_ok() || matches!(r, Err(CrmError::NotFound { .. }));
                             prop_assert!(fine, "delete failed: {:?}", r);
                         }

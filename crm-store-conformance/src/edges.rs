@@ -426,7 +426,10 @@ pub async fn extreme_numbers_never_panic(store: Store) {
         } else {
             assert_conflict(r);
         }
-        assert_conflict(crm.delete::<Customer>(&a, c.id, Some(version)).await);
+        assert_conflict(
+            crm.delete::<Customer>(&a, c.id, Some(version), at(100_000))
+                .await,
+        );
         assert_conflict(
             store
                 .apply(t, ChangeSet::new().delete::<Customer>(c.id, Some(version)))

@@ -653,7 +653,11 @@ pub async fn private_notes_are_private(store: Store) {
     let mut edit = n.clone();
     edit.body = "hijacked".into();
     crate::support::assert_not_found_of(crm.update(&b, edit, t(3)).await, "note", n.id);
-    crate::support::assert_not_found_of(crm.delete::<Note>(&b, n.id, None).await, "note", n.id);
+    crate::support::assert_not_found_of(
+        crm.delete::<Note>(&b, n.id, None, t(100_000)).await,
+        "note",
+        n.id,
+    );
     let mut forged =
         Note::new(a.tenant, a.user, "forged", Links::customer(c.id), t(4)).expect("valid");
     forged.private = true;
@@ -714,19 +718,22 @@ pub async fn tagging(store: Store) {
     assert_eq!(hits.items.len(), 1);
     assert!(crm
         .tags()
-        .unassign(&a, vip.id, c.entity_ref())
+        .unassign(&a, vip.id, c.entity_ref(), t(100_000))
         .await
         .expect("untag"));
     assert!(!crm
         .tags()
-        .unassign(&a, vip.id, c.entity_ref())
+        .unassign(&a, vip.id, c.entity_ref(), t(100_000))
         .await
         .expect("untag again"));
     crm.tags()
         .assign(&a, vip.id, c.entity_ref(), t(4))
         .await
         .expect("tag");
-    crm.tags().delete(&a, vip.id).await.expect("delete tag");
+    crm.tags()
+        .delete(&a, vip.id, t(100_000))
+        .await
+        .expect("delete tag");
     assert!(crm
         .tags()
         .of(&a, c.entity_ref())
@@ -1331,7 +1338,7 @@ pub async fn delete_customer_cascades(store: Store) {
     // Stale version: nothing happens.
     let e = crm
         .customers()
-        .delete(&a, c.id, Some(99))
+        .delete(&a, c.id, Some(99), t(100_000))
         .await
         .expect_err("stale");
     assert!(matches!(e, CrmError::Conflict { .. }), "{e}");
@@ -1343,7 +1350,7 @@ pub async fn delete_customer_cascades(store: Store) {
 
     let before = crm.events().drain(&a, 0, 1000).await.expect("events").len() as u64;
     crm.customers()
-        .delete(&a, c.id, None)
+        .delete(&a, c.id, None, t(100_000))
         .await
         .expect("delete");
     // The outbox says what went, row by row: the customer itself among them, and nothing
@@ -1453,7 +1460,7 @@ pub async fn delete_customer_with_deals_is_refused(store: Store) {
     let (c, ann, _) = populated_customer(&crm, &a).await;
     let e = crm
         .customers()
-        .delete(&a, c.id, None)
+        .delete(&a, c.id, None, t(100_000))
         .await
         .expect_err("has deals");
     assert!(matches!(e, CrmError::InUse { .. }), "{e}");
@@ -1483,7 +1490,7 @@ pub async fn service_tenant_isolation(store: Store) {
         c.id,
     );
     crate::support::assert_not_found_of(
-        crm.customers().delete(&b, c.id, None).await,
+        crm.customers().delete(&b, c.id, None, t(100_000)).await,
         "customer",
         c.id,
     );
@@ -1687,7 +1694,7 @@ pub async fn nested_create_is_atomic_and_whole(store: Store) {
         "no tag written"
     );
     crm.customers()
-        .delete(&a, taken.id, None)
+        .delete(&a, taken.id, None, t(100_000))
         .await
         .expect("delete");
 

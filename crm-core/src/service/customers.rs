@@ -45,6 +45,7 @@ impl<S: CrmStore + ?Sized> Customers<'_, S> {
         actor: &Actor,
         id: CustomerId,
         expected_version: Option<u64>,
+        now: DateTime<Utc>,
     ) -> Result<()> {
         let customer = self.crm.customers().get(actor, id).await?;
         let deals = DealFilter {
@@ -177,7 +178,7 @@ impl<S: CrmStore + ?Sized> Customers<'_, S> {
             cs.push_delete::<Contact>(c.id, Some(c.version));
         }
         cs.push_delete::<Customer>(id, expected_version.or(Some(customer.version)));
-        self.crm.apply(actor, cs).await?;
+        self.crm.apply_at(actor, cs, now).await?;
         self.crm.reindex_customers(actor, &[id]).await
     }
 

@@ -232,7 +232,21 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         changes: ChangeSet,
         known: Vec<crate::store::Record>,
     ) -> Result<Applied> {
-        let changes = self.with_record_events(actor, changes, known).await?;
+        let changes = self.with_record_events(actor, changes, known, None).await?;
+        self.apply_raw(actor, changes).await
+    }
+
+    /// [`Crm::apply`] for a change set that carries no time of its own (deletes only): its
+    /// record events and audit entries are dated `now`.
+    pub(crate) async fn apply_at(
+        &self,
+        actor: &Actor,
+        changes: ChangeSet,
+        now: DateTime<Utc>,
+    ) -> Result<Applied> {
+        let changes = self
+            .with_record_events(actor, changes, Vec::new(), Some(now))
+            .await?;
         self.apply_raw(actor, changes).await
     }
 
@@ -420,7 +434,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         Ok(current)
     }
 
-    /// Deletes an entity, guarded by the version the caller read (`None`: the version the
+    /// Deletes an entity at `now`, guarded by the version the caller read (`None`: the version the
     /// service reads for the audit entry's before-image, so a concurrent update makes it a
     /// `Conflict` rather than deleting a row other than the one audited). Fails with `InUse`
     /// while other rows refer to it; see [`crate::Customers::delete`] for a cascading delete.
@@ -431,6 +445,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         id: E::Id,
         expected_version: Option<u64>,
+        now: DateTime<Utc>,
     ) -> Result<()>
     where
         S: EntityRead<E>,
@@ -452,9 +467,13 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         if self.find::<E>(actor, id).await?.is_none() {
             return Err(CrmError::not_found(E::KIND, id));
         }
-        self.apply(actor, ChangeSet::new().delete::<E>(id, expected_version))
-            .await
-            .map(|_| ())
+        self.apply_at(
+            actor,
+            ChangeSet::new().delete::<E>(id, expected_version),
+            now,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Updates an entity like [`Crm::update`] and appends `event` to the outbox in the

@@ -133,8 +133,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
     /// `changes` with a record event and an audit entry appended per inserted, updated or
     /// deleted row, in the order of the changes. An event's time is the record's
     /// `updated_at`; a delete's is the latest time of the change set (its records and
-    /// events), or, for a delete alone, the deleted row's last update. An audit entry's time
-    /// is the latest time of the change set (the time the call was given).
+    /// events, and `at`, the time of a call that writes deletes only), or, without one, the
+    /// deleted rows' last update. An audit entry's time is the latest time of the change set
+    /// (the time the call was given).
     ///
     /// `known` holds stored rows the caller read already (their before-images); only the
     /// other updated or deleted rows are read, one batch per kind.
@@ -143,6 +144,7 @@ impl<S: CrmStore + ?Sized> Crm<S> {
         actor: &Actor,
         mut changes: ChangeSet,
         known: Vec<Record>,
+        at: Option<DateTime<Utc>>,
     ) -> Result<ChangeSet> {
         let mut current: HashMap<EntityRef, Record> =
             known.into_iter().map(|r| (r.entity_ref(), r)).collect();
@@ -181,8 +183,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                 Change::Delete { .. } => None,
             })
             .max()
-            // A set of deletes only: the latest update of the rows it deletes, one time for
-            // the whole set (the delete calls take no `now` yet).
+            .max(at)
+            // A set of deletes given no time: the latest update of the rows it deletes, one
+            // time for the whole set.
             .or_else(|| {
                 changes
                     .changes

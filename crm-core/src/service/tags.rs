@@ -72,12 +72,20 @@ impl<S: CrmStore + ?Sized> Tags<'_, S> {
         self.crm.create(actor, a, now).await
     }
 
-    /// Removes a tag from a target; returns whether it was there.
+    /// Removes a tag from a target at `now`; returns whether it was there.
     #[tracing::instrument(name = "tags.unassign", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn unassign(self, actor: &Actor, tag: TagId, target: EntityRef) -> Result<bool> {
+    pub async fn unassign(
+        self,
+        actor: &Actor,
+        tag: TagId,
+        target: EntityRef,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         match self.crm.assignment(actor, tag, target).await? {
             Some(a) => {
-                self.crm.delete::<TagAssignment>(actor, a.id, None).await?;
+                self.crm
+                    .delete::<TagAssignment>(actor, a.id, None, now)
+                    .await?;
                 Ok(true)
             }
             None => Ok(false),
@@ -109,7 +117,7 @@ impl<S: CrmStore + ?Sized> Tags<'_, S> {
 
     /// Deletes a tag and all its assignments atomically.
     #[tracing::instrument(name = "tags.delete", level = "debug", skip_all, fields(tenant = %actor.tenant), err(level = "debug"))]
-    pub async fn delete(self, actor: &Actor, tag: TagId) -> Result<()> {
+    pub async fn delete(self, actor: &Actor, tag: TagId, now: DateTime<Utc>) -> Result<()> {
         let t = self.crm.get::<Tag>(actor, tag).await?;
         let mut cs = ChangeSet::new();
         for a in self
@@ -126,6 +134,6 @@ impl<S: CrmStore + ?Sized> Tags<'_, S> {
             cs.push_delete::<TagAssignment>(a.id, None);
         }
         cs.push_delete::<Tag>(tag, Some(t.version));
-        self.crm.apply(actor, cs).await.map(|_| ())
+        self.crm.apply_at(actor, cs, now).await.map(|_| ())
     }
 }
