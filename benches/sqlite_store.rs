@@ -1251,24 +1251,20 @@ fn single_insert(store: bool) {
 
 /// The change set of `rows` with the audit entry the service writes beside each created
 /// row (a create's entry: actor, time, record, no values).
-fn audited_change_set(rows: &[Row], actor: crm::UserId) -> ChangeSet {
+fn audited_change_set(rows: &[Row], actor: &crm::Actor) -> ChangeSet {
     let mut cs = change_set(rows);
     let audit: Vec<crm::AuditEntry> = cs
         .changes
         .iter()
         .filter_map(|c| match c {
-            crm::store::Change::Insert(r) => Some(crm::AuditEntry {
-                id: crm::AuditId::new(),
-                tenant_id: r.tenant_id(),
-                version: 1,
-                created_at: r.updated_at(),
-                updated_at: r.updated_at(),
+            crm::store::Change::Insert(r) => Some(crm::AuditEntry::new(
                 actor,
-                record: r.entity_ref(),
-                operation: crm::AuditOperation::Created,
-                changes: Vec::new(),
-                private_to: None,
-            }),
+                r.updated_at(),
+                r.entity_ref(),
+                crm::AuditOperation::Created,
+                Vec::new(),
+                None,
+            )),
             _ => None,
         })
         .collect();
@@ -1288,7 +1284,7 @@ fn audit_cost() {
         .tempdir_in(data_dir())
         .expect("tempdir");
     let tenant = TenantId::new();
-    let actor = crm::UserId::new();
+    let actor = crm::Actor::new(tenant, crm::UserId::new());
     let rows = make_rows(tenant, 0..INSERT_CUSTOMERS);
     println!(
         "\nsqlite bulk insert with the audit trail: {INSERT_CUSTOMERS} customers x (customer + \
@@ -1304,7 +1300,7 @@ fn audit_cost() {
                 .chunks(BATCH)
                 .map(|r| {
                     if with_audit {
-                        audited_change_set(r, actor)
+                        audited_change_set(r, &actor)
                     } else {
                         change_set(r)
                     }

@@ -592,7 +592,8 @@ struct Prepared {
     insert: HashMap<(EntityKind, Dialect), String>,
     version: HashMap<(EntityKind, Dialect), String>,
     one: HashMap<(EntityKind, Dialect), String>,
-    children: HashMap<(EntityKind, &'static str, Dialect), String>,
+    /// Per kind and dialect: each reference column with its children `SELECT`.
+    children: HashMap<(EntityKind, Dialect), Vec<(&'static str, String)>>,
 }
 
 /// A statement rendered in `dialect` (its text only).
@@ -626,10 +627,18 @@ fn prepared() -> &'static Prepared {
                 insert.insert((t.kind, d), text_of(&stmt, d));
                 version.insert((t.kind, d), text_of(&select, d));
                 one.insert((t.kind, d), text_of(&single, d));
-                for c in t.columns.iter().filter(|c| c.refs.is_some()) {
-                    let by = select_children(t.kind, tenant, c.name, nil);
-                    children.insert((t.kind, c.name, d), text_of(&by, d));
-                }
+                let by_column = t
+                    .columns
+                    .iter()
+                    .filter(|c| c.refs.is_some())
+                    .map(|c| {
+                        (
+                            c.name,
+                            text_of(&select_children(t.kind, tenant, c.name, nil), d),
+                        )
+                    })
+                    .collect();
+                children.insert((t.kind, d), by_column);
             }
         }
         Prepared {
@@ -678,8 +687,9 @@ pub fn select_children_sql(
 ) -> Option<&'static str> {
     prepared()
         .children
+        .get(&(kind, dialect))?
         .iter()
-        .find(|((k, c, d), _)| *k == kind && *c == parent_col && *d == dialect)
+        .find(|(c, _)| *c == parent_col)
         .map(|(_, sql)| sql.as_str())
 }
 

@@ -21,9 +21,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{eq, in_range};
+use super::{check_order, eq, in_range};
 use crate::error::{CrmError, Result};
-use crate::id::{AuditId, TenantId, UserId};
+use crate::id::{Actor, AuditId, TenantId, UserId};
 use crate::store::{
     impl_entity, EntityFilter, EntityKind, EntityRef, EntityRules, Record, SortKey, SortValue,
 };
@@ -97,6 +97,29 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The entry of a change `actor` made at `at` (version 1, a fresh time-ordered id).
+    pub fn new(
+        actor: &Actor,
+        at: DateTime<Utc>,
+        record: EntityRef,
+        operation: AuditOperation,
+        changes: Vec<FieldChange>,
+        private_to: Option<UserId>,
+    ) -> Self {
+        Self {
+            id: AuditId::new(),
+            tenant_id: actor.tenant,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            actor: actor.user,
+            record,
+            operation,
+            changes,
+            private_to,
+        }
+    }
+
     /// The change of `field`, if the entry lists it.
     pub fn change_of(&self, field: &str) -> Option<&FieldChange> {
         self.changes.iter().find(|c| c.field == field)
@@ -190,12 +213,7 @@ impl AuditEntryFilter {
 
 impl EntityFilter<AuditEntry> for AuditEntryFilter {
     fn validate(&self) -> Result<()> {
-        if let (Some(f), Some(t)) = (self.from, self.to) {
-            if t < f {
-                return Err(CrmError::validation("to", "is before from"));
-            }
-        }
-        Ok(())
+        check_order("to", self.from, self.to)
     }
 
     fn matches(&self, a: &AuditEntry) -> bool {

@@ -249,21 +249,9 @@ impl<S: CrmStore + ?Sized> Pipelines<'_, S> {
                     d.probability = to.probability;
                 }
                 d.touch(now);
-                let change = StageChange::record(
-                    &d,
-                    Some(old.stage_id),
-                    Some(old.status),
-                    Some(actor.user),
-                    now,
-                );
-                let event = DomainEvent::DealStageChanged {
-                    deal: d.id,
-                    from: old.stage_id,
-                    to: d.stage_id,
-                };
-                cs.push_emit(crate::store::NewEvent::new(d.entity_ref(), now, event));
-                cs.push_update(d);
-                cs.push_insert(change);
+                // Same status, another stage: the move's stage change and event.
+                cs.changes
+                    .extend(self.crm.transition_changes(actor, &old, &d, now).changes);
             }
         }
         p.stages.retain(|s| s.id != stage);
@@ -322,21 +310,9 @@ impl<S: CrmStore + ?Sized> Pipelines<'_, S> {
             let target = self.crm.get::<Pipeline>(actor, target_id).await?;
             for old in deals {
                 let d = moved_to_pipeline(&old, &target, None, now)?;
-                let change = StageChange::record(
-                    &d,
-                    Some(old.stage_id),
-                    Some(old.status),
-                    Some(actor.user),
-                    now,
-                );
-                let event = DomainEvent::DealStageChanged {
-                    deal: d.id,
-                    from: old.stage_id,
-                    to: d.stage_id,
-                };
-                cs.push_emit(crate::store::NewEvent::new(d.entity_ref(), now, event));
-                cs.push_update(d);
-                cs.push_insert(change);
+                // Same status, another stage: the move's stage change and event.
+                cs.changes
+                    .extend(self.crm.transition_changes(actor, &old, &d, now).changes);
             }
         }
         // Its entry in the tenant's external mappings goes with it (in the same change

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 use crate::error::{CrmError, Result};
-use crate::id::{Actor, AuditId, UserId};
+use crate::id::{Actor, UserId};
 use crate::model::*;
 use crate::store::{
     Change, ChangeSet, CrmStore, DomainEvent, Entity, EntityKind, EntityRef, NewEvent, Record,
@@ -86,38 +86,6 @@ fn all_fields(old: &Record) -> Result<Vec<FieldChange>> {
         .collect();
     out.sort_by(|a, b| a.field.cmp(&b.field));
     Ok(out)
-}
-
-/// The names of the changed fields.
-#[cfg(test)]
-pub(crate) fn changed_fields(old: &Record, new: &Record) -> Result<Vec<String>> {
-    Ok(field_changes(old, new)?
-        .into_iter()
-        .map(|c| c.field)
-        .collect())
-}
-
-/// The audit entry of one change.
-fn audit_entry(
-    actor: &Actor,
-    at: DateTime<Utc>,
-    record: EntityRef,
-    operation: AuditOperation,
-    changes: Vec<FieldChange>,
-    private_to: Option<UserId>,
-) -> AuditEntry {
-    AuditEntry {
-        id: AuditId::new(),
-        tenant_id: actor.tenant,
-        version: 1,
-        created_at: at,
-        updated_at: at,
-        actor: actor.user,
-        record,
-        operation,
-        changes,
-        private_to,
-    }
 }
 
 /// Whether a change is one of the trail's own (never evented or audited itself).
@@ -236,10 +204,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
                     )
                 }
                 Change::Delete { target, .. } => {
-                    let at = latest.or_else(|| current.get(target).map(Record::updated_at));
                     // Without a time or a row the row is missing: the store refuses the
                     // delete.
-                    let (Some(at), Some(old)) = (at, current.get(target)) else {
+                    let (Some(at), Some(old)) = (latest, current.get(target)) else {
                         continue;
                     };
                     let private_to = private_to(old);
@@ -258,9 +225,9 @@ impl<S: CrmStore + ?Sized> Crm<S> {
             events.push(NewEvent::new(target, at, event));
             let (operation, values, private_to) = audit;
             // The trail's time is the call's: the latest of the set (a row an unmerge
-            // restores keeps its old `updated_at`).
-            let when = latest.map_or(at, |l| l.max(at));
-            trail.push(audit_entry(
+            // restores keeps its old `updated_at`); `latest` is set whenever a row is.
+            let when = latest.unwrap_or(at);
+            trail.push(AuditEntry::new(
                 actor, when, target, operation, values, private_to,
             ));
         }
@@ -328,12 +295,12 @@ mod tests {
         d.version += 1;
         d.updated_at = now + chrono::Duration::seconds(1);
         let (a, b) = (c.into_record(), d.into_record());
-        assert_eq!(
-            changed_fields(&a, &b).expect("diff"),
-            vec!["name".to_string(), "website".to_string()]
-        );
-        assert!(changed_fields(&a, &a).expect("same").is_empty());
         let diff = field_changes(&a, &b).expect("diff");
+        assert_eq!(
+            diff.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+            vec!["name", "website"]
+        );
+        assert!(field_changes(&a, &a).expect("same").is_empty());
         assert_eq!(diff[0].before.as_deref(), Some("\"Acme\""));
         assert_eq!(diff[0].after.as_deref(), Some("\"Acme GmbH\""));
         assert_eq!(diff[1].before.as_deref(), Some("null"));
@@ -351,7 +318,7 @@ mod tests {
         crate::store::check_storable(&c, "").expect("storable customer");
         let record = c.into_record();
         let actor = Actor::new(record.tenant_id(), crate::id::UserId::new());
-        let entry = audit_entry(
+        let entry = AuditEntry::new(
             &actor,
             now,
             record.entity_ref(),
