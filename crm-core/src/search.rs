@@ -27,6 +27,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{CrmError, Result};
 use crate::model::{Contact, ContactPoint, Customer};
+use crate::store::protocol::Projection;
 use crate::store::{EntityKind, Record};
 
 /// Folds text for search: NFKD, combining marks stripped, lower-cased.
@@ -123,37 +124,49 @@ pub fn query_terms(q: &str) -> Result<Vec<String>> {
     Ok(terms)
 }
 
-/// The customer search document as a projection: one derived row per customer, built from
-/// the customer and the rows below, and kept in the same transaction as every write of
-/// them. Declared once here, run by every store: a store collects [`CustomerSearch::owner`]
-/// of each row it writes (before and after) and, before commit, rebuilds those customers'
-/// documents with [`customer_document`] from their current rows (or drops the document of
-/// a deleted customer).
-#[derive(Debug, Clone, Copy)]
-pub struct CustomerSearch;
+/// The customer search document as a [`Projection`]: one derived row per customer, built
+/// by [`customer_document`] from the customer, its contacts and its contact points, and
+/// kept in the same transaction as every write of them. Declared once here, run by every
+/// store through [`crate::store::protocol::apply`]; the SQL stores keep it in the table
+/// `customer_search`.
+pub const CUSTOMER_SEARCH: Projection = Projection {
+    name: "customer_search",
+    owner: EntityKind::Customer,
+    children: &[
+        (EntityKind::Contact, "customer_id"),
+        (EntityKind::ContactPoint, "customer_id"),
+    ],
+    owner_of: search_owner,
+    build: build_search_document,
+};
 
-impl CustomerSearch {
-    /// The kinds whose rows the document is built from.
-    pub const SOURCES: [EntityKind; 3] = [
-        EntityKind::Customer,
-        EntityKind::Contact,
-        EntityKind::ContactPoint,
-    ];
-
-    /// Whether rows of `kind` feed a document (only their writes can change one).
-    pub fn is_source(kind: EntityKind) -> bool {
-        Self::SOURCES.contains(&kind)
+/// The customer (its id) whose search document a write of `record` changes, if any.
+pub fn search_owner(record: &Record) -> Option<uuid::Uuid> {
+    match record {
+        Record::Customer(c) => Some(c.id.into()),
+        Record::Contact(c) => Some(c.customer_id.into()),
+        Record::ContactPoint(p) => Some(p.customer_id.into()),
+        _ => None,
     }
+}
 
-    /// The customer (its id) whose document a write of `record` changes, if any.
-    pub fn owner(record: &Record) -> Option<uuid::Uuid> {
-        match record {
-            Record::Customer(c) => Some(c.id.into()),
-            Record::Contact(c) => Some(c.customer_id.into()),
-            Record::ContactPoint(p) => Some(p.customer_id.into()),
-            _ => None,
-        }
-    }
+/// [`customer_document`] of a customer record and its child records.
+fn build_search_document(owner: &Record, children: &[&Record]) -> Result<String> {
+    let Record::Customer(c) = owner else {
+        return Err(CrmError::internal(format!(
+            "the search document was built for {}",
+            owner.entity_ref()
+        )));
+    };
+    let contacts = children.iter().filter_map(|r| match r {
+        Record::Contact(x) => Some(x),
+        _ => None,
+    });
+    let points = children.iter().filter_map(|r| match r {
+        Record::ContactPoint(x) => Some(x),
+        _ => None,
+    });
+    Ok(customer_document(c, contacts, points))
 }
 
 /// The search document of a customer given its contacts and contact points.

@@ -1,6 +1,6 @@
 //! The derived rows declared in crm-core agree with themselves for every entity kind.
 
-use crm_core::search::CustomerSearch;
+use crm_core::search::{search_owner, CUSTOMER_SEARCH};
 use crm_core::store::{Change, EntityKind};
 use crm_core::TenantId;
 use crm_store_conformance::support::Graph;
@@ -14,10 +14,10 @@ fn search_sources_are_the_rows_with_an_owner() {
     for c in g.change_set().changes {
         let Change::Insert(r) = c else { continue };
         kinds.push(r.kind());
-        let owner = CustomerSearch::owner(&r);
+        let owner = search_owner(&r);
         assert_eq!(
             owner.is_some(),
-            CustomerSearch::is_source(r.kind()),
+            CUSTOMER_SEARCH.is_source(r.kind()),
             "{:?}",
             r.kind()
         );

@@ -41,13 +41,13 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use crm_core::model::Customer;
 use crm_core::search;
+use crm_core::store::protocol::{self, Fault, Projection, RowLock, WriteResult, WriteTx};
 use crm_core::store::{
-    keys, paginate, Applied, Change, ChangeSet, CrmStore, Entity, EntityFilter, EntityKind,
-    EntityRead, EntityRef, ListQuery, Page, Record, StoredEvent, UniqueKey,
+    paginate, Applied, ChangeSet, CrmStore, Entity, EntityFilter, EntityKind, EntityRead,
+    EntityRef, ListQuery, NewEvent, Page, Record, StoredEvent, UniqueKey,
 };
-use crm_core::{CrmError, Result, TenantId};
+use crm_core::{Result, TenantId};
 
 /// The in-memory store. Cloning is cheap and shares the same data.
 #[derive(Clone, Default)]
@@ -88,9 +88,9 @@ struct Partition {
     unique: HashMap<(EntityKind, UniqueKey), Uuid>,
     /// Referenced row -> rows referring to it.
     referrers: HashMap<EntityRef, HashSet<EntityRef>>,
-    /// Customer id -> its search document ([`search::customer_document`]), kept current
-    /// on every write to the customer, its contacts or its contact points.
-    search_docs: HashMap<Uuid, String>,
+    /// Derived rows per projection name and owner id ([`protocol::projections`]): the
+    /// customer search documents, kept current by the write protocol.
+    derived: HashMap<(&'static str, Uuid), String>,
     /// The outbox: event `seq` is at index `seq - 1`.
     events: Vec<StoredEvent>,
     /// External event ids already in the outbox.
@@ -107,6 +107,8 @@ enum Undo {
     Reinsert(Record),
     /// Remove the last event of the outbox.
     PopEvent,
+    /// Put back a derived row's previous state (`None`: it did not exist).
+    Derived((&'static str, Uuid), Option<String>),
 }
 
 impl Partition {
@@ -148,134 +150,27 @@ impl Partition {
 
     fn put(&mut self, rec: Record) {
         self.index_add(&rec);
-        let searched = search::CustomerSearch::owner(&rec);
         self.tables
             .entry(rec.kind())
             .or_default()
             .insert(rec.id(), rec);
-        self.refresh_search_doc(searched);
     }
 
     fn take(&mut self, r: EntityRef) -> Option<Record> {
         let rec = self.tables.get_mut(&r.kind)?.remove(&r.id)?;
         self.index_remove(&rec);
-        self.refresh_search_doc(search::CustomerSearch::owner(&rec));
         Some(rec)
     }
 
-    /// Rebuilds (or drops) the search document of `customer`.
-    fn refresh_search_doc(&mut self, customer: Option<Uuid>) {
-        let Some(id) = customer else { return };
-        let doc = match self.get(EntityRef::new(EntityKind::Customer, id)) {
-            Some(Record::Customer(c)) => Some(self.customer_document(c)),
-            _ => None,
-        };
-        match doc {
-            Some(d) => self.search_docs.insert(id, d),
-            None => self.search_docs.remove(&id),
-        };
-    }
-
-    fn check_references(&self, rec: &Record) -> Result<()> {
-        for parent in rec.references() {
-            if !self.exists(parent) {
-                return Err(CrmError::not_found(parent.kind, parent.id));
-            }
-        }
-        Ok(())
-    }
-
-    fn check_unique(&self, rec: &Record) -> Result<()> {
+    /// What a unique index would refuse: a key of `rec` owned by another row.
+    fn check_unique(&self, rec: &Record) -> WriteResult<()> {
         let me = rec.entity_ref();
         for key in rec.unique_keys() {
             let name = key.name;
             if let Some(owner) = self.unique.get(&(me.kind, key)) {
                 if *owner != me.id {
-                    return Err(CrmError::AlreadyExists {
-                        entity: me.kind,
-                        key: name.to_string(),
-                    });
+                    return Err(Fault::Unique(Some(name.to_string())));
                 }
-            }
-        }
-        Ok(())
-    }
-
-    fn apply_one(&mut self, tenant: TenantId, change: Change, undo: &mut Vec<Undo>) -> Result<()> {
-        match change {
-            Change::Insert(rec) => {
-                check_tenant(tenant, &rec)?;
-                let me = rec.entity_ref();
-                if self.exists(me) {
-                    return Err(CrmError::AlreadyExists {
-                        entity: me.kind,
-                        key: keys::id_key(me.kind),
-                    });
-                }
-                self.check_references(&rec)?;
-                self.check_unique(&rec)?;
-                self.put(rec);
-                undo.push(Undo::Remove(me));
-            }
-            Change::Update {
-                expected_version,
-                record,
-            } => {
-                check_tenant(tenant, &record)?;
-                let me = record.entity_ref();
-                let current = self
-                    .get(me)
-                    .ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
-                if current.version() != expected_version {
-                    return Err(CrmError::conflict(me.kind, me.id));
-                }
-                if Some(record.version()) != expected_version.checked_add(1) {
-                    return Err(CrmError::validation(
-                        "version",
-                        "an update must carry the read version plus one",
-                    ));
-                }
-                self.check_references(&record)?;
-                self.check_unique(&record)?;
-                let old = self
-                    .take(me)
-                    .ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
-                self.put(record);
-                undo.push(Undo::Restore(old));
-            }
-            Change::Delete {
-                target,
-                expected_version,
-            } => {
-                let current = self
-                    .get(target)
-                    .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
-                if expected_version.is_some_and(|v| v != current.version()) {
-                    return Err(CrmError::conflict(target.kind, target.id));
-                }
-                if let Some(by) = self.referrers.get(&target).and_then(|s| s.iter().min()) {
-                    return Err(CrmError::InUse {
-                        entity: target.kind,
-                        id: target.id.to_string(),
-                        by: by.to_string(),
-                    });
-                }
-                let old = self
-                    .take(target)
-                    .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
-                undo.push(Undo::Reinsert(old));
-            }
-            Change::Emit(event) => {
-                if let Some(x) = &event.external_id {
-                    if !self.external_ids.insert(x.clone()) {
-                        return Err(CrmError::DuplicateExternalEvent {
-                            external_id: x.clone(),
-                        });
-                    }
-                }
-                let seq = self.events.len() as u64 + 1;
-                self.events.push(StoredEvent { tenant, seq, event });
-                undo.push(Undo::PopEvent);
             }
         }
         Ok(())
@@ -299,6 +194,14 @@ impl Partition {
                         }
                     }
                 }
+                Undo::Derived(key, previous) => match previous {
+                    Some(row) => {
+                        self.derived.insert(key, row);
+                    }
+                    None => {
+                        self.derived.remove(&key);
+                    }
+                },
             }
         }
     }
@@ -337,46 +240,12 @@ impl Partition {
         if let Some(text) = filter.text() {
             let terms = search::query_terms(text)?;
             rows.retain(|e| {
-                self.search_docs
-                    .get(&e.id().into())
+                self.derived
+                    .get(&(search::CUSTOMER_SEARCH.name, e.id().into()))
                     .is_some_and(|doc| search::matches(doc, &terms))
             });
         }
         Ok(rows)
-    }
-
-    fn customer_document(&self, c: &Customer) -> String {
-        let children: Vec<&Record> = self
-            .referrers
-            .get(&c.entity_ref())
-            .into_iter()
-            .flatten()
-            .filter_map(|r| self.get(*r))
-            .collect();
-        let contacts = children.iter().filter_map(|r| match r {
-            Record::Contact(x) => Some(x),
-            _ => None,
-        });
-        let points = children.iter().filter_map(|r| match r {
-            Record::ContactPoint(x) => Some(x),
-            _ => None,
-        });
-        search::customer_document(c, contacts, points)
-    }
-}
-
-/// The customer whose search document depends on `rec`, if any.
-fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
-    if rec.tenant_id() == tenant {
-        Ok(())
-    } else {
-        Err(CrmError::validation(
-            "tenant_id",
-            format!(
-                "{} belongs to another tenant than the change set",
-                rec.entity_ref()
-            ),
-        ))
     }
 }
 
@@ -436,20 +305,21 @@ impl CrmStore for MemoryStore {
     #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
         let n = changes.changes.len();
-        for change in &changes.changes {
-            change.check_storable()?;
-        }
-        let applied = Applied::of(&changes);
         let mut guard = self.inner.write();
         let partition = guard.entry(tenant).or_default();
-        let mut undo = Vec::with_capacity(n);
-        for change in changes.changes {
-            if let Err(e) = partition.apply_one(tenant, change, &mut undo) {
-                partition.rollback(undo);
-                return Err(e);
-            }
+        let mut tx = MemTx {
+            tenant,
+            p: partition,
+            undo: Vec::with_capacity(n),
+        };
+        // The partition's primitives never wait, so the protocol runs to its end here,
+        // under the lock.
+        let out = protocol::run_ready(protocol::apply(&mut tx, tenant, changes)).and_then(|r| r);
+        if out.is_err() {
+            let undo = std::mem::take(&mut tx.undo);
+            tx.p.rollback(undo);
         }
-        Ok(applied)
+        out
     }
 
     #[tracing::instrument(name = "store.events_after", level = "debug", skip_all, fields(tenant = %tenant, after, limit), err(level = "debug"))]
@@ -475,5 +345,150 @@ impl CrmStore for MemoryStore {
         Ok(guard
             .get(&tenant)
             .is_some_and(|p| p.external_ids.contains(external_id)))
+    }
+}
+
+/// One change set's transaction over a partition: the primitives of the write protocol,
+/// each recording how to take it back.
+struct MemTx<'a> {
+    tenant: TenantId,
+    p: &'a mut Partition,
+    undo: Vec<Undo>,
+}
+
+#[async_trait]
+impl WriteTx for MemTx<'_> {
+    async fn version_of(&mut self, target: EntityRef, _lock: RowLock) -> Result<Option<u64>> {
+        Ok(self.p.get(target).map(Record::version))
+    }
+
+    async fn read(&mut self, target: EntityRef) -> Result<Option<Record>> {
+        Ok(self.p.get(target).cloned())
+    }
+
+    async fn read_where(
+        &mut self,
+        kind: EntityKind,
+        field: &'static str,
+        parent: EntityKind,
+        ids: &[Uuid],
+        _lock: RowLock,
+    ) -> Result<Vec<Record>> {
+        let mut out: Vec<Record> = Vec::new();
+        for id in ids {
+            if field == "id" {
+                out.extend(self.p.get(EntityRef::new(kind, *id)).cloned());
+            } else {
+                out.extend(
+                    self.p
+                        .referrers
+                        .get(&EntityRef::new(parent, *id))
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| r.kind == kind)
+                        .filter_map(|r| self.p.get(*r))
+                        .cloned(),
+                );
+            }
+        }
+        out.sort_by_key(Record::id);
+        Ok(out)
+    }
+
+    async fn count_existing(
+        &mut self,
+        kind: EntityKind,
+        ids: &[Uuid],
+        _lock: RowLock,
+    ) -> Result<usize> {
+        Ok(ids
+            .iter()
+            .filter(|id| self.p.exists(EntityRef::new(kind, **id)))
+            .count())
+    }
+
+    async fn first_referrer(&mut self, target: EntityRef) -> Result<Option<EntityKind>> {
+        Ok(self
+            .p
+            .referrers
+            .get(&target)
+            .and_then(|s| s.iter().min())
+            .map(|r| r.kind))
+    }
+
+    async fn insert(&mut self, record: &Record) -> WriteResult<()> {
+        self.p.check_unique(record)?;
+        self.p.put(record.clone());
+        self.undo.push(Undo::Remove(record.entity_ref()));
+        Ok(())
+    }
+
+    async fn update(&mut self, record: &Record, expected_version: u64) -> WriteResult<u64> {
+        let me = record.entity_ref();
+        if self.p.get(me).map(Record::version) != Some(expected_version) {
+            return Ok(0);
+        }
+        self.p.check_unique(record)?;
+        let Some(old) = self.p.take(me) else {
+            return Ok(0);
+        };
+        self.p.put(record.clone());
+        self.undo.push(Undo::Restore(old));
+        Ok(1)
+    }
+
+    async fn delete(
+        &mut self,
+        target: EntityRef,
+        expected_version: Option<u64>,
+    ) -> WriteResult<u64> {
+        match self.p.get(target).map(Record::version) {
+            Some(v) if expected_version.is_none_or(|e| e == v) => {}
+            _ => return Ok(0),
+        }
+        let Some(old) = self.p.take(target) else {
+            return Ok(0);
+        };
+        self.undo.push(Undo::Reinsert(old));
+        Ok(1)
+    }
+
+    async fn append_event(&mut self, event: &NewEvent) -> WriteResult<()> {
+        if let Some(x) = &event.external_id {
+            if !self.p.external_ids.insert(x.clone()) {
+                return Err(Fault::Unique(None));
+            }
+        }
+        let seq = self.p.events.len() as u64 + 1;
+        self.p.events.push(StoredEvent {
+            tenant: self.tenant,
+            seq,
+            event: event.clone(),
+        });
+        self.undo.push(Undo::PopEvent);
+        Ok(())
+    }
+
+    async fn put_derived(
+        &mut self,
+        projection: &Projection,
+        rows: &[(Uuid, String)],
+    ) -> Result<()> {
+        for (owner, row) in rows {
+            let key = (projection.name, *owner);
+            let previous = self.p.derived.insert(key, row.clone());
+            self.undo.push(Undo::Derived(key, previous));
+        }
+        Ok(())
+    }
+
+    async fn drop_derived(&mut self, projection: &Projection, owners: &[Uuid]) -> Result<()> {
+        for owner in owners {
+            let key = (projection.name, *owner);
+            if let Some(previous) = self.p.derived.remove(&key) {
+                self.undo.push(Undo::Derived(key, Some(previous)));
+            }
+        }
+        Ok(())
     }
 }

@@ -279,7 +279,7 @@ async fn select_searched(
     tenant: TenantId,
     target: EntityRef,
 ) -> Result<Option<Record>> {
-    if !crm_core::search::CustomerSearch::is_source(target.kind) {
+    if !crm_core::search::CUSTOMER_SEARCH.is_source(target.kind) {
         return Ok(None);
     }
     let rows = fetch_strings(tx, &crm_sql::select_one(target.kind, tenant, target.id)).await?;
@@ -312,7 +312,7 @@ async fn apply_one(
             check_references(tx, tenant, &rec).await?;
             let (sql, values) = crm_sql::insert(&rec)?.build_sqlx(PostgresQueryBuilder);
             execute(tx, sql, values, me.kind, || missing_reference(&rec)).await?;
-            touched.extend(crm_core::search::CustomerSearch::owner(&rec));
+            touched.extend(crm_core::search::search_owner(&rec));
         }
         Change::Update {
             expected_version,
@@ -334,7 +334,7 @@ async fn apply_one(
             }
             check_references(tx, tenant, &record).await?;
             if let Some(old) = select_searched(tx, tenant, me).await? {
-                touched.extend(crm_core::search::CustomerSearch::owner(&old));
+                touched.extend(crm_core::search::search_owner(&old));
             }
             let (sql, values) =
                 crm_sql::update(&record, expected_version)?.build_sqlx(PostgresQueryBuilder);
@@ -342,7 +342,7 @@ async fn apply_one(
             if n == 0 {
                 return Err(CrmError::conflict(me.kind, me.id));
             }
-            touched.extend(crm_core::search::CustomerSearch::owner(&record));
+            touched.extend(crm_core::search::search_owner(&record));
         }
         Change::Delete {
             target,
@@ -365,7 +365,7 @@ async fn apply_one(
                 }
             }
             if let Some(old) = select_searched(tx, tenant, target).await? {
-                touched.extend(crm_core::search::CustomerSearch::owner(&old));
+                touched.extend(crm_core::search::search_owner(&old));
             }
             if target.kind == EntityKind::Customer {
                 let (sql, values) =
@@ -425,7 +425,7 @@ async fn insert_run(
     }
     let mut by_kind: BTreeMap<(usize, EntityKind), Vec<Record>> = BTreeMap::new();
     for rec in run {
-        touched.extend(crm_core::search::CustomerSearch::owner(&rec));
+        touched.extend(crm_core::search::search_owner(&rec));
         by_kind
             .entry((crm_sql::kind_rank(rec.kind()), rec.kind()))
             .or_default()

@@ -403,7 +403,7 @@ fn apply_one(
             let sql = crm_sql::insert_sql(me.kind, crm_sql::Dialect::Sqlite);
             let values = bound(crm_sql::insert_values(&rec)?);
             exec(conn, sql, &values).map_err(|e| write_error(me.kind, e))?;
-            touched.extend(crm_core::search::CustomerSearch::owner(&rec));
+            touched.extend(crm_core::search::search_owner(&rec));
         }
         Change::Update {
             expected_version,
@@ -425,7 +425,7 @@ fn apply_one(
             check_references(conn, tenant, &record)?;
             // The previous state may have belonged to another customer's search document.
             if let Some(old) = select_record(conn, tenant, me)? {
-                touched.extend(crm_core::search::CustomerSearch::owner(&old));
+                touched.extend(crm_core::search::search_owner(&old));
             }
             let (sql, values) =
                 crm_sql::update(&record, expected_version)?.build_rusqlite(SqliteQueryBuilder);
@@ -433,7 +433,7 @@ fn apply_one(
             if n == 0 {
                 return Err(CrmError::conflict(me.kind, me.id));
             }
-            touched.extend(crm_core::search::CustomerSearch::owner(&record));
+            touched.extend(crm_core::search::search_owner(&record));
         }
         Change::Delete {
             target,
@@ -454,7 +454,7 @@ fn apply_one(
                 }
             }
             if let Some(old) = select_record(conn, tenant, target)? {
-                touched.extend(crm_core::search::CustomerSearch::owner(&old));
+                touched.extend(crm_core::search::search_owner(&old));
             }
             if target.kind == EntityKind::Customer {
                 let (sql, values) =
@@ -501,7 +501,7 @@ fn select_record(conn: &Connection, tenant: TenantId, target: EntityRef) -> Resu
             }
         })
     };
-    if !crm_core::search::CustomerSearch::is_source(target.kind) {
+    if !crm_core::search::CUSTOMER_SEARCH.is_source(target.kind) {
         return Ok(None);
     }
     let rows = prepared_strings(

@@ -12,6 +12,7 @@ mod entity;
 mod event;
 pub mod keys;
 mod page;
+pub mod protocol;
 pub mod storable;
 
 pub use changeset::{Applied, Change, ChangeSet};
