@@ -18,6 +18,9 @@
 
 mod entities;
 mod schema;
+mod write;
+
+pub use write::{SqlExec, SqlTx};
 
 pub use schema::{
     ddl, index_ddl, index_name, tables as ddl_tables, unique_key_of_columns,
@@ -754,6 +757,21 @@ pub fn referrer_probes(target: EntityRef, tenant: TenantId) -> Vec<(EntityKind, 
         ));
     }
     out
+}
+
+/// A `match` decoding the `data` column into the [`Record`] of its kind (from
+/// [`crm_core::for_each_entity`]).
+macro_rules! decode_kinds {
+    ([$kind:expr, $json:expr] $($variant:ident => $name:ident),* $(,)?) => {
+        match $kind {
+            $(EntityKind::$variant => Record::$variant(decode::<crm_core::model::$variant>($json)?),)*
+        }
+    };
+}
+
+/// Decodes the `data` column of a row of `kind` into its [`Record`].
+pub fn decode_record(kind: EntityKind, json: &str) -> Result<Record> {
+    Ok(crm_core::for_each_entity!(decode_kinds, kind, json))
 }
 
 /// Decodes the `data` column.

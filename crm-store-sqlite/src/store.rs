@@ -1,23 +1,18 @@
 //! The store: connections, migrations, the write path and the reads.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 use rusqlite_migration::{Migrations, SchemaVersion, M};
 use sea_query::SqliteQueryBuilder;
 use sea_query_rusqlite::RusqliteBinder;
-use uuid::Uuid;
 
-use crm_core::model::{Contact, ContactPoint, Customer};
-use crm_core::store::{
-    Applied, Change, ChangeSet, CrmStore, EntityKind, EntityRead, EntityRef, ListQuery, Page,
-    Record,
-};
+use crm_core::store::protocol::{self, Fault, WriteResult};
+use crm_core::store::{Applied, ChangeSet, CrmStore, EntityRead, ListQuery, Page};
 use crm_core::{CrmError, Result, StorageErrorKind, TenantId};
-use crm_sql::{Dialect, SqlEntity};
+use crm_sql::{Dialect, SqlEntity, SqlExec, SqlTx};
 
 /// The embedded migrations, in order; the schema version is their count.
 const MIGRATION_FILES: &[&str] = &[
@@ -289,12 +284,6 @@ fn query_strings(conn: &Connection, stmt: &sea_query::SelectStatement) -> Result
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(storage)
 }
 
-fn query_exists(conn: &Connection, stmt: &sea_query::SelectStatement) -> Result<bool> {
-    let (sql, values) = stmt.build_rusqlite(SqliteQueryBuilder);
-    let mut prepared = conn.prepare_cached(&sql).map_err(storage)?;
-    prepared.exists(&*values.as_params()).map_err(storage)
-}
-
 /// Binds sea-query values as rusqlite parameters.
 fn bound(values: Vec<sea_query::Value>) -> sea_query_rusqlite::RusqliteValues {
     sea_query_rusqlite::RusqliteValues(
@@ -305,44 +294,26 @@ fn bound(values: Vec<sea_query::Value>) -> sea_query_rusqlite::RusqliteValues {
     )
 }
 
-fn version_of(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<Option<u64>> {
-    // The statement's text is built once per kind (crm-sql); only the values are bound.
-    let sql = crm_sql::select_version_sql(target.kind, crm_sql::Dialect::Sqlite);
-    let values = bound(crm_sql::key_values(target, tenant));
-    let mut prepared = conn.prepare_cached(sql).map_err(storage)?;
-    let v: Option<i64> = prepared
-        .query_row(&*values.as_params(), |r| r.get(0))
-        .optional()
-        .map_err(storage)?;
-    Ok(v.map(|v| v as u64))
-}
-
-/// A write failed on a constraint: unique -> `AlreadyExists` with the stable name of the
-/// violated key (see [`crm_core::store::keys`]), anything else -> storage.
+/// What a constraint refused, from SQLite's extended result code: primary key, unique
+/// key (with the stable name of the violated key, see [`crm_core::store::keys`]) or
+/// foreign key; anything else is a storage error.
 ///
-/// The error's kind is read from SQLite's extended result code. SQLite names a violated
-/// unique index only by its columns (`UNIQUE constraint failed: customer.tenant_id,
-/// customer.external_ref`); those are mapped back to the key through the schema's index
-/// declarations ([`crm_sql::unique_key_of_columns`]), the same declarations the
-/// PostgreSQL store maps constraint names through.
-fn write_error(kind: EntityKind, e: rusqlite::Error) -> CrmError {
+/// SQLite names a violated unique index only by its columns (`UNIQUE constraint failed:
+/// customer.tenant_id, customer.external_ref`); those are mapped back to the key through
+/// the schema's index declarations ([`crm_sql::unique_key_of_columns`]), the same
+/// declarations the PostgreSQL store maps constraint names through.
+fn fault(e: rusqlite::Error) -> Fault {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY {
-            return CrmError::AlreadyExists {
-                entity: kind,
-                key: crm_core::store::keys::id_key(kind),
-            };
-        }
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE {
-            let key = msg.as_deref().and_then(violated_key).unwrap_or_else(|| {
-                // Not one of the schema's declared keys (cannot happen with the shipped
-                // migrations): name the table's unknown key rather than leak SQL text.
-                format!("{}.unique", kind.name())
-            });
-            return CrmError::AlreadyExists { entity: kind, key };
+        match f.extended_code {
+            rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => return Fault::PrimaryKey,
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                return Fault::Unique(msg.as_deref().and_then(violated_key))
+            }
+            rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return Fault::Reference,
+            _ => {}
         }
     }
-    storage(e)
+    Fault::Error(storage(e))
 }
 
 /// The unique key named by SQLite's `UNIQUE constraint failed: t.c1, t.c2` message.
@@ -360,156 +331,51 @@ fn violated_key(message: &str) -> Option<String> {
     crm_sql::unique_key_of_columns(table?, &columns)
 }
 
-fn check_tenant(tenant: TenantId, rec: &Record) -> Result<()> {
-    if rec.tenant_id() == tenant {
-        Ok(())
-    } else {
-        Err(CrmError::validation(
-            "tenant_id",
-            format!(
-                "{} belongs to another tenant than the change set",
-                rec.entity_ref()
-            ),
-        ))
-    }
+/// The writer connection inside an open transaction, as the statements' executor of the
+/// write protocol ([`crm_sql::SqlTx`]). Every call runs to its end without waiting.
+struct SqliteExec<'c> {
+    conn: &'c mut Connection,
 }
 
-fn check_references(conn: &Connection, tenant: TenantId, rec: &Record) -> Result<()> {
-    for parent in rec.references() {
-        if version_of(conn, tenant, parent)?.is_none() {
-            return Err(CrmError::not_found(parent.kind, parent.id));
-        }
+#[async_trait]
+impl SqlExec for SqliteExec<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
-    Ok(())
-}
 
-fn apply_one(
-    conn: &Connection,
-    tenant: TenantId,
-    change: Change,
-    touched: &mut BTreeSet<Uuid>,
-) -> Result<()> {
-    match change {
-        Change::Insert(rec) => {
-            check_tenant(tenant, &rec)?;
-            let me = rec.entity_ref();
-            if version_of(conn, tenant, me)?.is_some() {
-                return Err(CrmError::AlreadyExists {
-                    entity: me.kind,
-                    key: crm_core::store::keys::id_key(me.kind),
-                });
-            }
-            check_references(conn, tenant, &rec)?;
-            let sql = crm_sql::insert_sql(me.kind, crm_sql::Dialect::Sqlite);
-            let values = bound(crm_sql::insert_values(&rec)?);
-            exec(conn, sql, &values).map_err(|e| write_error(me.kind, e))?;
-            touched.extend(crm_core::search::search_owner(&rec));
-        }
-        Change::Update {
-            expected_version,
-            record,
-        } => {
-            check_tenant(tenant, &record)?;
-            let me = record.entity_ref();
-            let current =
-                version_of(conn, tenant, me)?.ok_or_else(|| CrmError::not_found(me.kind, me.id))?;
-            if current != expected_version {
-                return Err(CrmError::conflict(me.kind, me.id));
-            }
-            if Some(record.version()) != expected_version.checked_add(1) {
-                return Err(CrmError::validation(
-                    "version",
-                    "an update must carry the read version plus one",
-                ));
-            }
-            check_references(conn, tenant, &record)?;
-            // The previous state may have belonged to another customer's search document.
-            if let Some(old) = select_record(conn, tenant, me)? {
-                touched.extend(crm_core::search::search_owner(&old));
-            }
-            let (sql, values) =
-                crm_sql::update(&record, expected_version)?.build_rusqlite(SqliteQueryBuilder);
-            let n = exec(conn, &sql, &values).map_err(|e| write_error(me.kind, e))?;
-            if n == 0 {
-                return Err(CrmError::conflict(me.kind, me.id));
-            }
-            touched.extend(crm_core::search::search_owner(&record));
-        }
-        Change::Delete {
-            target,
-            expected_version,
-        } => {
-            let current = version_of(conn, tenant, target)?
-                .ok_or_else(|| CrmError::not_found(target.kind, target.id))?;
-            if expected_version.is_some_and(|v| v != current) {
-                return Err(CrmError::conflict(target.kind, target.id));
-            }
-            for (by, probe) in crm_sql::referrer_probes(target, tenant) {
-                if query_exists(conn, &probe)? {
-                    return Err(CrmError::InUse {
-                        entity: target.kind,
-                        id: target.id.to_string(),
-                        by: by.name().to_string(),
-                    });
-                }
-            }
-            if let Some(old) = select_record(conn, tenant, target)? {
-                touched.extend(crm_core::search::search_owner(&old));
-            }
-            if target.kind == EntityKind::Customer {
-                let (sql, values) =
-                    crm_sql::delete_search(tenant, target.id).build_rusqlite(SqliteQueryBuilder);
-                exec(conn, &sql, &values).map_err(storage)?;
-            }
-            let (sql, values) = crm_sql::delete(target, tenant, expected_version)
-                .build_rusqlite(SqliteQueryBuilder);
-            exec(conn, &sql, &values).map_err(storage)?;
-        }
-        Change::Emit(event) => {
-            let (sql, values) = crm_sql::next_event_seq(tenant).build_rusqlite(SqliteQueryBuilder);
-            let seq: i64 = conn
-                .prepare_cached(&sql)
-                .and_then(|mut st| st.query_row(&*values.as_params(), |r| r.get(0)))
-                .map_err(storage)?;
-            let (sql, values) = crm_sql::insert_event(tenant, seq as u64, &event)?
-                .build_rusqlite(SqliteQueryBuilder);
-            exec(conn, &sql, &values).map_err(|e| match write_error(EntityKind::Customer, e) {
-                CrmError::AlreadyExists { .. } => CrmError::DuplicateExternalEvent {
-                    external_id: event.external_id.clone().unwrap_or_default(),
-                },
-                other => other,
-            })?;
-        }
+    async fn execute(&mut self, sql: &str, values: Vec<sea_query::Value>) -> WriteResult<u64> {
+        let values = bound(values);
+        let n = exec(self.conn, sql, &values).map_err(fault)?;
+        Ok(n as u64)
     }
-    Ok(())
-}
 
-/// The stored record of kind `target.kind` (only the kinds that feed search documents are
-/// needed, so others are not decoded).
-fn select_record(conn: &Connection, tenant: TenantId, target: EntityRef) -> Result<Option<Record>> {
-    let decode = |json: &str| -> Result<Record> {
-        Ok(match target.kind {
-            EntityKind::Customer => Record::Customer(crm_sql::decode::<Customer>(json)?),
-            EntityKind::Contact => Record::Contact(crm_sql::decode::<Contact>(json)?),
-            EntityKind::ContactPoint => {
-                Record::ContactPoint(crm_sql::decode::<ContactPoint>(json)?)
-            }
-            _ => {
-                return Err(CrmError::internal(
-                    "a row that feeds no search document was decoded as one",
-                ))
-            }
-        })
-    };
-    if !crm_core::search::CUSTOMER_SEARCH.is_source(target.kind) {
-        return Ok(None);
+    async fn query_strings(
+        &mut self,
+        sql: &str,
+        values: Vec<sea_query::Value>,
+    ) -> Result<Vec<String>> {
+        prepared_strings(self.conn, sql, values)
     }
-    let rows = prepared_strings(
-        conn,
-        crm_sql::select_one_sql(target.kind, crm_sql::Dialect::Sqlite),
-        crm_sql::key_values(target, tenant),
-    )?;
-    rows.first().map(|j| decode(j)).transpose()
+
+    async fn query_i64(&mut self, sql: &str, values: Vec<sea_query::Value>) -> Result<Option<i64>> {
+        let values = bound(values);
+        let mut prepared = self.conn.prepare_cached(sql).map_err(storage)?;
+        prepared
+            .query_row(&*values.as_params(), |r| r.get(0))
+            .optional()
+            .map_err(storage)
+    }
+
+    async fn query_count(&mut self, sql: &str, values: Vec<sea_query::Value>) -> Result<usize> {
+        let values = bound(values);
+        let mut prepared = self.conn.prepare_cached(sql).map_err(storage)?;
+        let mut rows = prepared.query(&*values.as_params()).map_err(storage)?;
+        let mut n = 0;
+        while rows.next().map_err(storage)?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 /// The strings of the first column of a statement prepared once (crm-sql) with `values`.
@@ -527,77 +393,31 @@ fn prepared_strings(
         .map_err(storage)
 }
 
-/// The data of the rows of `kind` whose `customer_id` is `customer`.
-fn customer_children(
-    conn: &Connection,
-    kind: EntityKind,
-    tenant: TenantId,
-    customer: Uuid,
-) -> Result<Vec<String>> {
-    match crm_sql::select_children_sql(kind, "customer_id", crm_sql::Dialect::Sqlite) {
-        Some(sql) => prepared_strings(
-            conn,
-            sql,
-            crm_sql::key_values(EntityRef::new(kind, customer), tenant),
-        ),
-        None => query_strings(
-            conn,
-            &crm_sql::select_children(kind, tenant, "customer_id", customer),
-        ),
-    }
-}
-
-/// Rebuilds the search document of `customer` from its current rows (or drops it).
-fn refresh_search(conn: &Connection, tenant: TenantId, customer: Uuid) -> Result<()> {
-    let rows = prepared_strings(
-        conn,
-        crm_sql::select_one_sql(EntityKind::Customer, crm_sql::Dialect::Sqlite),
-        crm_sql::key_values(EntityRef::new(EntityKind::Customer, customer), tenant),
-    )?;
-    let Some(json) = rows.first() else {
-        let (sql, values) =
-            crm_sql::delete_search(tenant, customer).build_rusqlite(SqliteQueryBuilder);
-        exec(conn, &sql, &values).map_err(storage)?;
-        return Ok(());
-    };
-    let c: Customer = crm_sql::decode(json)?;
-    let contacts: Vec<Contact> = customer_children(conn, EntityKind::Contact, tenant, customer)?
-        .iter()
-        .map(|j| crm_sql::decode(j))
-        .collect::<Result<_>>()?;
-    let points: Vec<ContactPoint> =
-        customer_children(conn, EntityKind::ContactPoint, tenant, customer)?
-            .iter()
-            .map(|j| crm_sql::decode(j))
-            .collect::<Result<_>>()?;
-    let doc = crm_core::search::customer_document(&c, &contacts, &points);
-    let (sql, values) = crm_sql::upsert_search(tenant, customer, &doc, crm_sql::Dialect::Sqlite)
-        .build_rusqlite(SqliteQueryBuilder);
-    exec(conn, &sql, &values).map_err(storage)?;
-    Ok(())
-}
-
 #[async_trait]
 impl CrmStore for SqliteStore {
     #[tracing::instrument(name = "store.apply", level = "debug", skip_all, fields(tenant = %tenant, changes = changes.changes.len()), err(level = "debug"))]
     async fn apply(&self, tenant: TenantId, changes: ChangeSet) -> Result<Applied> {
-        for change in &changes.changes {
-            change.check_storable()?;
-        }
-        let applied = Applied::of(&changes);
         self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(storage)?;
-            let mut touched = BTreeSet::new();
-            for change in changes.changes {
-                apply_one(&tx, tenant, change, &mut touched)?;
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
+            let mut tx = SqlTx::new(SqliteExec { conn }, tenant);
+            // The connection's calls never wait, so the protocol runs to its end on this
+            // thread.
+            let out =
+                protocol::run_ready(protocol::apply(&mut tx, tenant, changes)).and_then(|r| r);
+            let conn = tx.exec.conn;
+            match out {
+                Ok(applied) => {
+                    if let Err(e) = conn.execute_batch("COMMIT") {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        return Err(storage(e));
+                    }
+                    Ok(applied)
+                }
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK").map_err(storage)?;
+                    Err(e)
+                }
             }
-            for customer in touched {
-                refresh_search(&tx, tenant, customer)?;
-            }
-            tx.commit().map_err(storage)?;
-            Ok(applied)
         })
         .await
     }
