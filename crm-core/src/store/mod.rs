@@ -5,7 +5,9 @@
 //! [`ChangeSet`] atomically. Stores only store: every business rule lives in
 //! [`crate::Crm`]. What a store must enforce is exactly what a SQL schema would:
 //! tenant scoping, optimistic versions, unique keys ([`EntityRules::unique_keys`]) and
-//! references ([`EntityRules::references`]).
+//! references ([`EntityRules::references`]). How a change set is checked and applied is
+//! decided once, in [`protocol::apply`]: a store only offers the primitives of
+//! [`protocol::WriteTx`] over its transaction.
 
 mod changeset;
 mod entity;
