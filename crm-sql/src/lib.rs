@@ -595,8 +595,6 @@ struct Prepared {
     insert: HashMap<(EntityKind, Dialect), String>,
     version: HashMap<(EntityKind, Dialect), String>,
     one: HashMap<(EntityKind, Dialect), String>,
-    /// Per kind and dialect: each reference column with its children `SELECT`.
-    children: HashMap<(EntityKind, Dialect), Vec<(&'static str, String)>>,
 }
 
 /// A statement rendered in `dialect` (its text only).
@@ -613,7 +611,6 @@ fn prepared() -> &'static Prepared {
         let mut insert = HashMap::new();
         let mut version = HashMap::new();
         let mut one = HashMap::new();
-        let mut children = HashMap::new();
         let (nil, tenant) = (Uuid::nil(), TenantId::from_uuid(Uuid::nil()));
         for t in schema::tables() {
             let mut cols: Vec<Alias> = COMMON.iter().map(|c| ident(c)).collect();
@@ -630,25 +627,12 @@ fn prepared() -> &'static Prepared {
                 insert.insert((t.kind, d), text_of(&stmt, d));
                 version.insert((t.kind, d), text_of(&select, d));
                 one.insert((t.kind, d), text_of(&single, d));
-                let by_column = t
-                    .columns
-                    .iter()
-                    .filter(|c| c.refs.is_some())
-                    .map(|c| {
-                        (
-                            c.name,
-                            text_of(&select_children(t.kind, tenant, c.name, nil), d),
-                        )
-                    })
-                    .collect();
-                children.insert((t.kind, d), by_column);
             }
         }
         Prepared {
             insert,
             version,
             one,
-            children,
         }
     })
 }
@@ -680,24 +664,8 @@ pub fn select_one_sql(kind: EntityKind, dialect: Dialect) -> &'static str {
         .map_or("", String::as_str)
 }
 
-/// The SQL text of [`select_children`] for rows of `kind` by the reference column
-/// `parent_col`, with placeholders for the tenant and the parent's id (`None` for a column
-/// that is not a reference of `kind`): built once per kind, column and dialect.
-pub fn select_children_sql(
-    kind: EntityKind,
-    parent_col: &str,
-    dialect: Dialect,
-) -> Option<&'static str> {
-    prepared()
-        .children
-        .get(&(kind, dialect))?
-        .iter()
-        .find(|(c, _)| *c == parent_col)
-        .map(|(_, sql)| sql.as_str())
-}
-
 /// The tenant and id of `target`, the values of [`select_version_sql`] and
-/// [`select_one_sql`] (and of [`select_children_sql`], with the parent as `target`).
+/// [`select_one_sql`].
 pub fn key_values(target: EntityRef, tenant: TenantId) -> Vec<Value> {
     vec![uuid_value(tenant), Value::from(target.id)]
 }
@@ -915,15 +883,6 @@ pub fn upsert_search_many(
             .map_err(|err| CrmError::validation("doc", format!("column mismatch: {err}")))?;
     }
     Ok(stmt)
-}
-
-/// Position of a kind in [`ddl_tables`] order, which lists referenced tables before the
-/// tables referring to them (so inserting kinds in this order satisfies foreign keys).
-pub fn kind_rank(kind: EntityKind) -> usize {
-    schema::tables()
-        .iter()
-        .position(|t| t.kind == kind)
-        .unwrap_or(usize::MAX)
 }
 
 /// The most rows one multi-row statement of `kind` may carry under PostgreSQL's limit of

@@ -437,6 +437,7 @@ async fn run_is_clean<T: WriteTx + ?Sized>(
     tenant: TenantId,
     run: &[Record],
 ) -> Result<bool> {
+    let in_run: std::collections::HashSet<EntityRef> = run.iter().map(Record::entity_ref).collect();
     let mut seen: std::collections::HashSet<EntityRef> =
         std::collections::HashSet::with_capacity(run.len());
     let mut kinds_seen: Vec<EntityKind> = Vec::new();
@@ -450,7 +451,7 @@ async fn run_is_clean<T: WriteTx + ?Sized>(
         }
         for r in rec.references() {
             if !seen.contains(&r) {
-                if run.iter().any(|x| x.entity_ref() == r) {
+                if in_run.contains(&r) {
                     return Ok(false); // refers to a later row of the run
                 }
                 outside.entry(r.kind).or_default().insert(r.id);
